@@ -1,0 +1,36 @@
+#!/usr/bin/env node
+// Entry point: `node dist/lib/cli.js [--config FILE]`. A bad config is reported (path, value, what
+// is allowed) and the process exits non-zero before anything is bound.
+import { parseArgs } from 'node:util';
+import { isSipProxyError } from './errors.js';
+import { defaultConfigPath, loadConfigFile } from './config/load-config.js';
+import { createLogger } from './log.js';
+import { startProxy } from './server.js';
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { config: { type: 'string', short: 'c' } } });
+  const path = values.config ?? defaultConfigPath();
+  let config;
+  try {
+    config = loadConfigFile(path);
+  } catch (err) {
+    process.stderr.write(`${isSipProxyError(err) ? err.message : String(err)}\n`);
+    process.exit(2);
+  }
+  const log = createLogger(config.log.level);
+  const proxy = await startProxy(config, log);
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'stopping');
+    proxy.close().then(() => process.exit(0), () => process.exit(1));
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`fatal: ${isSipProxyError(err) ? err.message : String((err as Error)?.stack ?? err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,206 @@
+// The one source of config shape, defaults and field docs. load-config.ts validates against it
+// (ajv, useDefaults) and reference.ts renders the README's config reference from it.
+//
+// `allowed` is an annotation (registered with ajv as a no-op keyword) giving the human wording of a
+// constraint a regex or format cannot explain; error messages and the reference table use it.
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+
+export const MAX_WORKERS = 64;
+
+export const TRANSPORTS = ['udp', 'tcp'] as const;
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export const DIGEST_ALGORITHMS = ['SHA-256', 'MD5'] as const;
+
+/** A string restricted to `values`, typed as their union but emitted as a plain JSON-schema enum
+ *  (Type.Union of literals would give ajv an anyOf and one error per branch). */
+function StringEnum<const T extends readonly string[]>(values: T, options: { default?: T[number]; description: string }) {
+  return Type.Unsafe<T[number]>({ type: 'string', enum: [...values], ...options });
+}
+
+const Port = (def: number, description: string) =>
+  Type.Integer({ minimum: 1, maximum: 65535, default: def, description });
+
+const IpAddress = (def: string, description: string) =>
+  Type.String({ format: 'ip', allowed: 'an IPv4 or IPv6 address', default: def, description });
+
+const ListenSchema = Type.Object(
+  {
+    transport: StringEnum(TRANSPORTS, { description: 'Transport protocol of this listener (required).' }),
+    address: IpAddress('127.0.0.1', 'Local IP address to bind; 0.0.0.0 or :: for all interfaces.'),
+    port: Port(5060, 'Local port to bind.'),
+  },
+  { additionalProperties: false, description: 'One socket to listen on.' },
+);
+
+const TransportSchema = Type.Object(
+  {
+    maxMessageBytes: Type.Integer({ minimum: 1024, maximum: 1048576, default: 65535, description: 'Largest SIP message accepted on any transport; larger ones are dropped (UDP) or answered 513 (stream).' }),
+    udpRecvBufferBytes: Type.Integer({ minimum: 65536, default: 4194304, description: 'SO_RCVBUF for UDP sockets; a large buffer absorbs bursts while shards are busy.' }),
+    udpSendBufferBytes: Type.Integer({ minimum: 65536, default: 4194304, description: 'SO_SNDBUF for UDP sockets.' }),
+    tcpIdleTimeoutMs: Type.Integer({ minimum: 1000, default: 120000, description: 'Close a TCP connection after this long without traffic.' }),
+    tcpConnectTimeoutMs: Type.Integer({ minimum: 100, default: 5000, description: 'Give up on an outbound TCP connect after this long (the request then fails with 503).' }),
+    maxConnections: Type.Integer({ minimum: 1, default: 10000, description: 'Cap on open TCP connections, inbound and outbound together.' }),
+    maxConnectionsPerSource: Type.Integer({ minimum: 1, default: 100, description: 'Cap on inbound TCP connections from one source IP.' }),
+  },
+  { additionalProperties: false, default: {}, description: 'Socket and framing limits.' },
+);
+
+const ShardSchema = Type.Object(
+  {
+    maxInFlight: Type.Integer({ minimum: 1, default: 20000, description: 'Messages queued to or being processed by one shard; above it new requests get 503 with Retry-After.' }),
+    batchMax: Type.Integer({ minimum: 1, maximum: 4096, default: 64, description: 'Most messages handed to a shard in one batch (one postMessage).' }),
+    retryAfterSeconds: Type.Integer({ minimum: 0, maximum: 3600, default: 5, description: 'Retry-After value of the overload 503.' }),
+  },
+  { additionalProperties: false, default: {}, description: 'Worker (shard) queueing and overload control.' },
+);
+
+const ProxySchema = Type.Object(
+  {
+    recordRoute: Type.Boolean({ default: true, description: 'Insert Record-Route so in-dialog requests pass through the proxy (RFC 3261 16.6 step 4).' }),
+    maxForwards: Type.Integer({ minimum: 1, maximum: 255, default: 70, description: 'Max-Forwards set on requests that arrive without one (RFC 3261 16.6 step 3).' }),
+    timerCSeconds: Type.Integer({ minimum: 1, maximum: 3600, default: 180, description: 'Timer C: a proxied INVITE with no final response is cancelled after this (RFC 3261 16.6 step 11 asks for more than 3 minutes).' }),
+    t1Ms: Type.Integer({ minimum: 50, maximum: 10000, default: 500, description: 'Timer T1, the RTT estimate (RFC 3261 17.1.1.1).' }),
+    t2Ms: Type.Integer({ minimum: 100, maximum: 60000, default: 4000, description: 'Timer T2, the cap on non-INVITE retransmit interval.' }),
+    t4Ms: Type.Integer({ minimum: 100, maximum: 60000, default: 5000, description: 'Timer T4, how long a message may stay in the network.' }),
+  },
+  { additionalProperties: false, default: {}, description: 'Proxy core behaviour and transaction timers.' },
+);
+
+const AuthSchema = Type.Object(
+  {
+    realm: Type.String({ minLength: 1, default: 'sipshard', description: 'Digest realm offered in challenges (RFC 8760 / RFC 3261 22.4).' }),
+    register: Type.Boolean({ default: true, description: 'Challenge REGISTER requests.' }),
+    invite: Type.Boolean({ default: true, description: 'Challenge INVITE (and other dialog-creating) requests from local users.' }),
+    algorithms: Type.Array(StringEnum(DIGEST_ALGORITHMS, { description: 'Digest algorithm.' }), {
+      minItems: 1,
+      uniqueItems: true,
+      default: ['SHA-256', 'MD5'],
+      description: 'Digest algorithms offered, one challenge header each, in preference order (RFC 8760 section 2.4).',
+    }),
+    nonceTtlSeconds: Type.Integer({ minimum: 10, maximum: 86400, default: 300, description: 'Nonce lifetime; a stale nonce gets a fresh challenge with stale=true.' }),
+  },
+  { additionalProperties: false, default: {}, description: 'Digest authentication of local users.' },
+);
+
+const RegistrarSchema = Type.Object(
+  {
+    minExpires: Type.Integer({ minimum: 1, default: 60, description: 'Shorter registrations get 423 Interval Too Brief with Min-Expires (RFC 3261 10.3 step 7).' }),
+    maxExpires: Type.Integer({ minimum: 1, default: 7200, description: 'Longer registrations are shortened to this.' }),
+    defaultExpires: Type.Integer({ minimum: 1, default: 3600, description: 'Expiry granted when the REGISTER asks for none.' }),
+    maxContacts: Type.Integer({ minimum: 1, maximum: 1000, default: 10, description: 'Contacts kept per address-of-record; the oldest is dropped beyond it.' }),
+    storePath: Type.String({ default: './data/location.msgpack', description: "File the location service is persisted to across restarts (relative to the working directory); '' keeps it in memory only." }),
+  },
+  { additionalProperties: false, default: {}, description: 'Registrar and location service.' },
+);
+
+const UserSchema = Type.Object(
+  {
+    username: Type.String({
+      pattern: '^[A-Za-z0-9._+-]+$',
+      allowed: "a string of letters, digits and . _ + - (quote numeric names: '100')",
+      description: 'User part of the address-of-record and the digest username (required).',
+    }),
+    password: Type.String({ minLength: 1, description: 'Digest password (required).' }),
+    displayName: Type.String({ default: '', description: "Display name used in From headers of calls this user places; '' for none." }),
+  },
+  { additionalProperties: false, description: 'A local subscriber.' },
+);
+
+const RouteSchema = Type.Object(
+  {
+    prefix: Type.String({
+      pattern: '^[0-9+*]*$',
+      allowed: "a string of digits, + and * ('' is the default route; quote it: '9')",
+      description: 'Dialled-number prefix this route matches; longest prefix wins (required).',
+    }),
+    destination: Type.String({
+      pattern: '^sips?:[^\\s]+$',
+      allowed: 'a sip: or sips: URI',
+      description: 'Where matching calls are sent (required).',
+    }),
+    strip: Type.Integer({ minimum: 0, maximum: 32, default: 0, description: 'Leading digits removed from the dialled number before sending.' }),
+    prepend: Type.String({ pattern: '^[0-9+]*$', allowed: 'a string of digits and +', default: '', description: 'Digits put in front of the dialled number after stripping.' }),
+  },
+  { additionalProperties: false, description: 'A static route.' },
+);
+
+const AdminSchema = Type.Object(
+  {
+    enabled: Type.Boolean({ default: true, description: 'Serve the admin HTTP API.' }),
+    address: IpAddress('127.0.0.1', 'Address the admin API binds; keep it on loopback unless a token is set.'),
+    port: Port(8080, 'Port of the admin API.'),
+    token: Type.String({ default: '', description: "Bearer token required on everything but health; '' disables the check (loopback only)." }),
+  },
+  { additionalProperties: false, default: {}, description: 'Admin HTTP API.' },
+);
+
+export const ConfigSchema = Type.Object(
+  {
+    locale: Type.String({
+      pattern: '^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$',
+      allowed: 'a language tag like en, zh or zh-CN',
+      default: 'en',
+      description: 'Language/region used for locale-dependent defaults (e.g. of lines).',
+    }),
+    domains: Type.Array(
+      Type.String({ format: 'host', allowed: 'a hostname or IP address', description: 'A domain or IP address.' }),
+      {
+        minItems: 1,
+        uniqueItems: true,
+        default: ['127.0.0.1', 'localhost'],
+        description: 'Domains (hosts of Request-URIs) we are registrar and proxy for; other domains are proxied onward.',
+      },
+    ),
+    workers: Type.Union([Type.Literal('auto'), Type.Integer({ minimum: 1, maximum: MAX_WORKERS })], {
+      default: 'auto',
+      description: `Worker threads (shards); 'auto' is the number of CPUs, capped at ${MAX_WORKERS}. Changeable live.`,
+    }),
+    log: Type.Object(
+      { level: StringEnum(LOG_LEVELS, { default: 'info', description: 'Minimum level written (JSON lines to stdout).' }) },
+      { additionalProperties: false, default: {}, description: 'Logging.' },
+    ),
+    listen: Type.Array(ListenSchema, {
+      minItems: 1,
+      default: [
+        { transport: 'udp', address: '127.0.0.1', port: 5060 },
+        { transport: 'tcp', address: '127.0.0.1', port: 5060 },
+      ],
+      description: 'Sockets the proxy listens on.',
+    }),
+    transport: TransportSchema,
+    shard: ShardSchema,
+    proxy: ProxySchema,
+    auth: AuthSchema,
+    registrar: RegistrarSchema,
+    users: Type.Array(UserSchema, { default: [], description: 'Local subscribers (usernames must be unique).' }),
+    routes: Type.Array(RouteSchema, { default: [], description: 'Static routes (prefixes must be unique).' }),
+    admin: AdminSchema,
+  },
+  { additionalProperties: false, description: 'sipshard configuration.' },
+);
+
+/** The validated, fully defaulted config (deep-frozen when it comes from load-config). */
+export type Config = Static<typeof ConfigSchema>;
+export type ListenConfig = Config['listen'][number];
+export type UserConfig = Config['users'][number];
+export type RouteConfig = Config['routes'][number];
+export type LogLevel = Config['log']['level'];
+
+/** Schema nodes are plain JSON-schema objects; this is how reference.ts and load-config.ts walk them. */
+export type SchemaNode = TSchema & {
+  type?: string;
+  enum?: readonly unknown[];
+  const?: unknown;
+  anyOf?: SchemaNode[];
+  properties?: Record<string, SchemaNode>;
+  required?: string[];
+  items?: SchemaNode;
+  minimum?: number;
+  maximum?: number;
+  minItems?: number;
+  minLength?: number;
+  uniqueItems?: boolean;
+  allowed?: string;
+  default?: unknown;
+  description?: string;
+};

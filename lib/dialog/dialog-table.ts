@@ -1,0 +1,108 @@
+// Per-shard dialog table (RFC 3261 12): early on a 1xx with a To tag, confirmed on 2xx, terminated on
+// BYE or a failed INVITE. It lets the shard route in-dialog requests that reach us without a Route
+// header (UAs that ignore Record-Route) and gives operators counts.
+import type { SendTarget } from '../transport/types.js';
+
+export type DialogState = 'early' | 'confirmed' | 'terminated';
+
+export interface Dialog {
+  callId: string;
+  callerTag: string;
+  calleeTag: string;
+  state: DialogState;
+  /** Remote target of each side (its Contact) and where we reach it. */
+  callerContact: string | undefined;
+  callerDest: SendTarget;
+  calleeContact: string | undefined;
+  calleeDest: SendTarget;
+  createdAt: number;
+  confirmedAt: number | undefined;
+}
+
+export interface DialogCounts { early: number; confirmed: number; total: number }
+
+const dialogKey = (callId: string, tagA: string, tagB: string): string =>
+  tagA < tagB ? `${callId}|${tagA}|${tagB}` : `${callId}|${tagB}|${tagA}`;
+
+export class DialogTable {
+  private readonly dialogs = new Map<string, Dialog>();
+  /** Dialogs per Call-ID, so a failed INVITE ends its early dialogs without a scan. */
+  private readonly byCallId = new Map<string, Set<Dialog>>();
+  private counts = { early: 0, confirmed: 0 };
+  createdTotal = 0;
+  confirmedTotal = 0;
+
+  /** Find by Call-ID and the two tags, in either order (a request from either side matches). */
+  find(callId: string, tagA: string, tagB: string): Dialog | undefined {
+    return this.dialogs.get(dialogKey(callId, tagA, tagB));
+  }
+
+  /** Record a provisional (early) or 2xx (confirmed) answer to an INVITE. */
+  upsert(d: Omit<Dialog, 'state' | 'confirmedAt'>, confirmed: boolean, now: number): Dialog {
+    const key = dialogKey(d.callId, d.callerTag, d.calleeTag);
+    let dialog = this.dialogs.get(key);
+    if (dialog === undefined) {
+      dialog = { ...d, state: 'early', confirmedAt: undefined };
+      this.dialogs.set(key, dialog);
+      let set = this.byCallId.get(d.callId);
+      if (set === undefined) this.byCallId.set(d.callId, (set = new Set()));
+      set.add(dialog);
+      this.counts.early++;
+      this.createdTotal++;
+    } else if (d.calleeContact !== undefined) {
+      dialog.calleeContact = d.calleeContact;
+    }
+    if (confirmed && dialog.state === 'early') {
+      dialog.state = 'confirmed';
+      dialog.confirmedAt = now;
+      this.counts.early--;
+      this.counts.confirmed++;
+      this.confirmedTotal++;
+    }
+    return dialog;
+  }
+
+  terminate(dialog: Dialog): void {
+    if (dialog.state === 'terminated') return;
+    if (dialog.state === 'early') this.counts.early--;
+    else this.counts.confirmed--;
+    dialog.state = 'terminated';
+    this.dialogs.delete(dialogKey(dialog.callId, dialog.callerTag, dialog.calleeTag));
+    const set = this.byCallId.get(dialog.callId);
+    if (set !== undefined) {
+      set.delete(dialog);
+      if (set.size === 0) this.byCallId.delete(dialog.callId);
+    }
+  }
+
+  /** Early dialogs of a Call-ID end when the INVITE fails (RFC 3261 12.3). */
+  terminateEarly(callId: string, callerTag: string): void {
+    const set = this.byCallId.get(callId);
+    if (set === undefined) return;
+    for (const d of [...set]) if (d.state === 'early' && d.callerTag === callerTag) this.terminate(d);
+  }
+
+  /** Drop dialogs older than maxAgeMs (no BYE ever seen); returns how many. */
+  sweep(now: number, maxAgeMs: number): number {
+    let n = 0;
+    for (const d of this.dialogs.values()) {
+      if (now - d.createdAt > maxAgeMs) { this.terminate(d); n++; }
+    }
+    return n;
+  }
+
+  stats(): DialogCounts {
+    return { early: this.counts.early, confirmed: this.counts.confirmed, total: this.dialogs.size };
+  }
+
+  list(offset: number, limit: number): Dialog[] {
+    const out: Dialog[] = [];
+    let i = 0;
+    for (const d of this.dialogs.values()) {
+      if (i++ < offset) continue;
+      if (out.length >= limit) break;
+      out.push(d);
+    }
+    return out;
+  }
+}

@@ -1,0 +1,503 @@
+// The stateful proxy core of one shard (RFC 3261 16 and 17, RFC 6026): it takes framed messages,
+// runs transactions, routes requests to their targets and responses back upstream.
+import { isSipProxyError } from '../errors.js';
+import type { DialogTable } from '../dialog/dialog-table.js';
+import { serverKey, clientKey } from '../txn/keys.js';
+import { InviteServerTxn } from '../txn/invite-server.js';
+import { NonInviteServerTxn } from '../txn/non-invite-server.js';
+import { InviteClientTxn } from '../txn/invite-client.js';
+import { NonInviteClientTxn } from '../txn/non-invite-client.js';
+import type { TxnContext } from '../txn/context.js';
+import type { ClientTxnUser } from '../txn/client-user.js';
+import type { SipMessage } from '../sip/message.js';
+import { parseMessage } from '../sip/parser.js';
+import { checkRequest, checkResponse, canAnswer } from '../sip/validate.js';
+import { buildResponse } from '../sip/response.js';
+import { formatVia, parseVia, setViaParam, viaBranch, viaParam, defaultPort, type Via } from '../sip/via.js';
+import { parseNameAddr, tagOf } from '../sip/name-addr.js';
+import { parseUri, type SipUri } from '../sip/uri.js';
+import type { SendTarget } from '../transport/types.js';
+import { BranchGenerator, loopHash, loopHashOfBranch, statelessBranch } from './branch-id.js';
+import { checkMaxForwards, checkProxyRequire, checkScheme, type Rejection } from './request-checks.js';
+import type { LocalIdentity } from './local-identity.js';
+import { isForbiddenDestination, type NextHopResolver } from './next-hop.js';
+import { bestResponse, collectChallenges, ResponseContext, type Branch } from './response-context.js';
+import { decideTargets, type RoutingDeps, type Target } from './routing.js';
+import type { ShardStats } from './shard-stats.js';
+import { isIP } from 'node:net';
+
+export interface ProxyOptions {
+  recordRoute: boolean;
+  maxForwards: number;
+  timerCMs: number;
+}
+
+export interface ProxyCoreDeps extends RoutingDeps {
+  options: ProxyOptions;
+  txn: TxnContext;
+  resolver: NextHopResolver;
+  dialogs: DialogTable;
+  stats: ShardStats;
+  shardId: number;
+  identity: LocalIdentity;
+  toTag(): string;
+  now(): number;
+}
+
+type ServerTxn = InviteServerTxn | NonInviteServerTxn;
+type ClientTxn = InviteClientTxn | NonInviteClientTxn;
+
+const NO_RR_METHODS = new Set(['REGISTER', 'CANCEL', 'ACK', 'OPTIONS']);
+
+export class ProxyCore {
+  private readonly serverTxns = new Map<string, ServerTxn>();
+  private readonly clientTxns = new Map<string, ClientTxn>();
+  private readonly contexts = new Map<ServerTxn, ResponseContext>();
+  private readonly branchOf = new Map<ClientTxn, Branch>();
+  private readonly branches: BranchGenerator;
+  private readonly clientUser: ClientTxnUser<ClientTxn>;
+
+  constructor(private readonly deps: ProxyCoreDeps) {
+    this.branches = new BranchGenerator(deps.shardId);
+    this.clientUser = {
+      onResponse: (txn, res) => this.onBranchResponse(txn, res),
+      onTimeout: (txn) => this.onBranchTimeout(txn),
+    };
+  }
+
+  get transactionCount(): number {
+    return this.serverTxns.size + this.clientTxns.size;
+  }
+
+  /** One framed message from the wire. Never throws: bad input is answered or dropped and counted. */
+  receive(data: Buffer, source: SendTarget): void {
+    const stats = this.deps.stats;
+    stats.messagesIn++;
+    let msg: SipMessage;
+    let defect;
+    try {
+      ({ message: msg, defect } = parseMessage(data));
+    } catch {
+      stats.parseErrors++;
+      stats.dropped++;
+      return;
+    }
+    try {
+      if (!msg.isRequest) {
+        stats.responsesIn++;
+        if (defect !== undefined || !checkResponse(msg)) { stats.dropped++; return; }
+        this.onResponse(msg);
+        return;
+      }
+      stats.requestsIn++;
+      const problem = defect ?? checkRequest(msg);
+      if (problem !== undefined) {
+        stats.badRequests++;
+        this.replyStateless(msg, source, problem.status, problem.reason);
+        return;
+      }
+      this.onRequest(msg, source);
+    } catch (err) {
+      // A defect in a header value we only met while routing: answer if we can, never crash.
+      stats.badRequests++;
+      if (isSipProxyError(err) && msg.isRequest) this.replyStateless(msg, source, err.status ?? 400, 'Bad Request');
+      else { stats.internalErrors++; this.deps.log.error({ err }, 'error while handling message'); }
+    }
+  }
+
+  private replyStateless(req: SipMessage, source: SendTarget, status: number, reason?: string): void {
+    if (!canAnswer(req)) { this.deps.stats.dropped++; return; }
+    const res = buildResponse(req, status, { reason, toTag: this.deps.toTag() });
+    this.send(source, res);
+  }
+
+  private send(target: SendTarget, msg: SipMessage): void {
+    this.deps.txn.send(target, msg.toBuffer());
+    this.deps.stats.messagesOut++;
+  }
+
+  // ---- requests ----------------------------------------------------------------------------
+
+  private onRequest(req: SipMessage, source: SendTarget): void {
+    const topVia = parseVia(req.getAll('via')[0]!);
+    stampVia(req, topVia, source);
+    const key = serverKey(req, topVia);
+    const existing = this.serverTxns.get(key);
+    if (req.method === 'ACK') {
+      if (existing instanceof InviteServerTxn && (existing.state === 'completed' || existing.state === 'confirmed')) {
+        existing.onAck(); // ACK for a non-2xx is hop by hop (RFC 3261 17.2.1)
+        return;
+      }
+      this.forwardStateless(req, source); // ACK for a 2xx is end to end
+      return;
+    }
+    if (existing !== undefined) {
+      this.deps.stats.retransmissionsAbsorbed++;
+      existing.onRetransmission();
+      return;
+    }
+    if (req.method === 'CANCEL' && this.onCancel(req, source, topVia)) return;
+
+    const st = this.createServerTxn(key, req, source);
+    const reject = checkScheme(req) ?? checkMaxForwards(req) ?? this.checkLoop(req) ?? checkProxyRequire(req);
+    if (reject !== undefined) { this.respond(st, req, reject); return; }
+    if (st instanceof InviteServerTxn) this.respond(st, req, { status: 100 });
+
+    const decision = decideTargets(req, source, this.deps);
+    if (decision.kind === 'reply') { this.respond(st, req, decision.rejection); return; }
+    if (decision.kind === 'local') { st.respond(decision.response.status, decision.response.toBuffer()); return; }
+    this.forward(req, st, decision.targets);
+  }
+
+  private createServerTxn(key: string, req: SipMessage, source: SendTarget): ServerTxn {
+    const done = (t: ServerTxn): void => {
+      this.serverTxns.delete(t.key);
+      this.contexts.delete(t);
+    };
+    const st = req.method === 'INVITE'
+      ? new InviteServerTxn(this.deps.txn, key, source, done)
+      : new NonInviteServerTxn(this.deps.txn, key, source, done);
+    this.serverTxns.set(key, st);
+    return st;
+  }
+
+  private respond(st: ServerTxn, req: SipMessage, r: Rejection): void {
+    const res = buildResponse(req, r.status, { reason: r.reason, toTag: this.deps.toTag(), headers: r.headers });
+    st.respond(r.status, res.toBuffer());
+    this.deps.stats.countResponse(r.status);
+  }
+
+  /** RFC 3261 16.3 step 4: our own Via with the same loop hash means the request came back unchanged. */
+  private checkLoop(req: SipMessage): Rejection | undefined {
+    const vias = req.getAll('via');
+    if (vias.length < 2) return undefined;
+    const mine = loopHash(req);
+    for (let i = 1; i < vias.length; i++) {
+      const v = parseVia(vias[i]!);
+      if (!this.deps.identity.isSelfSentBy(v.host, v.port, v.transport)) continue;
+      const b = viaBranch(v);
+      if (b !== undefined && loopHashOfBranch(b) === mine) return { status: 482 };
+    }
+    return undefined;
+  }
+
+  /** CANCEL matching a pending INVITE: 200 here, CANCEL every branch (RFC 3261 16.10). */
+  private onCancel(req: SipMessage, source: SendTarget, topVia: Via): boolean {
+    const ist = this.serverTxns.get(serverKey(req, topVia, 'INVITE'));
+    if (!(ist instanceof InviteServerTxn)) return false;
+    const st = this.createServerTxn(serverKey(req, topVia), req, source);
+    this.respond(st, req, { status: 200 });
+    const ctx = this.contexts.get(ist);
+    if (ctx !== undefined) this.cancelContext(ctx);
+    return true;
+  }
+
+  private cancelContext(ctx: ResponseContext): void {
+    ctx.cancelled = true;
+    for (const b of ctx.branches) this.cancelBranch(ctx, b);
+    this.maybeSendBest(ctx);
+  }
+
+  private forward(req: SipMessage, st: ServerTxn, targets: Target[]): void {
+    const ctx = new ResponseContext(req, st);
+    this.contexts.set(st, ctx);
+    const hash = loopHash(req);
+    for (const target of targets) {
+      const copy = req.clone();
+      copy.uri = target.uri;
+      const branch: Branch = { ctx, txn: undefined, request: copy, gotProvisional: false, final: undefined, cancelPending: false, cancelled: false, timerC: undefined };
+      ctx.branches.push(branch);
+      const hop = this.prepareForward(copy, target);
+      if (hop instanceof Promise) {
+        hop.then((dest) => this.startBranch(ctx, branch, dest, hash), () => this.failBranch(ctx, branch, 503));
+      } else if (hop === undefined) {
+        this.failBranch(ctx, branch, 503);
+      } else {
+        this.startBranch(ctx, branch, hop, hash);
+      }
+    }
+  }
+
+  /**
+   * RFC 3261 16.6 steps 3-7 on a copy: Max-Forwards, Record-Route, strict-route fix-up and the next
+   * hop. The Via is added once the transport of the next hop is known.
+   */
+  private prepareForward(copy: SipMessage, target: Target): SendTarget | Promise<SendTarget> | undefined {
+    const mf = copy.get('max-forwards');
+    copy.set('Max-Forwards', mf === undefined ? String(this.deps.options.maxForwards) : String(Math.min(Number(mf), 255) - 1));
+    let hopUri: SipUri;
+    const route = copy.getAll('route')[0];
+    if (route !== undefined) {
+      const routeUri = parseUri(parseNameAddr(route).uri);
+      if (routeUri.params.some(([k]) => k === 'lr')) {
+        hopUri = routeUri;
+      } else {
+        // next hop is a strict router: it gets the Request-URI slot (RFC 3261 16.6 step 6)
+        copy.shift('route');
+        copy.append('Route', `<${copy.uri}>`);
+        copy.uri = parseNameAddr(route).uri;
+        hopUri = routeUri;
+      }
+      return this.deps.resolver.resolve(hopUri);
+    }
+    if (target.dest !== undefined) return target.dest;
+    hopUri = parseUri(copy.uri);
+    if (hopUri.scheme !== 'sip' && hopUri.scheme !== 'sips') return undefined;
+    return this.deps.resolver.resolve(hopUri);
+  }
+
+  private startBranch(ctx: ResponseContext, branch: Branch, dest: SendTarget, hash: string): void {
+    if (isForbiddenDestination(dest.address)) { this.failBranch(ctx, branch, 503); return; }
+    if (ctx.cancelled || ctx.answered && !ctx.isInvite) { this.failBranch(ctx, branch, 487); return; }
+    const req = branch.request;
+    const family = isIP(dest.address) === 6 ? 6 : 4;
+    const toTag = /;\s*tag\s*=/i.test(req.get('to') ?? '');
+    if (this.deps.options.recordRoute && !toTag && !NO_RR_METHODS.has(req.method)) {
+      const inbound = ctx.server.source;
+      if (inbound.transport !== dest.transport) req.prepend('Record-Route', this.deps.identity.recordRoute(inbound.transport, isIP(inbound.address) === 6 ? 6 : 4));
+      req.prepend('Record-Route', this.deps.identity.recordRoute(dest.transport, family));
+    }
+    const id = this.branches.next(hash);
+    req.prepend('Via', `SIP/2.0/${dest.transport.toUpperCase()} ${this.deps.identity.sentBy(dest.transport, family)};branch=${id}`);
+    const key = clientKey(id, req.method);
+    const data = req.toBuffer();
+    const done = (t: ClientTxn): void => {
+      this.clientTxns.delete(t.key);
+      this.branchOf.delete(t);
+    };
+    const txn = req.method === 'INVITE'
+      ? new InviteClientTxn(this.deps.txn, key, req, data, dest, this.clientUser as ClientTxnUser<InviteClientTxn>, done)
+      : new NonInviteClientTxn(this.deps.txn, key, req, data, dest, this.clientUser as ClientTxnUser<NonInviteClientTxn>, done);
+    branch.txn = txn;
+    this.clientTxns.set(key, txn);
+    this.branchOf.set(txn, branch);
+    this.deps.stats.requestsForwarded++;
+    txn.start();
+    if (txn instanceof InviteClientTxn) this.armTimerC(ctx, branch);
+  }
+
+  private armTimerC(ctx: ResponseContext, branch: Branch): void {
+    this.deps.txn.timers.cancel(branch.timerC);
+    branch.timerC = this.deps.txn.timers.schedule(this.deps.options.timerCMs, () => {
+      if (branch.final !== undefined || branch.txn === undefined) return;
+      if (branch.gotProvisional) { this.cancelBranch(ctx, branch); return; }
+      branch.txn.terminate();
+      this.failBranch(ctx, branch, 408);
+    });
+  }
+
+  /** A branch that ends without a response of its own (timeout, no route, cancelled early). */
+  private failBranch(ctx: ResponseContext, branch: Branch, status: number): void {
+    if (branch.final !== undefined) return;
+    const res = buildResponse(branch.request, status, { toTag: this.deps.toTag() });
+    res.shift('via');
+    if (branch.request.getAll('via').length > ctx.request.getAll('via').length) res.shift('via');
+    branch.final = res;
+    this.deps.txn.timers.cancel(branch.timerC);
+    this.maybeSendBest(ctx);
+  }
+
+  private cancelBranch(ctx: ResponseContext, branch: Branch): void {
+    if (branch.cancelled || branch.final !== undefined) return;
+    const txn = branch.txn;
+    if (!(txn instanceof InviteClientTxn)) return;
+    if (txn.state === 'proceeding') {
+      branch.cancelled = true;
+      this.sendCancel(txn);
+    } else if (txn.state === 'calling') {
+      // RFC 3261 9.1: no CANCEL before a provisional; answer upstream now, CANCEL when one comes
+      branch.cancelPending = true;
+      this.failBranch(ctx, branch, 487);
+    }
+  }
+
+  private sendCancel(txn: InviteClientTxn): void {
+    const inv = txn.request;
+    const cancel = inv.clone();
+    cancel.method = 'CANCEL';
+    cancel.headers = [];
+    cancel.body = Buffer.alloc(0);
+    cancel.append('Via', inv.getAll('via')[0]!);
+    for (const r of inv.getAll('route')) cancel.append('Route', r);
+    cancel.append('Max-Forwards', String(this.deps.options.maxForwards));
+    cancel.append('From', inv.get('from')!);
+    cancel.append('To', inv.get('to')!);
+    cancel.append('Call-ID', inv.callId);
+    cancel.append('CSeq', `${inv.cseq().seq} CANCEL`);
+    const id = viaBranch(parseVia(inv.getAll('via')[0]!))!;
+    const key = clientKey(id, 'CANCEL');
+    const ct = new NonInviteClientTxn(this.deps.txn, key, cancel, cancel.toBuffer(), txn.target,
+      { onResponse: () => undefined, onTimeout: () => undefined }, (t) => this.clientTxns.delete(t.key));
+    this.clientTxns.set(key, ct);
+    ct.start();
+  }
+
+  // ---- responses ---------------------------------------------------------------------------
+
+  private onResponse(res: SipMessage): void {
+    const via = parseVia(res.getAll('via')[0]!);
+    const branch = viaBranch(via);
+    const txn = branch === undefined ? undefined : this.clientTxns.get(clientKey(branch, res.method));
+    if (txn === undefined) { this.forwardResponseStateless(res, via); return; }
+    txn.receive(res);
+  }
+
+  private onBranchResponse(txn: ClientTxn, res: SipMessage): void {
+    const branch = this.branchOf.get(txn);
+    res.shift('via');
+    if (branch === undefined) return;
+    // once the server transaction has ended, only stateless relaying of 2xx is left
+    const ctx = branch.ctx.server.state === 'terminated' ? undefined : branch.ctx;
+    const status = res.status;
+    if (txn instanceof InviteClientTxn) this.trackDialog(branch, res, txn.target);
+    if (status === 100) return;
+    if (status < 200) {
+      branch.gotProvisional = true;
+      if (branch.cancelPending && txn instanceof InviteClientTxn) { branch.cancelPending = false; branch.cancelled = true; this.sendCancel(txn); }
+      if (txn instanceof InviteClientTxn) this.armTimerC(ctx!, branch);
+      if (ctx !== undefined && !ctx.finalSent && !branch.cancelPending && !branch.cancelled) this.relay(ctx, res);
+      return;
+    }
+    this.deps.txn.timers.cancel(branch.timerC);
+    if (res.method === 'BYE' && (status < 300 || status === 481)) this.endDialogOf(branch.request, res);
+    if (ctx === undefined) {
+      // the server side is gone (2xx retransmission late): pass 2xx upstream by Via
+      if (status < 300) this.forwardResponseStateless(res, undefined);
+      return;
+    }
+    if (status < 300) {
+      if (branch.final === undefined) branch.final = res;
+      ctx.answered = true;
+      if (!ctx.isInvite) ctx.finalSent = true;
+      this.relay(ctx, res);
+      if (ctx.isInvite) for (const b of ctx.branches) if (b !== branch) this.cancelBranch(ctx, b); // 16.7 step 10
+      return;
+    }
+    if (branch.final === undefined || branch.final.status === 487 && branch.cancelPending) branch.final = res;
+    if (status >= 600 && ctx.isInvite) for (const b of ctx.branches) if (b !== branch) this.cancelBranch(ctx, b);
+    this.maybeSendBest(ctx);
+  }
+
+  private onBranchTimeout(txn: ClientTxn): void {
+    const branch = this.branchOf.get(txn);
+    if (branch === undefined) return;
+    this.failBranch(branch.ctx, branch, 408);
+  }
+
+  private relay(ctx: ResponseContext, res: SipMessage): void {
+    ctx.server.respond(res.status, res.toBuffer());
+    this.deps.stats.countResponse(res.status);
+  }
+
+  /** When every branch has a final answer and no 2xx went up, send the best one (16.7 step 6). */
+  private maybeSendBest(ctx: ResponseContext): void {
+    if (ctx.finalSent || ctx.answered || !ctx.allFinal()) return;
+    const best = bestResponse(ctx.branches);
+    if (best === undefined) return;
+    ctx.finalSent = true;
+    let out = best;
+    if (best.status === 503) {
+      // RFC 3261 16.7 step 6: 503 upstream becomes 500 (it is about us, not the callee)
+      out = buildResponse(ctx.request, 500, { toTag: this.deps.toTag() });
+    } else if (best.status === 401 || best.status === 407) {
+      out = best.clone();
+      out.remove('www-authenticate');
+      out.remove('proxy-authenticate');
+      for (const [n, v] of collectChallenges(ctx.branches)) out.append(n, v);
+    } else if (best.getAll('via').length !== ctx.request.getAll('via').length) {
+      out = buildResponse(ctx.request, best.status, { reason: best.reason, toTag: this.deps.toTag() });
+    }
+    if (ctx.isInvite) this.deps.dialogs.terminateEarly(ctx.request.callId, fromTag(ctx.request));
+    this.relay(ctx, out);
+  }
+
+  // ---- dialogs -----------------------------------------------------------------------------
+
+  private trackDialog(branch: Branch, res: SipMessage, calleeDest: SendTarget): void {
+    if (res.status <= 100 || res.status >= 300) return;
+    const toTag = tagOfHeader(res.get('to'));
+    if (toTag === undefined) return;
+    const req = branch.request;
+    const server = branch.ctx.server;
+    const contact = res.getAll('contact')[0];
+    const callerContact = req.getAll('contact')[0];
+    this.deps.dialogs.upsert({
+      callId: req.callId,
+      callerTag: fromTag(req),
+      calleeTag: toTag,
+      callerContact: callerContact === undefined ? undefined : parseNameAddr(callerContact).uri,
+      callerDest: server.source,
+      calleeContact: contact === undefined ? undefined : parseNameAddr(contact).uri,
+      calleeDest,
+      createdAt: this.deps.now(),
+    }, res.status >= 200, this.deps.now());
+  }
+
+  private endDialogOf(req: SipMessage, res: SipMessage): void {
+    const a = fromTag(req);
+    const b = tagOfHeader(res.get('to'));
+    if (b === undefined) return;
+    const d = this.deps.dialogs.find(req.callId, a, b);
+    if (d !== undefined) this.deps.dialogs.terminate(d);
+  }
+
+  // ---- stateless paths ---------------------------------------------------------------------
+
+  /** 2xx ACKs (and anything else we relay without a transaction, RFC 3261 16.11). */
+  private forwardStateless(req: SipMessage, source: SendTarget): void {
+    if (checkMaxForwards(req) !== undefined) { this.deps.stats.dropped++; return; }
+    const decision = decideTargets(req, source, this.deps);
+    if (decision.kind !== 'forward' || decision.targets.length === 0) { this.deps.stats.dropped++; return; }
+    const target = decision.targets[0]!;
+    const copy = req.clone();
+    copy.uri = target.uri;
+    const hop = this.prepareForward(copy, target);
+    const go = (dest: SendTarget): void => {
+      if (isForbiddenDestination(dest.address)) { this.deps.stats.dropped++; return; }
+      const family = isIP(dest.address) === 6 ? 6 : 4;
+      const incoming = viaBranch(parseVia(req.getAll('via')[0]!));
+      copy.prepend('Via', `SIP/2.0/${dest.transport.toUpperCase()} ${this.deps.identity.sentBy(dest.transport, family)};branch=${statelessBranch(incoming, req)}`);
+      this.send(dest, copy);
+      this.deps.stats.requestsForwarded++;
+    };
+    if (hop instanceof Promise) hop.then(go, () => { this.deps.stats.dropped++; });
+    else if (hop === undefined) this.deps.stats.dropped++;
+    else go(hop);
+  }
+
+  /** A response with no transaction: if the top Via is ours, pass it to the next Via (RFC 3261 16.7, 18.2.2). */
+  private forwardResponseStateless(res: SipMessage, topVia: Via | undefined): void {
+    if (topVia !== undefined) {
+      if (!this.deps.identity.isSelfSentBy(topVia.host, topVia.port, topVia.transport)) { this.deps.stats.dropped++; return; }
+      res.shift('via');
+    }
+    const next = res.getAll('via')[0];
+    if (next === undefined) { this.deps.stats.dropped++; return; }
+    const via = parseVia(next);
+    const received = viaParam(via, 'received');
+    const rport = viaParam(via, 'rport');
+    const address = typeof received === 'string' ? received : via.host.replace(/^\[|\]$/g, '');
+    const port = typeof rport === 'string' && rport !== '' ? Number(rport) : via.port ?? defaultPort(via.transport);
+    if (isForbiddenDestination(address) || isIP(address) === 0) { this.deps.stats.dropped++; return; }
+    const transport = via.transport === 'TCP' ? 'tcp' : via.transport === 'TLS' ? 'tls' : 'udp';
+    this.send({ transport, address, port }, res);
+    this.deps.stats.responsesForwardedStateless++;
+  }
+}
+
+/** RFC 3261 18.2.1 and RFC 3581: record where the request really came from in its top Via. */
+function stampVia(req: SipMessage, via: Via, source: SendTarget): void {
+  const hostBare = via.host.replace(/^\[|\]$/g, '');
+  let changed = false;
+  if (hostBare !== source.address) { setViaParam(via, 'received', source.address); changed = true; }
+  if (viaParam(via, 'rport') === null) { setViaParam(via, 'rport', String(source.port)); changed = true; }
+  if (changed) req.replaceFirstValue('via', formatVia(via));
+}
+
+function fromTag(req: SipMessage): string {
+  return tagOfHeader(req.get('from')) ?? '';
+}
+
+function tagOfHeader(value: string | undefined): string | undefined {
+  return value === undefined ? undefined : tagOf(value);
+}

@@ -1,0 +1,156 @@
+// Request routing (RFC 3261 16.4-16.5): route-set preprocessing, in-dialog requests, the registrar,
+// local users' bindings, static routes, and INVITE authentication of local callers.
+import type { DialogTable } from '../dialog/dialog-table.js';
+import type { Logger } from '../log.js';
+import type { StaticRoutes } from '../peers/static-routes.js';
+import type { DigestAuthenticator } from '../registrar/authenticator.js';
+import type { BindingUpdate } from '../registrar/binding.js';
+import type { LocationService } from '../registrar/location-store.js';
+import type { Registrar } from '../registrar/registrar.js';
+import type { SipMessage } from '../sip/message.js';
+import { parseNameAddr, tagOf } from '../sip/name-addr.js';
+import { buildResponse } from '../sip/response.js';
+import { formatParams } from '../sip/split.js';
+import { parseUri, unescapeUser, type SipUri } from '../sip/uri.js';
+import type { SendTarget } from '../transport/types.js';
+import type { LocalIdentity } from './local-identity.js';
+import type { Rejection } from './request-checks.js';
+import { telToSip } from './tel-uri.js';
+
+export interface Target {
+  /** the Request-URI of the forwarded copy */
+  uri: string;
+  /** where to send it, when known better than the URI (a registered phone's source address) */
+  dest?: SendTarget;
+}
+
+export type RoutingDecision =
+  | { kind: 'forward'; targets: Target[] }
+  | { kind: 'reply'; rejection: Rejection }
+  | { kind: 'local'; response: SipMessage };
+
+export interface RoutingDeps {
+  identity: LocalIdentity;
+  domains: readonly string[];
+  registrar: Registrar;
+  location: LocationService;
+  users: ReadonlyMap<string, { password: string }>;
+  routes: StaticRoutes;
+  inviteAuth: DigestAuthenticator | undefined;
+  dialogs: DialogTable;
+  log: Logger;
+  onBindingUpdate(update: BindingUpdate): void;
+  toTag(): string;
+  now(): number;
+}
+
+const ALLOW = 'INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, PRACK, UPDATE, INFO, MESSAGE, SUBSCRIBE, NOTIFY, REFER';
+
+export function decideTargets(req: SipMessage, source: SendTarget, deps: RoutingDeps): RoutingDecision {
+  const { identity } = deps;
+  let uri = parseUri(req.uri);
+  // 16.4: a strict router upstream put our URI in the Request-URI; the real one is the last Route
+  if (identity.isSelf(uri) && req.has('route')) {
+    const routes = req.getAll('route');
+    req.uri = parseNameAddr(routes.pop()!).uri;
+    req.remove('route');
+    for (const r of routes) req.append('Route', r);
+    uri = parseUri(req.uri);
+  }
+  // 16.4: our own Route entries (one, or two when we record-routed across transports)
+  for (let top = req.getAll('route')[0]; top !== undefined; top = req.getAll('route')[0]) {
+    if (!identity.isSelf(parseUri(parseNameAddr(top).uri))) break;
+    req.shift('route');
+  }
+  if (req.has('route')) return forward({ uri: req.uri });
+
+  const inDialog = /;\s*tag\s*=/i.test(req.get('to') ?? '');
+  if (uri.scheme === 'tel') {
+    req.uri = telToSip(uri, deps.domains[0] ?? identity.sentBy('udp'));
+    uri = parseUri(req.uri);
+  }
+  const local = identity.isLocalDomain(uri.host) || identity.isSelf(uri);
+  if (inDialog) {
+    // UAs that ignore Record-Route send in-dialog requests to us without a Route: use the dialog
+    if (local) {
+      const t = dialogTarget(req, deps.dialogs);
+      if (t !== undefined) return forward(t);
+    } else {
+      return forward({ uri: req.uri });
+    }
+  }
+  if (!local) {
+    const denied = authenticateCaller(req, deps);
+    if (denied !== undefined) return { kind: 'reply', rejection: denied };
+    return routeByNumber(uri, deps) ?? forward({ uri: req.uri });
+  }
+  if (req.method === 'REGISTER') {
+    const { response, update } = deps.registrar.handle(req, { transport: source.transport, address: source.address, port: source.port, connId: source.connId ?? 0 });
+    if (update !== undefined) deps.onBindingUpdate(update);
+    return { kind: 'local', response };
+  }
+  if (uri.user === undefined) {
+    if (req.method !== 'OPTIONS') return { kind: 'reply', rejection: { status: 404 } };
+    const res = buildResponse(req, 200, { toTag: deps.toTag(), headers: [['Allow', ALLOW], ['Accept', 'application/sdp'], ['Supported', 'path']] });
+    return { kind: 'local', response: res };
+  }
+  const denied = authenticateCaller(req, deps);
+  if (denied !== undefined) return { kind: 'reply', rejection: denied };
+  const user = unescapeUser(uri.user);
+  if (deps.users.has(user)) {
+    const now = deps.now();
+    const targets: Target[] = [];
+    for (const d of deps.domains) {
+      for (const b of deps.location.lookup(`sip:${user}@${d}`, now)) targets.push({ uri: b.contact, dest: { transport: b.source.transport, address: b.source.address, port: b.source.port, connId: b.source.connId } });
+    }
+    return targets.length > 0 ? { kind: 'forward', targets } : { kind: 'reply', rejection: { status: 480 } };
+  }
+  return routeByNumber(uri, deps) ?? { kind: 'reply', rejection: { status: 404 } };
+}
+
+function forward(t: Target): RoutingDecision {
+  return { kind: 'forward', targets: [t] };
+}
+
+function routeByNumber(uri: SipUri, deps: RoutingDeps): RoutingDecision | undefined {
+  if (uri.user === undefined) return undefined;
+  const m = deps.routes.match(unescapeUser(uri.user));
+  if (m === undefined) return undefined;
+  const d = m.destination;
+  const port = d.port === undefined ? '' : `:${d.port}`;
+  return forward({ uri: `${d.scheme}:${m.number}@${d.host}${port}${formatParams(d.params)}` });
+}
+
+function dialogTarget(req: SipMessage, dialogs: DialogTable): Target | undefined {
+  const from = tagParam(req.get('from'));
+  const to = tagParam(req.get('to'));
+  if (from === undefined || to === undefined) return undefined;
+  const d = dialogs.find(req.callId, from, to);
+  if (d === undefined) return undefined;
+  const fromCaller = d.callerTag === from;
+  const contact = fromCaller ? d.calleeContact : d.callerContact;
+  if (contact === undefined) return undefined;
+  return { uri: contact, dest: fromCaller ? d.calleeDest : d.callerDest };
+}
+
+/**
+ * INVITEs from a caller claiming to be one of our users must prove it (407 challenge) when
+ * INVITE auth is on; our credentials are then removed before forwarding (RFC 3261 22.3).
+ */
+function authenticateCaller(req: SipMessage, deps: RoutingDeps): Rejection | undefined {
+  const auth = deps.inviteAuth;
+  if (auth === undefined || req.method !== 'INVITE') return undefined;
+  const from = parseUri(parseNameAddr(req.get('from')!).uri);
+  if ((from.scheme !== 'sip' && from.scheme !== 'sips') || from.user === undefined) return undefined;
+  const user = unescapeUser(from.user);
+  if (!deps.identity.isLocalDomain(from.host) || !deps.users.has(user)) return undefined;
+  const result = auth.verify(req, true);
+  if (!result.ok) return { status: 407, headers: auth.challengeHeaders(true, result.reason === 'stale') };
+  if (result.username !== user) return { status: 403, reason: 'Credentials Do Not Match From' };
+  req.remove('proxy-authorization');
+  return undefined;
+}
+
+function tagParam(value: string | undefined): string | undefined {
+  return value === undefined ? undefined : tagOf(value);
+}

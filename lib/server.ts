@@ -1,0 +1,112 @@
+// The main thread: sockets, Call-ID peek and shard choice, the shard pool, the location replica.
+// It never fully parses a message on the normal path.
+import { randomBytes } from 'node:crypto';
+import type { Config } from './config/schema.js';
+import { resolveWorkerCount } from './config/load-config.js';
+import type { Logger } from './log.js';
+import { PersistentLocation } from './registrar/location-persistence.js';
+import { peekCallId } from './shard/callid-peek.js';
+import type { FromShardBatch, ShardStatsReport } from './shard/channel.js';
+import { shardFor } from './shard/hash.js';
+import { isInitialInvite, overloadResponse } from './shard/overload.js';
+import { ShardPool } from './shard/shard-pool.js';
+import { TransportManager } from './transport/transport-manager.js';
+import type { InboundMessage, ListenerConfig } from './transport/types.js';
+
+export interface MainStats {
+  noCallId: number;
+  overload503: number;
+  overloadDropped: number;
+  shardRestarts: number;
+}
+
+export interface ProxyHandle {
+  readonly listeners: ListenerConfig[];
+  readonly pool: ShardPool;
+  readonly transports: TransportManager;
+  readonly location: PersistentLocation;
+  readonly mainStats: MainStats;
+  shardStats(): Promise<ShardStatsReport[]>;
+  close(): Promise<void>;
+}
+
+export async function startProxy(config: Config, log: Logger): Promise<ProxyHandle> {
+  const workers = resolveWorkerCount(config);
+  const location = new PersistentLocation(config.registrar.storePath, log);
+  const transports = new TransportManager({ listeners: config.listen.map((l) => ({ ...l })), limits: config.transport, logger: log });
+  await transports.start();
+  const listeners = transports.boundListeners();
+  const nonceSecret = randomBytes(32);
+  const mainStats: MainStats = { noCallId: 0, overload503: 0, overloadDropped: 0, shardRestarts: 0 };
+  const pending = new Map<number, { left: number; reports: ShardStatsReport[]; done: (r: ShardStatsReport[]) => void }>();
+  let statsSeq = 0;
+
+  const onBatch = (shardId: number, batch: FromShardBatch): void => {
+    for (const item of batch.out) {
+      if (item.t === 'sip') {
+        transports.send(item.to, Buffer.from(item.d.buffer, item.d.byteOffset, item.d.byteLength));
+      } else if (item.t === 'bind') {
+        location.apply(item.u);
+        pool.broadcast({ t: 'bind', u: item.u }, shardId);
+      } else {
+        const p = pending.get(item.id);
+        if (p === undefined) continue;
+        p.reports.push(item.v);
+        if (--p.left === 0) { pending.delete(item.id); p.done(p.reports.sort((a, b) => a.shardId - b.shardId)); }
+      }
+    }
+  };
+
+  const pool = new ShardPool({
+    workers,
+    batchMax: config.shard.batchMax,
+    log,
+    onBatch,
+    // a replacement shard starts from the current bindings
+    init: (shardId) => ({ shardId, shardCount: workers, config, listeners, nonceSecret, location: location.store.snapshot() }),
+  });
+
+  const { maxInFlight, retryAfterSeconds } = config.shard;
+  transports.onMessage = (msg: InboundMessage): void => {
+    const callId = peekCallId(msg.data);
+    if (callId === undefined) mainStats.noCallId++; // the shard answers 400 or drops it
+    const shard = shardFor(callId ?? '', pool.size);
+    const inFlight = pool.inFlight(shard);
+    if (inFlight >= maxInFlight) {
+      if (isInitialInvite(msg.data)) {
+        const res = overloadResponse(msg.data, retryAfterSeconds);
+        if (res !== undefined) {
+          mainStats.overload503++;
+          transports.send({ transport: msg.transport, address: msg.remoteAddress, port: msg.remotePort, connId: msg.connId }, res);
+          return;
+        }
+      }
+      // in-dialog traffic and responses still go through, up to twice the bound
+      if (inFlight >= 2 * maxInFlight) { mainStats.overloadDropped++; return; }
+    }
+    pool.dispatch(shard, { t: 'sip', d: msg.data, s: { transport: msg.transport, address: msg.remoteAddress, port: msg.remotePort, connId: msg.connId } });
+  };
+
+  log.info({ workers, listeners }, 'proxy started');
+
+  return {
+    listeners,
+    pool,
+    transports,
+    location,
+    mainStats,
+    shardStats(): Promise<ShardStatsReport[]> {
+      mainStats.shardRestarts = pool.restarts;
+      return new Promise((resolve) => {
+        const id = ++statsSeq;
+        pending.set(id, { left: pool.size, reports: [], done: resolve });
+        pool.broadcast({ t: 'stats', id });
+      });
+    },
+    async close(): Promise<void> {
+      await transports.close();
+      await pool.close();
+      location.save();
+    },
+  };
+}

@@ -1,0 +1,38 @@
+// Header names: compact forms (RFC 3261 7.3.3 and later RFCs) and canonical spelling for output.
+
+const COMPACT: Record<string, string> = {
+  i: 'call-id', m: 'contact', e: 'content-encoding', l: 'content-length', c: 'content-type',
+  f: 'from', s: 'subject', k: 'supported', t: 'to', v: 'via', o: 'event', r: 'refer-to',
+  b: 'referred-by', u: 'allow-events', a: 'accept-contact', j: 'reject-contact',
+  d: 'request-disposition', x: 'session-expires', y: 'identity', n: 'identity-info',
+};
+
+const CANONICAL: Record<string, string> = {
+  'call-id': 'Call-ID', cseq: 'CSeq', 'www-authenticate': 'WWW-Authenticate', 'rseq': 'RSeq',
+  'rack': 'RAck', 'mime-version': 'MIME-Version', 'sip-etag': 'SIP-ETag', 'sip-if-match': 'SIP-If-Match',
+};
+
+/** Lower-case long form of a header name as found on the wire. */
+export function normalizeHeaderName(name: string): string {
+  const lower = name.toLowerCase();
+  return lower.length === 1 ? (COMPACT[lower] ?? lower) : lower;
+}
+
+/** Conventional spelling of a normalized (lower-case) header name, for headers we write. */
+export function canonicalHeaderName(lower: string): string {
+  const known = CANONICAL[lower];
+  if (known !== undefined) return known;
+  return lower.replace(/(^|-)([a-z])/g, (_m, sep: string, ch: string) => sep + ch.toUpperCase());
+}
+
+/** Headers that may appear only once (RFC 3261 7.3.1 / 20): a second copy makes the request malformed. */
+export const SINGLE_VALUE_HEADERS: ReadonlySet<string> = new Set([
+  'call-id', 'cseq', 'from', 'to', 'max-forwards', 'content-length', 'content-type', 'expires',
+]);
+
+/** Headers whose comma-separated values are separate header values (RFC 3261 7.3.1). */
+export const LIST_HEADERS: ReadonlySet<string> = new Set([
+  'via', 'route', 'record-route', 'contact', 'supported', 'require', 'proxy-require', 'unsupported',
+  'allow', 'accept', 'accept-encoding', 'accept-language', 'allow-events', 'path', 'diversion',
+  'history-info', 'content-encoding', 'in-reply-to', 'call-info',
+]);

@@ -1,0 +1,64 @@
+// Quote- and angle-aware splitting of header values (commas and semicolons inside "..." or <...>
+// are not separators).
+
+/** Split on `sep` outside double quotes and angle brackets; parts are trimmed, empty parts dropped. */
+export function splitOutside(value: string, sep: number): string[] {
+  const out: string[] = [];
+  let inQuote = false;
+  let angle = 0;
+  let start = 0;
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (inQuote) {
+      if (c === 0x5c /* \ */) i++;
+      else if (c === 0x22) inQuote = false;
+    } else if (c === 0x22) inQuote = true;
+    else if (c === 0x3c) angle++;
+    else if (c === 0x3e) { if (angle > 0) angle--; }
+    else if (c === sep && angle === 0) {
+      const part = value.slice(start, i).trim();
+      if (part !== '') out.push(part);
+      start = i + 1;
+    }
+  }
+  const last = value.slice(start).trim();
+  if (last !== '') out.push(last);
+  return out;
+}
+
+export function splitCommas(value: string): string[] {
+  return value.indexOf(',') === -1 ? (value.trim() === '' ? [] : [value.trim()]) : splitOutside(value, 0x2c);
+}
+
+/** Parameters `;a=b;c` into ordered pairs; LWS around `=` and `;` tolerated (RFC 4475 wsinv). */
+export function parseParams(text: string): Array<[string, string | null]> {
+  const out: Array<[string, string | null]> = [];
+  for (const part of splitOutside(text, 0x3b)) {
+    const eq = part.indexOf('=');
+    if (eq === -1) out.push([part.trim().toLowerCase(), null]);
+    else out.push([part.slice(0, eq).trim().toLowerCase(), part.slice(eq + 1).trim()]);
+  }
+  return out;
+}
+
+export function formatParams(params: ReadonlyArray<readonly [string, string | null]>): string {
+  let s = '';
+  for (const [k, v] of params) s += v === null ? `;${k}` : `;${k}=${v}`;
+  return s;
+}
+
+export function unquote(s: string): string {
+  if (s.length >= 2 && s.charCodeAt(0) === 0x22 && s.charCodeAt(s.length - 1) === 0x22) {
+    return s.slice(1, -1).replace(/\\(.)/g, '$1');
+  }
+  return s;
+}
+
+export function quote(s: string): string {
+  return `"${s.replace(/(["\\])/g, '\\$1')}"`;
+}
+
+const TOKEN_RE = /^[A-Za-z0-9\-.!%*_+`'~]+$/;
+export function isToken(s: string): boolean {
+  return TOKEN_RE.test(s);
+}

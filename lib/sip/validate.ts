@@ -1,0 +1,62 @@
+// Semantic checks a proxy must make before acting on a message (RFC 3261 16.3, RFC 4475 3.1.2, 3.3).
+import { isSipProxyError } from '../errors.js';
+import { SINGLE_VALUE_HEADERS } from './header-names.js';
+import type { SipMessage } from './message.js';
+import { parseNameAddr } from './name-addr.js';
+import type { Defect } from './parser.js';
+import { parseUri } from './uri.js';
+import { parseVia } from './via.js';
+
+const CSEQ_RE = /^([0-9]{1,10})[ \t]+([A-Za-z0-9\-.!%*_+`'~]+)$/;
+const MAX_CSEQ = 2 ** 31 - 1; // RFC 3261 8.1.1.5: less than 2**31
+
+export function checkRequest(msg: SipMessage): Defect | undefined {
+  for (const name of ['via', 'to', 'from', 'call-id', 'cseq']) {
+    if (!msg.has(name)) return bad(`Missing ${name} Header`);
+  }
+  for (const name of SINGLE_VALUE_HEADERS) {
+    if (msg.count(name) > 1) return bad(`Duplicate ${name} Header`);
+  }
+  const cseq = CSEQ_RE.exec(msg.get('cseq')!);
+  if (cseq === null || Number(cseq[1]) > MAX_CSEQ) return bad('Bad CSeq');
+  if (cseq[2] !== msg.method) return bad('CSeq Method Mismatch');
+  const mf = msg.get('max-forwards');
+  if (mf !== undefined && !/^[0-9]{1,10}$/.test(mf)) return bad('Bad Max-Forwards');
+  return tryParse(() => {
+    for (const v of msg.getAll('via')) parseVia(v);
+    parseNameAddr(msg.get('from')!);
+    parseNameAddr(msg.get('to')!);
+    parseUri(msg.uri);
+  });
+}
+
+/** A response we cannot trust is dropped (there is no one to answer it). */
+export function checkResponse(msg: SipMessage): boolean {
+  for (const name of ['via', 'to', 'from', 'call-id', 'cseq']) if (!msg.has(name)) return false;
+  for (const name of SINGLE_VALUE_HEADERS) if (msg.count(name) > 1) return false;
+  const cseq = CSEQ_RE.exec(msg.get('cseq')!);
+  if (cseq === null || Number(cseq[1]) > MAX_CSEQ) return false;
+  msg.method = cseq[2]!;
+  return tryParse(() => { for (const v of msg.getAll('via')) parseVia(v); }) === undefined;
+}
+
+/** Enough of a request survives to address a response to it (RFC 3261 8.2.6 needs these). */
+export function canAnswer(msg: SipMessage): boolean {
+  if (!msg.isRequest || msg.method === 'ACK') return false;
+  for (const name of ['via', 'to', 'from', 'call-id', 'cseq']) if (!msg.has(name)) return false;
+  return tryParse(() => parseVia(msg.getAll('via')[0]!)) === undefined;
+}
+
+function bad(reason: string): Defect {
+  return { status: 400, reason };
+}
+
+function tryParse(fn: () => void): Defect | undefined {
+  try {
+    fn();
+    return undefined;
+  } catch (err) {
+    if (isSipProxyError(err)) return { status: err.status ?? 400, reason: 'Bad Request' };
+    throw err;
+  }
+}

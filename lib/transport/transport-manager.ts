@@ -1,0 +1,305 @@
+// Owns every socket of the main thread: binds the listeners, delivers one InboundMessage per framed
+// message to `onMessage`, sends on the right socket or connection, and keeps the counters.
+import type { RemoteInfo } from 'node:dgram';
+import { connect, isIP } from 'node:net';
+import { createError, type SipProxyError } from '../errors.js';
+import { ConnectionTable, type StreamConnection } from './connection-table.js';
+import { TcpListener, attachStream, type StreamEvents } from './tcp-listener.js';
+import {
+  hostPort,
+  type InboundMessage,
+  type IpFamily,
+  type ListenerConfig,
+  type SendTarget,
+  type TransportLimits,
+  type TransportLogger,
+  type TransportName,
+} from './types.js';
+import { UdpListener } from './udp-listener.js';
+
+export interface TransportManagerOptions {
+  listeners: ListenerConfig[];
+  limits: TransportLimits;
+  logger?: TransportLogger;
+}
+
+export interface TransportStats {
+  received: Record<TransportName, number>;
+  sent: Record<TransportName, number>;
+  framingErrors: number;
+  droppedOversize: number;
+  openConnections: number;
+  rejectedConnections: number;
+  idleClosed: number;
+  connectFailures: number;
+  sendErrors: number;
+  keepAlives: number;
+  handlerErrors: number;
+}
+
+type Counters = Omit<TransportStats, 'openConnections' | 'received' | 'sent'>;
+
+const noop = (): void => {};
+const silentLogger: TransportLogger = { info: noop, warn: noop, error: noop, debug: noop };
+
+/** A connection whose peer stops reading is dropped once this much output is queued. */
+const MIN_WRITE_QUEUE_BYTES = 1024 * 1024;
+
+export class TransportManager {
+  /** Called once per framed message; must be assigned before start(). Exceptions are caught and counted. */
+  onMessage: (msg: InboundMessage) => void = noop;
+
+  private readonly listenerConfigs: readonly ListenerConfig[];
+  private readonly limits: Readonly<TransportLimits>;
+  private readonly logger: TransportLogger;
+  private readonly table: ConnectionTable;
+  private readonly events: StreamEvents;
+  private readonly maxWriteQueue: number;
+  private udp: UdpListener[] = [];
+  private tcp: TcpListener[] = [];
+  private readonly received: Record<TransportName, number> = { udp: 0, tcp: 0, tls: 0 };
+  private readonly sent: Record<TransportName, number> = { udp: 0, tcp: 0, tls: 0 };
+  private readonly counters: Counters = {
+    framingErrors: 0,
+    droppedOversize: 0,
+    rejectedConnections: 0,
+    idleClosed: 0,
+    connectFailures: 0,
+    sendErrors: 0,
+    keepAlives: 0,
+    handlerErrors: 0,
+  };
+
+  constructor(opts: TransportManagerOptions) {
+    validate(opts);
+    this.listenerConfigs = opts.listeners.map((l) => ({ ...l }));
+    this.limits = Object.freeze({ ...opts.limits });
+    this.logger = opts.logger ?? silentLogger;
+    this.maxWriteQueue = Math.max(MIN_WRITE_QUEUE_BYTES, 16 * this.limits.maxMessageBytes);
+    this.table = new ConnectionTable({
+      maxConnections: this.limits.maxConnections,
+      maxConnectionsPerSource: this.limits.maxConnectionsPerSource,
+      idleTimeoutMs: this.limits.tcpIdleTimeoutMs,
+    });
+    this.events = this.streamEvents();
+  }
+
+  /** Binds every listener; on any failure closes those already bound and rejects (SIP_ERR_TRANSPORT). */
+  async start(): Promise<void> {
+    const onDatagram = (data: Buffer, rinfo: RemoteInfo, l: UdpListener): void => this.onDatagram(data, rinfo, l);
+    for (const config of this.listenerConfigs) {
+      if (config.transport === 'udp') {
+        this.udp.push(new UdpListener(config, this.limits, this.logger, onDatagram));
+      } else {
+        const deps = { table: this.table, maxMessageBytes: this.limits.maxMessageBytes, events: this.events, logger: this.logger };
+        this.tcp.push(new TcpListener(config, deps));
+      }
+    }
+    try {
+      for (const l of [...this.udp, ...this.tcp]) {
+        const bound = await l.listen();
+        this.logger.info({ listener: `${bound.transport}:${hostPort(bound.address, bound.port)}` }, 'listening');
+      }
+    } catch (err) {
+      await this.close();
+      throw err;
+    }
+  }
+
+  /** Listener configs with the real port (port 0 resolved), in configuration order. */
+  boundListeners(): ListenerConfig[] {
+    const out: ListenerConfig[] = [];
+    for (const l of [...this.udp, ...this.tcp]) if (l.boundConfig !== undefined) out.push({ ...l.boundConfig });
+    return out;
+  }
+
+  /** Listener address/port for building Via and Record-Route (a wildcard address stays wildcard). */
+  localAddressFor(transport: TransportName, family: IpFamily): { address: string; port: number } | undefined {
+    for (const l of this.boundListeners()) {
+      if (l.transport === transport && familyOf(l.address) === family) return { address: l.address, port: l.port };
+    }
+    return undefined;
+  }
+
+  send(target: SendTarget, data: Buffer): void {
+    try {
+      if (target.transport === 'udp') this.sendUdp(target, data);
+      else if (target.transport === 'tcp') this.sendStream(target, data);
+      else this.sendFailed(target, 'no listener for this transport');
+    } catch (err) {
+      this.sendFailed(target, (err as Error).message);
+    }
+  }
+
+  stats(): TransportStats {
+    return {
+      received: { ...this.received },
+      sent: { ...this.sent },
+      ...this.counters,
+      openConnections: this.table.size,
+    };
+  }
+
+  async close(): Promise<void> {
+    for (const conn of [...this.table.values()]) conn.socket.destroy();
+    const listeners = [...this.udp, ...this.tcp];
+    this.udp = [];
+    this.tcp = [];
+    await Promise.all(listeners.map((l) => l.close()));
+  }
+
+  private onDatagram(data: Buffer, rinfo: RemoteInfo, l: UdpListener): void {
+    if (data.length > this.limits.maxMessageBytes) {
+      this.counters.droppedOversize++;
+      return;
+    }
+    if (isOnlyCrlf(data)) {
+      this.counters.keepAlives++; // CRLF keep-alives some UAs send over UDP
+      return;
+    }
+    const bound = l.boundConfig ?? l.config;
+    this.dispatch({
+      data,
+      transport: 'udp',
+      remoteAddress: rinfo.address,
+      remotePort: rinfo.port,
+      localAddress: bound.address,
+      localPort: bound.port,
+      connId: 0,
+    });
+  }
+
+  private dispatch(msg: InboundMessage): void {
+    this.received[msg.transport]++;
+    try {
+      this.onMessage(msg);
+    } catch (err) {
+      this.counters.handlerErrors++;
+      this.logger.error({ err, transport: msg.transport, connId: msg.connId }, 'onMessage handler threw');
+    }
+  }
+
+  private sendUdp(target: SendTarget, data: Buffer): void {
+    const family = familyOf(target.address);
+    const l = this.udp.find((u) => u.family === family);
+    if (l === undefined) return this.sendFailed(target, family === 0 ? 'not an IP address' : `no IPv${family} UDP listener`);
+    if (data.length > this.limits.maxMessageBytes) return this.sendFailed(target, 'message larger than maxMessageBytes');
+    l.send(data, target.port, target.address);
+    this.sent.udp++;
+  }
+
+  private sendStream(target: SendTarget, data: Buffer): void {
+    const byId = target.connId ? this.table.get(target.connId) : undefined;
+    const conn = byId ?? this.table.find(target.transport, target.address, target.port) ?? this.connect(target);
+    if (conn === undefined) return;
+    const { socket } = conn;
+    if (socket.destroyed || !socket.writable) return this.sendFailed(target, 'connection closed');
+    // Writes before 'connect' are queued by net.Socket itself and flushed once connected.
+    socket.write(data);
+    this.sent[conn.transport]++;
+    if (socket.writableLength > this.maxWriteQueue) {
+      this.logger.warn({ connId: conn.id, queued: socket.writableLength }, 'peer not reading: closing connection');
+      socket.destroy();
+    }
+  }
+
+  /** Dials a new outbound stream; it is read like an accepted one so responses reach onMessage. */
+  private connect(target: SendTarget): StreamConnection | undefined {
+    const family = familyOf(target.address);
+    if (family === 0) return void this.sendFailed(target, 'not an IP address');
+    if (this.table.admits(undefined) !== 'ok') {
+      this.counters.rejectedConnections++;
+      return void this.sendFailed(target, 'connection limit reached');
+    }
+    // Dial from the listener's address when it is a specific one, so the peer sees a known source.
+    const local = this.localAddressFor(target.transport, family);
+    const localAddress = local !== undefined && !isWildcard(local.address) ? local.address : undefined;
+    const socket = connect({ host: target.address, port: target.port, family, localAddress, noDelay: true });
+    const conn = this.table.add({
+      transport: target.transport,
+      socket,
+      remoteAddress: target.address,
+      remotePort: target.port,
+      localAddress: localAddress ?? '',
+      localPort: 0,
+      inbound: false,
+    });
+    socket.setTimeout(this.limits.tcpConnectTimeoutMs);
+    socket.once('connect', () => {
+      conn.localAddress = socket.localAddress ?? conn.localAddress;
+      conn.localPort = socket.localPort ?? 0;
+      this.table.armIdle(conn);
+    });
+    attachStream(conn, this.limits.maxMessageBytes, this.events);
+    return conn;
+  }
+
+  private sendFailed(target: SendTarget, reason: string): void {
+    this.counters.sendErrors++;
+    this.logger.warn({ target: `${target.transport}:${hostPort(target.address, target.port)}`, reason }, 'send failed');
+  }
+
+  private streamEvents(): StreamEvents {
+    return {
+      message: (conn: StreamConnection, data: Buffer) =>
+        this.dispatch({
+          data,
+          transport: conn.transport,
+          remoteAddress: conn.remoteAddress,
+          remotePort: conn.remotePort,
+          localAddress: conn.localAddress,
+          localPort: conn.localPort,
+          connId: conn.id,
+        }),
+      keepAlive: () => {
+        this.counters.keepAlives++;
+      },
+      framingError: (conn: StreamConnection, err: SipProxyError) => {
+        if (err.code === 'SIP_ERR_TOO_LARGE') this.counters.droppedOversize++;
+        else this.counters.framingErrors++;
+        this.logger.warn({ connId: conn.id, peer: hostPort(conn.remoteAddress, conn.remotePort), code: err.code, msg: err.message }, 'closing stream');
+      },
+      timeout: (conn: StreamConnection, connecting: boolean) => {
+        if (connecting) this.counters.connectFailures++;
+        else this.counters.idleClosed++;
+        this.logger.debug({ connId: conn.id, connecting }, connecting ? 'connect timeout' : 'idle connection closed');
+      },
+      socketError: (conn: StreamConnection, err: Error, connecting: boolean) => {
+        if (!connecting) return void this.logger.debug({ err, connId: conn.id }, 'stream socket error');
+        this.counters.connectFailures++;
+        this.logger.warn({ err, connId: conn.id, peer: hostPort(conn.remoteAddress, conn.remotePort) }, 'connect failed');
+      },
+      closed: (conn: StreamConnection) => this.table.remove(conn),
+      rejected: (remoteAddress: string, reason: string) => {
+        this.counters.rejectedConnections++;
+        this.logger.warn({ remoteAddress, reason }, 'connection rejected');
+      },
+    };
+  }
+}
+
+function familyOf(address: string): IpFamily | 0 {
+  const v = isIP(address);
+  return v === 4 || v === 6 ? v : 0;
+}
+
+function isWildcard(address: string): boolean {
+  return address === '0.0.0.0' || address === '::';
+}
+
+function isOnlyCrlf(data: Buffer): boolean {
+  for (let i = 0; i < data.length; i++) if (data[i] !== 0x0d && data[i] !== 0x0a) return false;
+  return true;
+}
+
+function validate(opts: TransportManagerOptions): void {
+  for (const l of opts.listeners) {
+    if (l.transport === 'tls') throw createError('SIP_ERR_CONFIG', `tls listener ${hostPort(l.address, l.port)}: TLS is not supported yet`);
+    if (isIP(l.address) === 0) throw createError('SIP_ERR_CONFIG', `listener address must be an IP address, got ${JSON.stringify(l.address)}`);
+    if (!Number.isInteger(l.port) || l.port < 0 || l.port > 65535) throw createError('SIP_ERR_CONFIG', `listener port out of range: ${l.port}`);
+  }
+  for (const [k, v] of Object.entries(opts.limits)) {
+    if (!Number.isInteger(v) || v < 0) throw createError('SIP_ERR_CONFIG', `transport limit ${k} must be a non-negative integer, got ${v}`);
+  }
+  if (opts.limits.maxMessageBytes < 1) throw createError('SIP_ERR_CONFIG', 'transport limit maxMessageBytes must be positive');
+}

@@ -1,0 +1,78 @@
+// One UDP socket per listener: each datagram is one SIP message (RFC 3261 18.3), and replies are
+// sent from the same socket so their source port is our listening port.
+import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import { isIPv6 } from 'node:net';
+import { bindListener, hostPort, type IpFamily, type ListenerConfig, type TransportLimits, type TransportLogger } from './types.js';
+
+export type DatagramHandler = (data: Buffer, rinfo: RemoteInfo, listener: UdpListener) => void;
+
+export class UdpListener {
+  readonly config: ListenerConfig;
+  readonly family: IpFamily;
+  private readonly socket: Socket;
+  private readonly limits: TransportLimits;
+  private readonly logger: TransportLogger;
+  private bound: ListenerConfig | undefined;
+  private closed = false;
+
+  constructor(config: ListenerConfig, limits: TransportLimits, logger: TransportLogger, onDatagram: DatagramHandler) {
+    this.config = config;
+    this.limits = limits;
+    this.logger = logger;
+    this.family = isIPv6(config.address) ? 6 : 4;
+    this.socket = createSocket({ type: this.family === 6 ? 'udp6' : 'udp4', ipv6Only: this.family === 6 });
+    this.socket.on('message', (data, rinfo) => onDatagram(data, rinfo, this));
+  }
+
+  /** Address and real port once bound (port 0 resolved). */
+  get boundConfig(): ListenerConfig | undefined {
+    return this.bound;
+  }
+
+  async listen(): Promise<ListenerConfig> {
+    const { transport, address, port } = this.config;
+    await bindListener(this.socket, this.config, (done) => this.socket.bind({ address, port }, done));
+    // After bind, a send failure (ICMP unreachable, EPERM...) surfaces here: log, never crash.
+    this.socket.on('error', (err) => this.logger.debug({ err, address, port }, 'udp socket error'));
+    this.applyBufferSizes();
+    this.bound = { transport, address, port: this.socket.address().port };
+    return this.bound;
+  }
+
+  /** Kernel caps (net.core.rmem_max) may shrink the request: log what we got, do not fail. */
+  private applyBufferSizes(): void {
+    const { udpRecvBufferBytes, udpSendBufferBytes } = this.limits;
+    const where = hostPort(this.config.address, this.config.port);
+    try {
+      if (udpRecvBufferBytes > 0) this.socket.setRecvBufferSize(udpRecvBufferBytes);
+      if (udpSendBufferBytes > 0) this.socket.setSendBufferSize(udpSendBufferBytes);
+    } catch (err) {
+      this.logger.warn({ err, listener: where }, 'could not set UDP socket buffer sizes');
+    }
+    const recv = this.socket.getRecvBufferSize();
+    const send = this.socket.getSendBufferSize();
+    // Linux reports twice the granted size (bookkeeping), so a smaller figure means it was capped.
+    const level = recv < udpRecvBufferBytes || send < udpSendBufferBytes ? 'warn' : 'info';
+    this.logger[level](
+      { listener: where, requestedRecv: udpRecvBufferBytes, recv, requestedSend: udpSendBufferBytes, send },
+      'UDP socket buffer sizes',
+    );
+  }
+
+  send(data: Buffer, port: number, address: string): void {
+    // No callback: errors arrive as 'error' events, handled above; no closure per message.
+    this.socket.send(data, port, address);
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.closed) return resolve();
+      this.closed = true;
+      try {
+        this.socket.close(() => resolve());
+      } catch {
+        resolve(); // never bound
+      }
+    });
+  }
+}

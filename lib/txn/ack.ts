@@ -1,0 +1,15 @@
+// ACK for a non-2xx final response, built by the client transaction (RFC 3261 17.1.1.3).
+import { SipMessage } from '../sip/message.js';
+
+export function buildNon2xxAck(request: SipMessage, response: SipMessage): SipMessage {
+  const ack = SipMessage.request('ACK', request.uri);
+  const via = request.getAll('via')[0];
+  if (via !== undefined) ack.append('Via', via);
+  for (const h of request.headers) if (h.name === 'route') ack.append('Route', h.value);
+  ack.append('Max-Forwards', '70');
+  ack.append('From', request.get('from') ?? '');
+  ack.append('To', response.get('to') ?? request.get('to') ?? '');
+  ack.append('Call-ID', request.callId);
+  ack.append('CSeq', `${request.cseq().seq} ACK`);
+  return ack;
+}

@@ -1,0 +1,87 @@
+// INVITE client transaction (RFC 3261 17.1.1 with RFC 6026's Accepted state).
+import type { SipMessage } from '../sip/message.js';
+import type { SendTarget } from '../transport/types.js';
+import { buildNon2xxAck } from './ack.js';
+import type { ClientTxnUser } from './client-user.js';
+import { isReliable, type TxnContext } from './context.js';
+import type { Timer } from './timers.js';
+
+export type InviteClientState = 'calling' | 'proceeding' | 'completed' | 'accepted' | 'terminated';
+
+export class InviteClientTxn {
+  state: InviteClientState = 'calling';
+  private timerA: Timer | undefined;
+  private timerB: Timer | undefined;
+  private aInterval: number;
+  private ack: Buffer | undefined;
+
+  constructor(
+    private readonly ctx: TxnContext,
+    readonly key: string,
+    readonly request: SipMessage,
+    private readonly data: Buffer,
+    readonly target: SendTarget,
+    private readonly user: ClientTxnUser<InviteClientTxn>,
+    private readonly onTerminated: (txn: InviteClientTxn) => void,
+  ) {
+    this.aInterval = ctx.times.t1Ms;
+  }
+
+  start(): void {
+    this.ctx.send(this.target, this.data);
+    if (!isReliable(this.target)) this.timerA = this.ctx.timers.schedule(this.aInterval, () => this.fireA());
+    this.timerB = this.ctx.timers.schedule(64 * this.ctx.times.t1Ms, () => {
+      if (this.state !== 'calling') return;
+      this.user.onTimeout(this);
+      this.terminate();
+    });
+  }
+
+  receive(res: SipMessage): void {
+    const status = res.status;
+    switch (this.state) {
+      case 'calling':
+      case 'proceeding':
+        this.ctx.timers.cancel(this.timerA);
+        if (status < 200) {
+          this.state = 'proceeding';
+          this.ctx.timers.cancel(this.timerB);
+        } else if (status < 300) {
+          this.state = 'accepted';
+          this.ctx.timers.cancel(this.timerB);
+          this.ctx.timers.schedule(64 * this.ctx.times.t1Ms, () => this.terminate()); // Timer M
+        } else {
+          this.state = 'completed';
+          this.ctx.timers.cancel(this.timerB);
+          this.ack = buildNon2xxAck(this.request, res).toBuffer();
+          this.ctx.send(this.target, this.ack);
+          const d = isReliable(this.target) ? 0 : 32_000; // Timer D
+          this.ctx.timers.schedule(d, () => this.terminate());
+        }
+        this.user.onResponse(this, res);
+        return;
+      case 'completed':
+        if (status >= 300 && this.ack !== undefined) this.ctx.send(this.target, this.ack);
+        return;
+      case 'accepted':
+        if (status >= 200 && status < 300) this.user.onResponse(this, res); // 2xx retransmissions go upstream
+        return;
+      default:
+    }
+  }
+
+  private fireA(): void {
+    if (this.state !== 'calling') return;
+    this.ctx.send(this.target, this.data);
+    this.aInterval *= 2;
+    this.timerA = this.ctx.timers.schedule(this.aInterval, () => this.fireA());
+  }
+
+  terminate(): void {
+    if (this.state === 'terminated') return;
+    this.state = 'terminated';
+    this.ctx.timers.cancel(this.timerA);
+    this.ctx.timers.cancel(this.timerB);
+    this.onTerminated(this);
+  }
+}

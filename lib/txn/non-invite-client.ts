@@ -1,0 +1,66 @@
+// Non-INVITE client transaction (RFC 3261 17.1.2).
+import type { SipMessage } from '../sip/message.js';
+import type { SendTarget } from '../transport/types.js';
+import type { ClientTxnUser } from './client-user.js';
+import { isReliable, type TxnContext } from './context.js';
+import type { Timer } from './timers.js';
+
+export type NonInviteClientState = 'trying' | 'proceeding' | 'completed' | 'terminated';
+
+export class NonInviteClientTxn {
+  state: NonInviteClientState = 'trying';
+  private timerE: Timer | undefined;
+  private timerF: Timer | undefined;
+  private eInterval: number;
+
+  constructor(
+    private readonly ctx: TxnContext,
+    readonly key: string,
+    readonly request: SipMessage,
+    private readonly data: Buffer,
+    readonly target: SendTarget,
+    private readonly user: ClientTxnUser<NonInviteClientTxn>,
+    private readonly onTerminated: (txn: NonInviteClientTxn) => void,
+  ) {
+    this.eInterval = ctx.times.t1Ms;
+  }
+
+  start(): void {
+    this.ctx.send(this.target, this.data);
+    if (!isReliable(this.target)) this.timerE = this.ctx.timers.schedule(this.eInterval, () => this.fireE());
+    this.timerF = this.ctx.timers.schedule(64 * this.ctx.times.t1Ms, () => {
+      if (this.state !== 'trying' && this.state !== 'proceeding') return;
+      this.user.onTimeout(this);
+      this.terminate();
+    });
+  }
+
+  receive(res: SipMessage): void {
+    if (this.state !== 'trying' && this.state !== 'proceeding') return; // Completed absorbs retransmissions
+    if (res.status < 200) {
+      this.state = 'proceeding';
+    } else {
+      this.state = 'completed';
+      this.ctx.timers.cancel(this.timerE);
+      this.ctx.timers.cancel(this.timerF);
+      const k = isReliable(this.target) ? 0 : this.ctx.times.t4Ms; // Timer K
+      this.ctx.timers.schedule(k, () => this.terminate());
+    }
+    this.user.onResponse(this, res);
+  }
+
+  private fireE(): void {
+    if (this.state !== 'trying' && this.state !== 'proceeding') return;
+    this.ctx.send(this.target, this.data);
+    this.eInterval = this.state === 'proceeding' ? this.ctx.times.t2Ms : Math.min(2 * this.eInterval, this.ctx.times.t2Ms);
+    this.timerE = this.ctx.timers.schedule(this.eInterval, () => this.fireE());
+  }
+
+  terminate(): void {
+    if (this.state === 'terminated') return;
+    this.state = 'terminated';
+    this.ctx.timers.cancel(this.timerE);
+    this.ctx.timers.cancel(this.timerF);
+    this.onTerminated(this);
+  }
+}

@@ -1,0 +1,37 @@
+// Non-INVITE server transaction (RFC 3261 17.2.2).
+import type { SendTarget } from '../transport/types.js';
+import { isReliable, type TxnContext } from './context.js';
+
+export type NonInviteServerState = 'trying' | 'proceeding' | 'completed' | 'terminated';
+
+export class NonInviteServerTxn {
+  state: NonInviteServerState = 'trying';
+  lastResponse: Buffer | undefined;
+
+  constructor(
+    private readonly ctx: TxnContext,
+    readonly key: string,
+    readonly source: SendTarget,
+    private readonly onTerminated: (txn: NonInviteServerTxn) => void,
+  ) {}
+
+  respond(status: number, data: Buffer): void {
+    if (this.state === 'completed' || this.state === 'terminated') return;
+    this.lastResponse = data;
+    this.ctx.send(this.source, data);
+    if (status < 200) { this.state = 'proceeding'; return; }
+    this.state = 'completed';
+    const j = isReliable(this.source) ? 0 : 64 * this.ctx.times.t1Ms; // Timer J
+    this.ctx.timers.schedule(j, () => this.terminate());
+  }
+
+  onRetransmission(): void {
+    if (this.lastResponse !== undefined && this.state !== 'terminated') this.ctx.send(this.source, this.lastResponse);
+  }
+
+  terminate(): void {
+    if (this.state === 'terminated') return;
+    this.state = 'terminated';
+    this.onTerminated(this);
+  }
+}

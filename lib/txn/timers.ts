@@ -1,0 +1,72 @@
+// A coarse timer wheel for transaction timers (undici's lib/util/timers.js idea): thousands of
+// SIP timers share one native interval instead of one setTimeout each. The clock is injectable so
+// tests drive time by hand.
+
+export interface Clock { now(): number }
+export const systemClock: Clock = { now: () => Date.now() };
+
+export interface Timer { readonly due: number; cancelled: boolean; fn: () => void }
+
+export class TimerWheel {
+  private readonly buckets = new Map<number, Timer[]>();
+  private lastTick: number;
+  private pending = 0;
+  private interval: NodeJS.Timeout | undefined;
+
+  /** `autoTick: false` for tests: time moves only through advance(). */
+  constructor(readonly clock: Clock = systemClock, readonly tickMs = 10, private readonly autoTick = true) {
+    this.lastTick = Math.floor(clock.now() / tickMs);
+  }
+
+  /** Run fn after at least delayMs (rounded up to the tick). */
+  schedule(delayMs: number, fn: () => void): Timer {
+    const due = this.clock.now() + delayMs;
+    const timer: Timer = { due, cancelled: false, fn };
+    const tick = Math.max(Math.ceil(due / this.tickMs), this.lastTick + 1);
+    let b = this.buckets.get(tick);
+    if (b === undefined) this.buckets.set(tick, (b = []));
+    b.push(timer);
+    this.pending++;
+    if (this.autoTick && this.interval === undefined) {
+      this.interval = setInterval(() => this.advance(), this.tickMs);
+      this.interval.unref();
+    }
+    return timer;
+  }
+
+  cancel(timer: Timer | undefined): void {
+    if (timer !== undefined) timer.cancelled = true;
+  }
+
+  /** Fire every timer due by the clock's now. */
+  advance(): void {
+    const nowTick = Math.floor(this.clock.now() / this.tickMs);
+    while (this.lastTick < nowTick) {
+      this.lastTick++;
+      const b = this.buckets.get(this.lastTick);
+      if (b === undefined) continue;
+      this.buckets.delete(this.lastTick);
+      this.pending -= b.length;
+      for (const t of b) if (!t.cancelled) t.fn();
+    }
+    if (this.pending === 0 && this.interval !== undefined) {
+      clearInterval(this.interval);
+      this.interval = undefined;
+    }
+  }
+
+  get size(): number {
+    return this.pending;
+  }
+
+  stop(): void {
+    if (this.interval !== undefined) clearInterval(this.interval);
+    this.interval = undefined;
+  }
+}
+
+/** A clock tests move by hand. */
+export class ManualClock implements Clock {
+  constructor(public t = 1_000_000) {}
+  now(): number { return this.t; }
+}

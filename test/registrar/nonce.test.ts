@@ -1,0 +1,67 @@
+import t from 'tap';
+import { NonceManager } from '../../lib/registrar/nonce.js';
+
+const secret = Buffer.alloc(32, 7);
+
+function setup() {
+  const clock = { ms: 1_700_000_000_000 };
+  const nonces = new NonceManager({ secret, ttlSeconds: 30, now: () => clock.ms });
+  return { clock, nonces };
+}
+
+t.test('a fresh nonce is valid, on any manager sharing the secret', async (t) => {
+  const { clock, nonces } = setup();
+  const n = nonces.issue();
+  t.match(n, /^[A-Za-z0-9_-]{43}$/);
+  t.not(nonces.issue(), n, 'unique even within one millisecond');
+  t.equal(nonces.check(n), 'valid');
+  const otherShard = new NonceManager({ secret, ttlSeconds: 30, now: () => clock.ms });
+  t.equal(otherShard.check(n), 'valid');
+  t.equal(new NonceManager({ secret: Buffer.alloc(32, 8), ttlSeconds: 30, now: () => clock.ms }).check(n), 'invalid');
+});
+
+t.test('stale after the ttl, not before', async (t) => {
+  const { clock, nonces } = setup();
+  const n = nonces.issue();
+  clock.ms += 30_000;
+  t.equal(nonces.check(n), 'valid');
+  clock.ms += 1;
+  t.equal(nonces.check(n), 'stale');
+});
+
+t.test('tampered or malformed nonces are invalid', async (t) => {
+  const { nonces } = setup();
+  const n = nonces.issue();
+  const bytes = Buffer.from(n, 'base64url');
+  bytes[7] ^= 1; // move the timestamp without the MAC
+  t.equal(nonces.check(bytes.toString('base64url')), 'invalid');
+  const salt = Buffer.from(n, 'base64url');
+  salt[9] ^= 1;
+  t.equal(nonces.check(salt.toString('base64url')), 'invalid');
+  const mac = Buffer.from(n, 'base64url');
+  mac[30] ^= 0x80;
+  t.equal(nonces.check(mac.toString('base64url')), 'invalid');
+  t.equal(nonces.check(''), 'invalid');
+  t.equal(nonces.check(n + 'A'), 'invalid');
+  t.equal(nonces.check(n.slice(0, 42) + '='), 'invalid');
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+  const last = alphabet[alphabet.indexOf(n[42]!) ^ 1]!; // same 32 bytes, other spelling
+  t.equal(nonces.check(n.slice(0, 42) + last), 'invalid', 'non-canonical base64url');
+});
+
+t.test('nc must strictly increase per nonce', async (t) => {
+  const { nonces } = setup();
+  const a = nonces.issue();
+  t.ok(nonces.checkCount(a, 1));
+  t.notOk(nonces.checkCount(a, 1), 'replay of the same nc');
+  t.ok(nonces.checkCount(a, 3), 'gaps are fine');
+  t.notOk(nonces.checkCount(a, 2), 'going back is not');
+  t.notOk(nonces.checkCount(a, 0));
+  t.notOk(nonces.checkCount(a, Number.NaN));
+  t.ok(nonces.checkCount('another', 1), 'counted per nonce');
+});
+
+t.test('bad options are refused', async (t) => {
+  t.throws(() => new NonceManager({ secret: Buffer.alloc(4), ttlSeconds: 30, now: Date.now }), { code: 'SIP_ERR_CONFIG' });
+  t.throws(() => new NonceManager({ secret, ttlSeconds: 0, now: Date.now }), { code: 'SIP_ERR_CONFIG' });
+});

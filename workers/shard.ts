@@ -1,0 +1,8 @@
+// Piscina task: one long-lived task per thread runs one shard, streaming batches over a MessagePort.
+import type { MessagePort } from 'node:worker_threads';
+import { runShardOnPort } from '../lib/shard/shard-port.js';
+import type { ShardInit } from '../lib/shard/channel.js';
+
+export default function shardTask(task: { port: MessagePort; init: ShardInit }): Promise<void> {
+  return runShardOnPort(task.port, task.init);
+}
