@@ -17,8 +17,9 @@ function StringEnum<const T extends readonly string[]>(values: T, options: { def
   return Type.Unsafe<T[number]>({ type: 'string', enum: [...values], ...options });
 }
 
+// 0 asks the OS for a free port (tests, side-by-side benchmarks); the bound port is logged.
 const Port = (def: number, description: string) =>
-  Type.Integer({ minimum: 1, maximum: 65535, default: def, description });
+  Type.Integer({ minimum: 0, maximum: 65535, default: def, description });
 
 const IpAddress = (def: string, description: string) =>
   Type.String({ format: 'ip', allowed: 'an IPv4 or IPv6 address', default: def, description });
@@ -58,7 +59,7 @@ const ProxySchema = Type.Object(
   {
     recordRoute: Type.Boolean({ default: true, description: 'Insert Record-Route so in-dialog requests pass through the proxy (RFC 3261 16.6 step 4).' }),
     maxForwards: Type.Integer({ minimum: 1, maximum: 255, default: 70, description: 'Max-Forwards set on requests that arrive without one (RFC 3261 16.6 step 3).' }),
-    timerCSeconds: Type.Integer({ minimum: 1, maximum: 3600, default: 180, description: 'Timer C: a proxied INVITE with no final response is cancelled after this (RFC 3261 16.6 step 11 asks for more than 3 minutes).' }),
+    timerCSeconds: Type.Integer({ minimum: 1, maximum: 3600, default: 181, description: 'Timer C: a proxied INVITE with no final response is cancelled after this (RFC 3261 16.6 step 11 asks for more than 3 minutes).' }),
     t1Ms: Type.Integer({ minimum: 50, maximum: 10000, default: 500, description: 'Timer T1, the RTT estimate (RFC 3261 17.1.1.1).' }),
     t2Ms: Type.Integer({ minimum: 100, maximum: 60000, default: 4000, description: 'Timer T2, the cap on non-INVITE retransmit interval.' }),
     t4Ms: Type.Integer({ minimum: 100, maximum: 60000, default: 5000, description: 'Timer T4, how long a message may stay in the network.' }),

@@ -17,7 +17,7 @@ function configErrorOf(t: Test, yaml: string): string {
 }
 
 const singleProblems: Array<[name: string, yaml: string, line: string]> = [
-  ['port out of range names path, value and range', 'listen:\n  - { transport: udp, port: 5060 }\n  - { transport: tcp, port: 70000 }\n', 'listen[1].port: got 70000, must be an integer 1..65535'],
+  ['port out of range names path, value and range', 'listen:\n  - { transport: udp, port: 5060 }\n  - { transport: tcp, port: 70000 }\n', 'listen[1].port: got 70000, must be an integer 0..65535'],
   ['bad transport lists the allowed ones', 'listen: [{ transport: sctp }]\n', 'listen[0].transport: got "sctp", must be one of udp, tcp'],
   ['missing required key', 'routes: [{ prefix: "9" }]\n', 'routes[0].destination: missing, must be a sip: or sips: URI'],
 ];
@@ -101,7 +101,7 @@ t.test('an unreadable file is SIP_ERR_CONFIG_FILE', async (t) => {
 t.test('several errors are reported together, one per line', async (t) => {
   const msg = configErrorOf(
     t,
-    'lisen: []\nworkers: 0\nlisten: [{ transport: udp, address: 1.2.3, port: 0 }]\nusers: [{ username: "a b", password: "" }]\nroutes: [{ prefix: x, destination: "http://gw" }]\n',
+    'lisen: []\nworkers: 0\nlisten: [{ transport: udp, address: 1.2.3, port: -1 }]\nusers: [{ username: "a b", password: "" }]\nroutes: [{ prefix: x, destination: "http://gw" }]\n',
   );
   const lines = msg.split('\n');
   t.match(lines[0], /^invalid config test\.yaml: 8 problems$/);

@@ -47,7 +47,7 @@ t.test('an empty file gives the full defaults, nested sections included', async 
   t.equal(cfg.transport.maxMessageBytes, 65535);
   t.equal(cfg.transport.maxConnectionsPerSource, 100);
   t.equal(cfg.shard.maxInFlight, 20000);
-  t.equal(cfg.proxy.timerCSeconds, 180);
+  t.equal(cfg.proxy.timerCSeconds, 181);
   t.equal(cfg.proxy.t1Ms, 500);
   t.same(cfg.auth.algorithms, ['SHA-256', 'MD5']);
   t.equal(cfg.registrar.defaultExpires, 3600);

@@ -6,7 +6,7 @@ t.test('the reference table lists every top-level key and nested field', async (
   const md = renderConfigReference();
   t.match(md, /^\| Path \| Type \| Default \| Description \|\n\| --- \| --- \| --- \| --- \|\n/);
   for (const key of Object.keys(ConfigSchema.properties)) t.match(md, `| \`${key}\` |`, key);
-  t.match(md, '| `listen[].port` | an integer 1..65535 | `5060` |');
+  t.match(md, '| `listen[].port` | an integer 0..65535 | `5060` |');
   t.match(md, '| `users[].username` |');
   t.match(md, '| `auth.algorithms` |');
   t.match(md, /\| `routes\[\]\.destination` \| a sip: or sips: URI \| required \|/);

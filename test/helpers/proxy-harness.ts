@@ -1,0 +1,37 @@
+// Starts the real proxy in-process (main thread here, shards on worker threads from dist/) on
+// ephemeral loopback ports, from the default config plus overrides.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { defaultConfigPath, loadConfigFile, validateConfig } from '../../lib/config/load-config.js';
+import type { Config } from '../../lib/config/schema.js';
+import { createLogger } from '../../lib/log.js';
+import { startProxy, type ProxyHandle } from '../../lib/server.js';
+
+export type ConfigOverrides = Partial<Record<keyof Config, unknown>>;
+
+/** Default config with overrides; listeners on port 0 unless given. */
+export function testConfig(overrides: ConfigOverrides = {}): Config {
+  const base = JSON.parse(JSON.stringify(loadConfigFile(defaultConfigPath()))) as Record<string, unknown>;
+  const dir = mkdtempSync(join(tmpdir(), 'sipshard-test-'));
+  const merged: Record<string, unknown> = {
+    ...base,
+    workers: 2,
+    log: { level: 'silent' },
+    listen: [
+      { transport: 'udp', address: '127.0.0.1', port: 0 },
+      { transport: 'tcp', address: '127.0.0.1', port: 0 },
+    ],
+    registrar: { ...(base.registrar as object), storePath: join(dir, 'location.msgpack') },
+    ...overrides,
+  };
+  return validateConfig(merged, 'test config');
+}
+
+export async function startTestProxy(overrides: ConfigOverrides = {}): Promise<ProxyHandle & { udpPort: number; tcpPort: number }> {
+  const config = testConfig(overrides);
+  const handle = await startProxy(config, createLogger(config.log.level));
+  const udpPort = handle.listeners.find((l) => l.transport === 'udp')?.port ?? 0;
+  const tcpPort = handle.listeners.find((l) => l.transport === 'tcp')?.port ?? 0;
+  return Object.assign(handle, { udpPort, tcpPort });
+}
