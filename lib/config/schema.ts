@@ -35,7 +35,7 @@ const ListenSchema = Type.Object(
 
 const TransportSchema = Type.Object(
   {
-    maxMessageBytes: Type.Integer({ minimum: 1024, maximum: 1048576, default: 65535, description: 'Largest SIP message accepted on any transport; larger ones are dropped (UDP) or answered 513 (stream).' }),
+    maxMessageBytes: Type.Integer({ minimum: 1024, maximum: 1048576, default: 65535, description: 'Largest SIP message accepted on any transport; larger ones are dropped and counted (UDP) or close the connection (TCP).' }),
     udpRecvBufferBytes: Type.Integer({ minimum: 65536, default: 4194304, description: 'SO_RCVBUF for UDP sockets; a large buffer absorbs bursts while shards are busy.' }),
     udpSendBufferBytes: Type.Integer({ minimum: 65536, default: 4194304, description: 'SO_SNDBUF for UDP sockets.' }),
     tcpIdleTimeoutMs: Type.Integer({ minimum: 1000, default: 120000, description: 'Close a TCP connection after this long without traffic.' }),
@@ -154,7 +154,7 @@ export const ConfigSchema = Type.Object(
     ),
     workers: Type.Union([Type.Literal('auto'), Type.Integer({ minimum: 1, maximum: MAX_WORKERS })], {
       default: 'auto',
-      description: `Worker threads (shards); 'auto' is the number of CPUs, capped at ${MAX_WORKERS}. Changeable live.`,
+      description: `Worker threads (shards); 'auto' is the number of CPUs, capped at ${MAX_WORKERS}. Read at start.`,
     }),
     log: Type.Object(
       { level: StringEnum(LOG_LEVELS, { default: 'info', description: 'Minimum level written (JSON lines to stdout).' }) },
