@@ -13,9 +13,16 @@ const CANONICAL: Record<string, string> = {
 };
 
 /** Lower-case long form of a header name as found on the wire. */
+// Names as they come off the wire repeat endlessly: remember their normal form (bounded).
+const seen = new Map<string, string>();
+
 export function normalizeHeaderName(name: string): string {
+  const hit = seen.get(name);
+  if (hit !== undefined) return hit;
   const lower = name.toLowerCase();
-  return lower.length === 1 ? (COMPACT[lower] ?? lower) : lower;
+  const n = lower.length === 1 ? (COMPACT[lower] ?? lower) : lower;
+  if (seen.size < 4096) seen.set(name, n);
+  return n;
 }
 
 /** Conventional spelling of a normalized (lower-case) header name, for headers we write. */

@@ -29,7 +29,7 @@ export function parseMessage(buf: Buffer): ParseResult {
     }
   }
   const head = buf.toString('latin1', 0, headEnd);
-  const lines = head.split(/\r?\n/);
+  const lines = sepLen === 4 || head.indexOf('\n') === -1 ? splitCrlf(head) : head.split(/\r?\n/);
   const startLine = lines[0] ?? '';
   const msg = parseStartLine(startLine);
   let defect: Defect | undefined = msg.defect;
@@ -38,18 +38,21 @@ export function parseMessage(buf: Buffer): ParseResult {
   const headers: HeaderField[] = [];
   for (let i = 1; i < lines.length; i++) {
     let line = lines[i]!;
+    let folded = false;
     // unfold continuation lines (RFC 3261 7.3.1)
     while (i + 1 < lines.length && (lines[i + 1]!.charCodeAt(0) === 0x20 || lines[i + 1]!.charCodeAt(0) === 0x09)) {
       line += '\r\n' + lines[++i]!;
+      folded = true;
     }
     const colon = line.indexOf(':');
-    const rawName = colon === -1 ? '' : line.slice(0, colon).replace(/[ \t]+$/, '');
+    const rawName = colon === -1 ? '' : trimEndWs(line.slice(0, colon));
     if (colon === -1 || !TOKEN_RE.test(rawName)) {
       defect ??= { status: 400, reason: 'Malformed Header Line' };
       continue;
     }
-    const value = line.slice(colon + 1).replace(/\r\n[ \t]+/g, ' ').trim();
-    headers.push({ name: normalizeHeaderName(rawName), value, line });
+    let value = line.slice(colon + 1);
+    if (folded) value = value.replace(/\r\n[ \t]+/g, ' ');
+    headers.push({ name: normalizeHeaderName(rawName), value: value.trim(), line });
   }
   message.headers = headers;
 
@@ -102,4 +105,21 @@ function contentLength(headers: HeaderField[]): number | undefined | 'bad' {
     found = n;
   }
   return found;
+}
+
+function splitCrlf(head: string): string[] {
+  const out: string[] = [];
+  let start = 0;
+  for (let i = head.indexOf('\r\n'); i !== -1; i = head.indexOf('\r\n', start)) {
+    out.push(head.slice(start, i));
+    start = i + 2;
+  }
+  out.push(head.slice(start));
+  return out;
+}
+
+function trimEndWs(s: string): string {
+  let end = s.length;
+  while (end > 0 && (s.charCodeAt(end - 1) === 0x20 || s.charCodeAt(end - 1) === 0x09)) end--;
+  return end === s.length ? s : s.slice(0, end);
 }
