@@ -5,10 +5,11 @@ import type { Logger } from '../log.js';
 import type { StaticRoutes } from '../peers/static-routes.js';
 import type { DigestAuthenticator } from '../registrar/authenticator.js';
 import type { BindingUpdate } from '../registrar/binding.js';
-import type { LocationService } from '../registrar/location-store.js';
+import { canonicalAor, type LocationService } from '../registrar/location-store.js';
 import type { Registrar } from '../registrar/registrar.js';
 import type { SipMessage } from '../sip/message.js';
 import { parseNameAddr, tagOf } from '../sip/name-addr.js';
+import { parseAuthValue } from '../sip/auth-header.js';
 import { buildResponse } from '../sip/response.js';
 import { formatParams } from '../sip/split.js';
 import { parseUri, unescapeUser, type SipUri } from '../sip/uri.js';
@@ -101,7 +102,9 @@ export function decideTargets(req: SipMessage, source: SendTarget, deps: Routing
     const now = deps.now();
     const targets: Target[] = [];
     for (const d of deps.domains) {
-      for (const b of deps.location.lookup(`sip:${user}@${d}`, now)) targets.push({ uri: b.contact, dest: { transport: b.source.transport, address: b.source.address, port: b.source.port, connId: b.source.connId } });
+      const aor = canonicalAor(`sip:${uri.user}@${d}`);
+      if (aor === undefined) continue;
+      for (const b of deps.location.lookup(aor, now)) targets.push({ uri: b.contact, dest: { transport: b.source.transport, address: b.source.address, port: b.source.port, connId: b.source.connId } });
     }
     return targets.length > 0 ? { kind: 'forward', targets } : { kind: 'reply', rejection: { status: 480 } };
   }
@@ -147,8 +150,17 @@ function authenticateCaller(req: SipMessage, deps: RoutingDeps): Rejection | und
   const result = auth.verify(req, true);
   if (!result.ok) return { status: 407, headers: auth.challengeHeaders(true, result.reason === 'stale') };
   if (result.username !== user) return { status: 403, reason: 'Credentials Do Not Match From' };
-  req.remove('proxy-authorization');
+  // only our own credentials: others may be meant for proxies further on
+  req.headers = req.headers.filter((h) => h.name !== 'proxy-authorization' || realmOf(h.value) !== auth.realm);
   return undefined;
+}
+
+function realmOf(credentials: string): string | undefined {
+  try {
+    return parseAuthValue(credentials).params.get('realm');
+  } catch {
+    return undefined;
+  }
 }
 
 function tagParam(value: string | undefined): string | undefined {

@@ -1,5 +1,6 @@
 // Proxy behaviour of one shard, in-thread with a hand-moved clock (no sockets, no sleeps).
 import t from 'tap';
+import { answerChallenge } from '../../lib/sip/digest.js';
 import { answer, CALLEE, CALLER, invite, ShardHarness } from '../helpers/shard-harness.js';
 
 const ROUTE = { routes: [{ prefix: '9', destination: 'sip:127.0.0.1:5080', strip: 0, prepend: '' }] };
@@ -200,4 +201,33 @@ t.test('in-dialog requests sent to the proxy without Route follow the dialog (UA
   h.receive(answer(byeFwd!.msg, 200, 'OK'), CALLEE);
   t.equal(h.take().find((s) => !s.msg.isRequest)?.msg.status, 200);
   t.equal(h.runtime.dialogs.stats().confirmed, 0, 'dialog ended by the BYE');
+});
+
+t.test('an INVITE answering the 407 is forwarded without our credentials but with foreign ones', async (t) => {
+  const h = new ShardHarness(ROUTE);
+  t.teardown(() => h.close());
+  const base = invite({ callId: 'c16', branch: 'z9hG4bK-a16' }).replace('From: <sip:caller@127.0.0.9>;tag=ft1', 'From: <sip:100@127.0.0.1>;tag=ft1');
+  h.receive(base, CALLER);
+  const challenge = h.take().find((s) => s.msg.status === 407)!.msg.getAll('proxy-authenticate')[0]!;
+  const creds = answerChallenge(challenge, { username: '100', password: 'demo100pass', method: 'INVITE', uri: 'sip:9000@127.0.0.1:5060' });
+  const foreign = 'Digest username="x", realm="other.example", nonce="n", uri="sip:9000@127.0.0.1:5060", response="00"';
+  const authed = invite({ callId: 'c16', branch: 'z9hG4bK-a16b', extra: [`Proxy-Authorization: ${creds}`, `Proxy-Authorization: ${foreign}`] })
+    .replace('From: <sip:caller@127.0.0.9>;tag=ft1', 'From: <sip:100@127.0.0.1>;tag=ft1').replace('CSeq: 1 INVITE', 'CSeq: 2 INVITE');
+  h.receive(authed, CALLER);
+  const fwd = h.take().find((s) => s.msg.isRequest);
+  t.ok(fwd, 'forwarded after a correct answer');
+  t.same(fwd!.msg.getAll('proxy-authorization'), [foreign], 'RFC 3261 22.3: only our own credentials removed');
+});
+
+t.test('a wrong password is challenged again, never forwarded', async (t) => {
+  const h = new ShardHarness(ROUTE);
+  t.teardown(() => h.close());
+  const base = invite({ callId: 'c17', branch: 'z9hG4bK-a17' }).replace('From: <sip:caller@127.0.0.9>;tag=ft1', 'From: <sip:100@127.0.0.1>;tag=ft1');
+  h.receive(base, CALLER);
+  const challenge = h.take().find((s) => s.msg.status === 407)!.msg.getAll('proxy-authenticate')[0]!;
+  const creds = answerChallenge(challenge, { username: '100', password: 'wrong', method: 'INVITE', uri: 'sip:9000@127.0.0.1:5060' });
+  h.receive(base.replace('z9hG4bK-a17', 'z9hG4bK-a17b').replace('CSeq: 1 INVITE', `CSeq: 2 INVITE\nProxy-Authorization: ${creds}`), CALLER);
+  const out = h.take();
+  t.equal(out.filter((s) => s.msg.isRequest).length, 0);
+  t.equal(out.find((s) => s.msg.status >= 200)?.msg.status, 407);
 });
