@@ -1,8 +1,9 @@
 // Via branch values we write: the RFC 3261 magic cookie, a loop-detection hash of the fields that
 // decide routing (RFC 3261 16.6 step 8, RFC 5393), and a per-shard counter for uniqueness.
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { SipMessage } from '../sip/message.js';
 import { MAGIC_COOKIE } from '../sip/via.js';
+import { fmix32, fnv1a32 } from '../shard/hash.js';
 
 export class BranchGenerator {
   private counter = 0;
@@ -23,19 +24,9 @@ export class BranchGenerator {
  * the same hash, it has come back to us unchanged: a loop, not a spiral (RFC 3261 16.3 step 4).
  */
 export function loopHash(req: SipMessage): string {
-  const h = createHash('sha1');
-  h.update(req.uri);
-  h.update('|');
-  h.update(req.get('from') ?? '');
-  h.update('|');
-  h.update(req.callId);
-  h.update('|');
-  h.update(String(req.cseq().seq));
-  h.update('|');
-  h.update(req.getAll('route').join(','));
-  h.update('|');
-  h.update(req.getAll('proxy-require').join(','));
-  return h.digest('base64url').slice(0, 10);
+  // not a security boundary, just a fingerprint: two cheap 32-bit hashes instead of a digest
+  const key = `${req.uri}|${req.get('from') ?? ''}|${req.callId}|${req.cseq().seq}|${req.getAll('route').join(',')}|${req.getAll('proxy-require').join(',')}`;
+  return fmix32(fnv1a32(key)).toString(36) + fmix32(fnv1a32(key) ^ 0x9e3779b9).toString(36);
 }
 
 /** The loop hash inside one of our branches, if it is ours. */
@@ -48,6 +39,7 @@ export function loopHashOfBranch(branch: string): string | undefined {
 /** A stateless forward (2xx ACK, CANCEL with no context) gets a branch derived from the incoming one,
  *  so retransmissions keep one branch downstream (RFC 3261 16.11). */
 export function statelessBranch(incomingBranch: string | undefined, req: SipMessage): string {
-  const h = createHash('sha1').update(incomingBranch ?? `${req.callId}|${req.cseq().seq}|${req.method}`).digest('base64url');
-  return `${MAGIC_COOKIE}-sl.${h.slice(0, 16)}`;
+  const key = incomingBranch ?? `${req.callId}|${req.cseq().seq}|${req.method}`;
+  const h = fnv1a32(key);
+  return `${MAGIC_COOKIE}-sl.${fmix32(h).toString(36)}${fmix32(h ^ 0x85ebca6b).toString(36)}`;
 }

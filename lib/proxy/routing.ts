@@ -12,7 +12,7 @@ import { parseNameAddr, tagOf } from '../sip/name-addr.js';
 import { parseAuthValue } from '../sip/auth-header.js';
 import { buildResponse } from '../sip/response.js';
 import { formatParams } from '../sip/split.js';
-import { parseUri, unescapeUser, type SipUri } from '../sip/uri.js';
+import { escapeUser, parseUri, unescapeUser, type SipUri } from '../sip/uri.js';
 import type { SendTarget } from '../transport/types.js';
 import type { LocalIdentity } from './local-identity.js';
 import type { Rejection } from './request-checks.js';
@@ -121,7 +121,9 @@ function routeByNumber(uri: SipUri, deps: RoutingDeps): RoutingDecision | undefi
   if (m === undefined) return undefined;
   const d = m.destination;
   const port = d.port === undefined ? '' : `:${d.port}`;
-  return forward({ uri: `${d.scheme}:${m.number}@${d.host}${port}${formatParams(d.params)}` });
+  // The number was matched unescaped; it goes back into a user part escaped (RFC 3261 19.1.2), or
+  // a user like `sips%3Auser%40example.com` (RFC 4475 3.1.1.3) would come out as a broken URI.
+  return forward({ uri: `${d.scheme}:${escapeUser(m.number)}@${d.host}${port}${formatParams(d.params)}` });
 }
 
 function dialogTarget(req: SipMessage, dialogs: DialogTable): Target | undefined {

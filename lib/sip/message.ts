@@ -147,9 +147,11 @@ export class SipMessage {
     // Every message we send carries Content-Length: required on streams, harmless on UDP.
     if (!hasLength) s += `Content-Length: ${this.body.length}\r\n`;
     s += '\r\n';
-    if (this.body.length === 0) return Buffer.from(s, 'latin1');
-    const head = Buffer.from(s, 'latin1');
-    return Buffer.concat([head, this.body], head.length + this.body.length);
+    // one allocation: header text (latin1 keeps the received bytes) then the body
+    const out = Buffer.allocUnsafe(s.length + this.body.length);
+    out.write(s, 0, 'latin1');
+    if (this.body.length > 0) this.body.copy(out, s.length);
+    return out;
   }
 
   clone(): SipMessage {

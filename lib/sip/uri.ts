@@ -106,6 +106,21 @@ export function unescapeUser(user: string): string {
   return user.replace(/%([0-9A-Fa-f]{2})/g, (_m, h: string) => String.fromCharCode(parseInt(h, 16)));
 }
 
+// user = 1*( unreserved / escaped / user-unreserved ) (RFC 3261 25.1); everything else is escaped
+const USER_CHAR_RE = /[A-Za-z0-9\-_.!~*'()&=+$,;?/]/;
+
+/** %-escape a plain user part for writing into a SIP URI: the inverse of unescapeUser. */
+export function escapeUser(user: string): string {
+  let out = '';
+  for (const ch of user) {
+    if (USER_CHAR_RE.test(ch)) { out += ch; continue; }
+    const code = ch.codePointAt(0)!;
+    const bytes = code <= 0xff ? [code] : [...Buffer.from(ch, 'utf8')];
+    for (const b of bytes) out += `%${b.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  return out;
+}
+
 export function isSipScheme(u: SipUri): boolean {
   return u.scheme === 'sip' || u.scheme === 'sips';
 }

@@ -40,11 +40,15 @@ export function checkResponse(msg: SipMessage): boolean {
   return tryParse(() => { for (const v of msg.getAll('via')) parseVia(v); }) === undefined;
 }
 
-/** Enough of a request survives to address a response to it (RFC 3261 8.2.6 needs these). */
+/**
+ * Enough of a request survives to address a response to it. A response travels by its top Via
+ * alone (RFC 3261 18.2.2), so that is all we need: To, From, Call-ID and CSeq are copied when
+ * present (8.2.6.2). RFC 4475 3.3.1 (insuf.dat: no To, From or Call-ID) asks for a 400 here.
+ */
 export function canAnswer(msg: SipMessage): boolean {
   if (!msg.isRequest || msg.method === 'ACK') return false;
-  for (const name of ['via', 'to', 'from', 'call-id', 'cseq']) if (!msg.has(name)) return false;
-  return tryParse(() => parseVia(msg.getAll('via')[0]!)) === undefined;
+  const top = msg.getAll('via')[0];
+  return top !== undefined && tryParse(() => parseVia(top)) === undefined;
 }
 
 function bad(reason: string): Defect {

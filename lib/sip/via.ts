@@ -13,14 +13,18 @@ export interface Via {
   params: Array<[string, string | null]>;
 }
 
+// The common spelling first; the general form allows LWS around '/' and ':' (RFC 4475 wsinv).
+const FAST_RE = /^(SIP)\/(2\.0)\/([A-Za-z]+) ([^\s:;]+(?::[0-9]+)?)$/;
+const VIA_RE = /^([A-Za-z0-9.!%*_+`'~-]+)\s*\/\s*([0-9.]+)\s*\/\s*([A-Za-z0-9.!%*_+`'~-]+)\s+(\S+(?:\s*:\s*[0-9]+)?)\s*$/;
+
 export function parseVia(value: string): Via {
   const v = value.trim();
   const semi = v.indexOf(';');
   const head = semi === -1 ? v : v.slice(0, semi);
   // sent-protocol allows LWS around '/' (RFC 4475 wsinv); sent-by follows after LWS
-  const m = /^([A-Za-z0-9.!%*_+`'~-]+)\s*\/\s*([0-9.]+)\s*\/\s*([A-Za-z0-9.!%*_+`'~-]+)\s+(\S+(?:\s*:\s*[0-9]+)?)\s*$/.exec(head);
+  const m = FAST_RE.exec(head) ?? VIA_RE.exec(head);
   if (m === null) throw createError('SIP_ERR_BAD_HEADER', `malformed Via '${v}'`, 400);
-  const { host, port } = parseHostPort(m[4]!.replace(/\s+/g, ''), v);
+  const { host, port } = parseHostPort(m[4]!.indexOf(' ') === -1 ? m[4]! : m[4]!.replace(/\s+/g, ''), v);
   return {
     protocol: `${m[1]!.toUpperCase()}/${m[2]}`,
     transport: m[3]!.toUpperCase(),

@@ -5,10 +5,11 @@
 export interface Clock { now(): number }
 export const systemClock: Clock = { now: () => Date.now() };
 
-export interface Timer { readonly due: number; cancelled: boolean; fn: () => void }
+export interface Timer { readonly due: number; cancelled: boolean; fn: () => void; tick: number }
 
 export class TimerWheel {
-  private readonly buckets = new Map<number, Timer[]>();
+  // a Set per tick so a cancelled timer is released at once, not when its tick comes round
+  private readonly buckets = new Map<number, Set<Timer>>();
   private lastTick: number;
   private pending = 0;
   private interval: NodeJS.Timeout | undefined;
@@ -21,11 +22,11 @@ export class TimerWheel {
   /** Run fn after at least delayMs (rounded up to the tick). */
   schedule(delayMs: number, fn: () => void): Timer {
     const due = this.clock.now() + delayMs;
-    const timer: Timer = { due, cancelled: false, fn };
     const tick = Math.max(Math.ceil(due / this.tickMs), this.lastTick + 1);
+    const timer: Timer = { due, cancelled: false, fn, tick };
     let b = this.buckets.get(tick);
-    if (b === undefined) this.buckets.set(tick, (b = []));
-    b.push(timer);
+    if (b === undefined) this.buckets.set(tick, (b = new Set()));
+    b.add(timer);
     this.pending++;
     if (this.autoTick && this.interval === undefined) {
       this.interval = setInterval(() => this.advance(), this.tickMs);
@@ -35,7 +36,13 @@ export class TimerWheel {
   }
 
   cancel(timer: Timer | undefined): void {
-    if (timer !== undefined) timer.cancelled = true;
+    if (timer === undefined || timer.cancelled) return;
+    timer.cancelled = true;
+    const b = this.buckets.get(timer.tick);
+    if (b !== undefined && b.delete(timer)) {
+      this.pending--;
+      if (b.size === 0) this.buckets.delete(timer.tick);
+    }
   }
 
   /** Fire every timer due by the clock's now. */
@@ -46,8 +53,8 @@ export class TimerWheel {
       const b = this.buckets.get(this.lastTick);
       if (b === undefined) continue;
       this.buckets.delete(this.lastTick);
-      this.pending -= b.length;
-      for (const t of b) if (!t.cancelled) t.fn();
+      this.pending -= b.size;
+      for (const t of b) if (!t.cancelled) { t.cancelled = true; t.fn(); }
     }
     if (this.pending === 0 && this.interval !== undefined) {
       clearInterval(this.interval);
