@@ -56,8 +56,11 @@ t.test('a binding registered on one shard routes an INVITE handled by another', 
   t.match(ok, /^SIP\/2\.0 200 OK/);
   t.match(ok, new RegExp(`Contact: <sip:101@127\\.0\\.0\\.1:${phonePort}>;expires=600`));
 
-  // replication to the other shard is asynchronous (through the main thread): allow a moment
-  await new Promise((r) => setTimeout(r, 100));
+  // replication goes through the main thread; once its replica has the binding, the update is
+  // queued to every shard ahead of any message that arrives later, so the INVITE cannot overtake it
+  for (let i = 0; i < 300 && proxy.location.store.lookup('sip:101@127.0.0.1', Date.now()).length === 0; i++) {
+    await new Promise((r) => setTimeout(r, 10));
+  }
   const inv = [
     `INVITE sip:101@127.0.0.1:${proxy.udpPort} SIP/2.0`,
     `Via: SIP/2.0/UDP 127.0.0.1:${caller.address().port};branch=z9hG4bK-inv1;rport`,
