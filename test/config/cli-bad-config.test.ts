@@ -1,0 +1,35 @@
+// A bad config stops the process before anything is bound, naming the path, the value and what is
+// allowed, with a non-zero exit code.
+import t from 'tap';
+import { spawnSync } from 'node:child_process';
+import { createSocket } from 'node:dgram';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { packageRoot } from '../../lib/config/load-config.js';
+
+const cli = join(packageRoot(), 'dist', 'lib', 'cli.js');
+
+t.test('invalid config: exit 2, one line per problem, port left unbound', async (t) => {
+  const dir = t.testdir({});
+  const probe = createSocket('udp4');
+  await new Promise<void>((r) => probe.bind(0, '127.0.0.1', r));
+  const port = probe.address().port;
+  probe.close();
+  const file = join(dir, 'bad.yaml');
+  writeFileSync(file, `listen:\n  - { transport: udp, address: 127.0.0.1, port: ${port} }\n  - { transport: sctp, address: 127.0.0.1, port: 5060 }\nworkers: 0\n`);
+  const r = spawnSync(process.execPath, [cli, '--config', file], { encoding: 'utf8', timeout: 20_000 });
+  t.equal(r.status, 2);
+  t.match(r.stderr, /bad\.yaml/);
+  t.match(r.stderr, /listen\[1\]\.transport: got "sctp", must be one of udp, tcp/);
+  t.match(r.stderr, /workers: got 0, must be 'auto' or an integer 1\.\.64/);
+  // nothing was bound: the port is still free
+  const again = createSocket('udp4');
+  await new Promise<void>((resolve, reject) => { again.once('error', reject); again.bind(port, '127.0.0.1', resolve); });
+  again.close();
+});
+
+t.test('a missing config file is named in the error', async (t) => {
+  const r = spawnSync(process.execPath, [cli, '--config', '/nonexistent/proxy.yaml'], { encoding: 'utf8', timeout: 20_000 });
+  t.equal(r.status, 2);
+  t.match(r.stderr, /\/nonexistent\/proxy\.yaml/);
+});
