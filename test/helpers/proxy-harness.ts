@@ -31,6 +31,9 @@ export function testConfig(overrides: ConfigOverrides = {}): Config {
 export async function startTestProxy(overrides: ConfigOverrides = {}): Promise<ProxyHandle & { udpPort: number; tcpPort: number }> {
   const config = testConfig(overrides);
   const handle = await startProxy(config, createLogger(config.log.level));
+  // shard threads boot after startProxy returns (their queue waits meanwhile): a stats round trip
+  // tells they all run, so a peer's first request is not late enough to be retransmitted
+  await handle.shardStats();
   const udpPort = handle.listeners.find((l) => l.transport === 'udp')?.port ?? 0;
   const tcpPort = handle.listeners.find((l) => l.transport === 'tcp')?.port ?? 0;
   return Object.assign(handle, { udpPort, tcpPort });
