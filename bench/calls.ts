@@ -1,0 +1,52 @@
+// Call load (npm run bench:calls): our proxy as a child process, sipp uas behind the '9' static
+// route, sipp uac in front. One step at --rate for --duration, or --sweep over --rates up to the
+// first unsustainable step. Writes bench/results/{calls-<time>,latest-calls}.{json,md}.
+//   node dist/bench/calls.js [--workers 2] [--rate 200] [--duration 10] [--hold 1000] [--sweep] [--rates 200,400,...]
+import { parseArgs } from 'node:util';
+import { killAll, stopChildrenOnSignal } from './lib/child.js';
+import { runStep, SUSTAINABLE, unsustainable } from './lib/load-step.js';
+import { freeUdpPort } from './lib/net.js';
+import { startOurProxy } from './lib/proxy.js';
+import { mdTable, writeResults } from './lib/results.js';
+import { callSpec } from './lib/specs.js';
+import { parseRates, STEP_HEADERS, stepLine, stepRow, sweep } from './lib/sweep.js';
+
+export const DEFAULT_RATES = '200,400,800,1200,1600,2000,2500,3000,3500';
+
+const { values: o } = parseArgs({
+  options: {
+    workers: { type: 'string', default: '2' },
+    rate: { type: 'string', default: '200' },
+    duration: { type: 'string', default: '10' },
+    hold: { type: 'string', default: '1000' },
+    sweep: { type: 'boolean', default: false },
+    rates: { type: 'string', default: DEFAULT_RATES },
+  },
+});
+const workers = Number(o.workers);
+const durationS = Number(o.duration);
+const holdMs = Number(o.hold);
+const command = `node dist/bench/calls.js ${process.argv.slice(2).join(' ')}`.trim();
+
+stopChildrenOnSignal();
+const uasPort = await freeUdpPort();
+const proxy = await startOurProxy({ workers, uasPort, maxMs: 60 * 60 * 1000 });
+try {
+  if (o.sweep) {
+    const [res] = await sweep([proxy], parseRates(o.rates), (rate) => callSpec(rate, durationS, holdMs, uasPort));
+    const md = `${mdTable(STEP_HEADERS, res!.steps.map(stepRow))}\n\nHighest sustainable rate: **${res!.best} calls/s** ` +
+      `(< ${SUSTAINABLE.maxFailedPct}% failed, retransmissions < ${SUSTAINABLE.maxRetransPct}% of sipp's messages, ` +
+      `sipp reached >= ${SUSTAINABLE.minAchievedShare * 100}% of the rate; ${durationS} s per step, ${holdMs} ms hold).`;
+    console.log(`\nhighest sustainable rate: ${res!.best} calls/s`);
+    console.log(writeResults('calls', command, { workers, durationS, holdMs, sweep: res }, md).slice(2).join('\n'));
+  } else {
+    const r = await runStep(proxy, callSpec(Number(o.rate), durationS, holdMs, uasPort));
+    const verdict = unsustainable(r) || 'ok';
+    console.log(stepLine(r), verdict);
+    const md = mdTable(STEP_HEADERS, [stepRow({ ...r, verdict })]);
+    console.log(writeResults('calls', command, { workers, durationS, holdMs, step: { ...r, verdict } }, md).slice(2).join('\n'));
+  }
+} finally {
+  await proxy.stop();
+  await killAll();
+}

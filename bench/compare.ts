@@ -1,0 +1,49 @@
+// Side by side with Kamailio (npm run bench:compare): the same call-load sweep against Kamailio
+// (bench/kamailio/kamailio.cfg) and our proxy in one run, alternating target per rate step.
+// Prints both sweeps, each one's highest sustainable rate, CPU per 1000 calls at the highest rate
+// both sustained, and the ratios ours/kamailio. Skips when Kamailio is not installed.
+//   node dist/bench/compare.js [--workers 2] [--duration 10] [--hold 1000] [--rates 200,400,...]
+import { parseArgs } from 'node:util';
+import { killAll, stopChildrenOnSignal } from './lib/child.js';
+import { kamailioInstalled, KAMAILIO, startKamailio } from './lib/kamailio.js';
+import { freeUdpPort } from './lib/net.js';
+import { startOurProxy } from './lib/proxy.js';
+import { mdTable, writeResults } from './lib/results.js';
+import { callSpec } from './lib/specs.js';
+import { parseRates, STEP_HEADERS, stepRow, sweep } from './lib/sweep.js';
+import { summarize, SUMMARY_HEADERS } from './lib/compare-summary.js';
+import type { Target } from './lib/target.js';
+
+const { values: o } = parseArgs({
+  options: {
+    workers: { type: 'string', default: '2' },
+    duration: { type: 'string', default: '10' },
+    hold: { type: 'string', default: '1000' },
+    rates: { type: 'string', default: '200,400,800,1200,1600,2000,2500,3000,3500' },
+  },
+});
+if (!kamailioInstalled()) {
+  console.log(`bench:compare skipped: Kamailio is not installed (${KAMAILIO} missing; apt-get install kamailio)`);
+  process.exit(0);
+}
+const durationS = Number(o.duration);
+const holdMs = Number(o.hold);
+const command = `node dist/bench/compare.js ${process.argv.slice(2).join(' ')}`.trim();
+
+stopChildrenOnSignal();
+const uasPort = await freeUdpPort();
+const targets: Target[] = [];
+try {
+  targets.push(await startKamailio({ uasPort, maxMs: 60 * 60 * 1000 }));
+  targets.push(await startOurProxy({ workers: Number(o.workers), uasPort, maxMs: 60 * 60 * 1000 }));
+  const res = await sweep(targets, parseRates(o.rates), (rate) => callSpec(rate, durationS, holdMs, uasPort));
+  const [kam, ours] = [res[0]!, res[1]!];
+  const s = summarize(ours, kam, 'calls/s', 'CPU s/1000 calls');
+  console.log(`\n${s.lines.join('\n')}`);
+  const md = `${mdTable(STEP_HEADERS, [...kam.steps, ...ours.steps].map(stepRow))}\n\n${mdTable(SUMMARY_HEADERS, s.rows)}\n\n` +
+    `${s.lines.join('\n\n')}\n\n${durationS} s per step, ${holdMs} ms call hold, steps alternate Kamailio / ours at each rate.`;
+  console.log(writeResults('compare', command, { durationS, holdMs, kamailio: kam, ours, summary: s.data }, md).slice(2).join('\n'));
+} finally {
+  for (const t of targets) await t.stop();
+  await killAll();
+}

@@ -1,0 +1,34 @@
+// Ours vs Kamailio from two sweeps of one run: highest sustainable rate of each, and CPU per 1000
+// (and setup latency, memory) at the highest rate both sustained, with ratios ours/kamailio.
+import { fmt, type Cell } from './results.js';
+import type { SweepOutcome } from './sweep.js';
+
+export const SUMMARY_HEADERS = ['', 'sipshard', 'kamailio', 'ratio ours/kamailio'];
+
+export function summarize(ours: SweepOutcome, kam: SweepOutcome, rateUnit: string, cpuUnit: string):
+  { rows: Cell[][]; lines: string[]; data: Record<string, number> } {
+  const common = Math.min(ours.best, kam.best);
+  const at = (o: SweepOutcome) => o.steps.find((s) => s.rate === common);
+  const a = at(ours);
+  const b = at(kam);
+  const best = (o: SweepOutcome): string => `${o.atTopRate ? '>= ' : ''}${o.best}`;
+  const rateRatio = (): string => (ours.atTopRate && kam.atTopRate ? 'n/a (both passed every rate)'
+    : `${kam.atTopRate ? '<= ' : ours.atTopRate ? '>= ' : ''}${ratio(ours.best, kam.best)}`);
+  const ratio = (x: number | undefined, y: number | undefined): string => (x !== undefined && y !== undefined && y > 0 ? fmt(x / y, 2) : '-');
+  const rows: Cell[][] = [
+    [`highest sustainable ${rateUnit}`, best(ours), best(kam), rateRatio()],
+    [`${cpuUnit} at ${common}/s`, fmt(a?.cpuPer1000 ?? NaN, 3), fmt(b?.cpuPer1000 ?? NaN, 3), ratio(a?.cpuPer1000, b?.cpuPer1000)],
+    [`p50 / p99 ms at ${common}/s`, a ? `${a.p50Ms} / ${a.p99Ms}` : '-', b ? `${b.p50Ms} / ${b.p99Ms}` : '-', ''],
+    [`memory MB at ${common}/s (ours VmHWM, Kamailio sum of PSS)`, fmt(a?.memMb ?? NaN, 0), fmt(b?.memMb ?? NaN, 0), ratio(a?.memMb, b?.memMb)],
+  ];
+  const lines = [
+    `highest sustainable rate: sipshard ${best(ours)} ${rateUnit}, kamailio ${best(kam)} ${rateUnit} ` +
+      `(ratio ours/kamailio ${rateRatio()}; '>=' marks a target that passed the highest rate tried)`,
+    `${cpuUnit} at ${common}/s: sipshard ${fmt(a?.cpuPer1000 ?? NaN, 3)}, kamailio ${fmt(b?.cpuPer1000 ?? NaN, 3)} (ratio ours/kamailio ${ratio(a?.cpuPer1000, b?.cpuPer1000)})`,
+  ];
+  return {
+    rows, lines,
+    data: { oursBest: ours.best, kamailioBest: kam.best, commonRate: common,
+      oursCpuPer1000: a?.cpuPer1000 ?? NaN, kamailioCpuPer1000: b?.cpuPer1000 ?? NaN },
+  };
+}

@@ -1,0 +1,78 @@
+// Starts Kamailio (Debian package) in the foreground with bench/kamailio/kamailio.cfg copied to a
+// temp dir that is also its working and runtime dir (pid file there): nothing goes to /var.
+// Bench users become kamailio-users.cfg (an htable filled at module init) next to the config.
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startBounded, sleep } from './child.js';
+import { freeUdpPort, waitForSip } from './net.js';
+import { processTree, pssKb } from './proc.js';
+import type { BenchUser, Target } from './target.js';
+
+export const KAMAILIO = process.env.KAMAILIO ?? '/usr/sbin/kamailio';
+const CFG = fileURLToPath(new URL('../../../bench/kamailio/kamailio.cfg', import.meta.url));
+
+export const kamailioInstalled = (): boolean => existsSync(KAMAILIO);
+
+export interface KamailioOptions {
+  uasPort: number;
+  users?: BenchUser[];
+  /** Shared memory in MB (transactions, dialogs, location). */
+  shmMb?: number;
+  maxMs: number;
+}
+
+function usersCfg(users: readonly BenchUser[]): string {
+  const lines = users.map((u) => `\t$sht(pw=>${u.username}) = "${u.password}";`);
+  return `event_route[htable:mod-init] {\n${lines.join('\n')}\n}\n`;
+}
+
+export async function startKamailio(o: KamailioOptions): Promise<Target> {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-kamailio-'));
+  const cfg = join(dir, 'kamailio.cfg');
+  copyFileSync(CFG, cfg);
+  if (o.users !== undefined && o.users.length > 0) writeFileSync(join(dir, 'kamailio-users.cfg'), usersCfg(o.users));
+  const port = await freeUdpPort();
+  const pidFile = join(dir, 'kamailio.pid');
+  const args = ['-f', cfg, '-l', `udp:127.0.0.1:${port}`, '-A', `UAS_HOSTPORT="127.0.0.1:${o.uasPort}"`,
+    '-DD', '-E', '-w', dir, '-Y', dir, '-P', pidFile, '-m', String(o.shmMb ?? 256), '-M', '16'];
+  const proc = startBounded('kamailio', KAMAILIO, args, o.maxMs, { cwd: dir, logFile: join(dir, 'kamailio.log') });
+  const family = (): number[] => processTree(proc.pid);
+  let known: number[] = [];
+  const stop = async (): Promise<void> => {
+    known = [...new Set([...known, ...family()])];
+    await proc.stop(5000);
+    await sleep(200);
+    for (const pid of known) { // children that outlived the main process: only ours (cmdline names our cfg)
+      try {
+        if (readFileSync(`/proc/${pid}/cmdline`, 'latin1').includes(cfg)) process.kill(pid, 'SIGKILL');
+      } catch { /* gone */ }
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    await Promise.race([waitForSip(port, 15000), proc.exited.then((c) => { throw new Error(`kamailio exited (${c}), see ${dir}/kamailio.log`); })]);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  known = family();
+  return {
+    name: 'kamailio (2 children)',
+    port,
+    cpuPids: family,
+    // Processes share memory (shm): PSS splits shared pages, so the sum is the family's footprint.
+    memoryKb: () => family().reduce((s, p) => s + pssKb(p), 0),
+    currentMemoryKb: () => family().reduce((s, p) => s + pssKb(p), 0),
+    stop,
+  };
+}
+
+/** The --targets list (e.g. 'kamailio,ours') without Kamailio, with a message, when it is not installed. */
+export function availableTargets(list: string): string[] {
+  const wanted = list.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  if (!wanted.includes('kamailio') || kamailioInstalled()) return wanted;
+  console.log(`kamailio skipped: not installed (${KAMAILIO} missing; apt-get install kamailio)`);
+  return wanted.filter((s) => s !== 'kamailio');
+}

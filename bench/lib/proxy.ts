@@ -1,0 +1,55 @@
+// Starts our proxy (node dist/lib/cli.js) as a child process from a generated temp config:
+// UDP on 127.0.0.1:<free port>, location store in memory, warnings only, 4 MB receive buffer,
+// route '9' -> the benchmark UAS (strip 1), optional bench users.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startBounded } from './child.js';
+import { freeUdpPort, waitForSip } from './net.js';
+import { peakRssKb, rssKb } from './proc.js';
+import type { BenchUser, Target } from './target.js';
+
+const CLI = fileURLToPath(new URL('../../lib/cli.js', import.meta.url)); // dist/lib/cli.js
+
+export interface OurProxyOptions {
+  workers: number;
+  uasPort: number;
+  users?: BenchUser[];
+  /** Digest algorithms offered (sipp 3.6 answers only the first challenge, and only MD5). */
+  algorithms?: string[];
+  maxMs: number;
+}
+
+export async function startOurProxy(o: OurProxyOptions): Promise<Target> {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-proxy-'));
+  const port = await freeUdpPort();
+  const config = {
+    workers: o.workers,
+    log: { level: 'warn' },
+    listen: [{ transport: 'udp', address: '127.0.0.1', port }],
+    transport: { udpRecvBufferBytes: 4194304, udpSendBufferBytes: 4194304 },
+    registrar: { storePath: '' },
+    auth: { algorithms: o.algorithms ?? ['MD5'] },
+    admin: { enabled: false },
+    users: o.users ?? [],
+    routes: [{ prefix: '9', destination: `sip:127.0.0.1:${o.uasPort}`, strip: 1 }],
+  };
+  const configPath = join(dir, 'bench.yaml');
+  writeFileSync(configPath, JSON.stringify(config, null, 1)); // JSON is YAML
+  const proc = startBounded('proxy', process.execPath, [CLI, '--config', configPath], o.maxMs, { logFile: join(dir, 'proxy.log') });
+  try {
+    await Promise.race([waitForSip(port, 15000), proc.exited.then((c) => { throw new Error(`proxy exited (${c}), see ${dir}/proxy.log`); })]);
+  } catch (err) {
+    await proc.stop();
+    throw err;
+  }
+  return {
+    name: `sipshard (${o.workers} workers)`,
+    port,
+    cpuPids: () => [proc.pid],
+    memoryKb: () => peakRssKb(proc.pid),
+    currentMemoryKb: () => rssKb(proc.pid),
+    stop: async () => { await proc.stop(5000); rmSync(dir, { recursive: true, force: true }); },
+  };
+}

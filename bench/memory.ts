@@ -1,0 +1,104 @@
+// Memory per dialog (npm run bench:memory): hold --dialogs confirmed calls at once (sipp uac at
+// --rate with a hold long enough for all of them to be up together), and report the target's
+// memory growth divided by the calls held: once right after the last call is up (transactions of
+// the ramp still alive) and again --settle seconds later (transactions gone, dialogs only).
+// Then the calls hang up and the run ends. Ours: VmRSS; Kamailio: sum of PSS of its processes.
+//   node dist/bench/memory.js [--dialogs 50000] [--rate 1000] [--settle 40] [--workers 2] [--targets kamailio,ours]
+import { readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { killAll, sleep, stopChildrenOnSignal } from './lib/child.js';
+import { availableTargets, startKamailio } from './lib/kamailio.js';
+import { freeUdpPort } from './lib/net.js';
+import { startOurProxy } from './lib/proxy.js';
+import { fmt, mdTable, writeResults } from './lib/results.js';
+import { readSippStats, startSipp } from './lib/sipp.js';
+import type { Target } from './lib/target.js';
+
+const { values: o } = parseArgs({
+  options: {
+    dialogs: { type: 'string', default: '50000' },
+    rate: { type: 'string', default: '1000' },
+    settle: { type: 'string', default: '40' },
+    workers: { type: 'string', default: '2' },
+    targets: { type: 'string', default: 'kamailio,ours' },
+  },
+});
+const n = Number(o.dialogs);
+const rate = Number(o.rate);
+const settleS = Number(o.settle);
+const rampS = n / rate;
+const command = `node dist/bench/memory.js ${process.argv.slice(2).join(' ')}`.trim();
+
+interface MemoryResult {
+  target: string; dialogs: number; heldAtRampEnd: number; heldAfterSettle: number; successful: number; failed: number;
+  baseMb: number; rampEndMb: number; settledMb: number; kbPerDialogRampEnd: number; kbPerDialogSettled: number;
+}
+
+/** Calls sipp currently holds (CurrentCall of its latest stat dump). */
+function currentCalls(dir: string): number {
+  const lines = readFileSync(join(dir, 'stat.csv'), 'latin1').trim().split('\n');
+  const head = lines[0]!.split(';');
+  return Number(lines[lines.length - 1]!.split(';')[head.indexOf('CurrentCall')] ?? 0);
+}
+
+async function measure(target: Target, uasPort: number): Promise<MemoryResult> {
+  const holdMs = Math.ceil((rampS + settleS + 15) * 1000);
+  const timeoutS = Math.ceil(rampS * 2.5 + holdMs / 1000 + 60);
+  await sleep(2000);
+  const base = target.currentMemoryKb();
+  const uas = startSipp('uas', ['-sn', 'uas', '-i', '127.0.0.1', '-p', String(uasPort), '-m', String(n)], timeoutS + 5);
+  await sleep(300);
+  const uac = startSipp('uac', ['-sn', 'uac', '-s', '9000', '-d', String(holdMs), '-i', '127.0.0.1', '-p', String(await freeUdpPort()),
+    '-r', String(rate), '-m', String(n), '-l', String(n + 1000), '-recv_timeout', '10000',
+    `127.0.0.1:${target.port}`], timeoutS, { failOnTimeout: true });
+  try {
+    await sleep(rampS * 1000 + 3000);
+    const rampEnd = target.currentMemoryKb();
+    const heldAtRampEnd = currentCalls(uac.dir);
+    process.stdout.write(`${target.name}: ${heldAtRampEnd} calls up, memory ${fmt(base / 1024)} -> ${fmt(rampEnd / 1024)} MB\n`);
+    await sleep(settleS * 1000);
+    const settled = target.currentMemoryKb();
+    const heldAfterSettle = currentCalls(uac.dir);
+    process.stdout.write(`${target.name}: ${heldAfterSettle} calls up after ${settleS} s more, memory ${fmt(settled / 1024)} MB; waiting for hang-up\n`);
+    await uac.exited;
+    const s = readSippStats(uac.dir);
+    return {
+      target: target.name, dialogs: n, heldAtRampEnd, heldAfterSettle, successful: s.successful, failed: s.failed,
+      baseMb: base / 1024, rampEndMb: rampEnd / 1024, settledMb: settled / 1024,
+      kbPerDialogRampEnd: (rampEnd - base) / heldAtRampEnd, kbPerDialogSettled: (settled - base) / heldAfterSettle,
+    };
+  } finally {
+    await uac.stop();
+    await uas.stop();
+    for (const d of [uac.dir, uas.dir]) rmSync(d, { recursive: true, force: true });
+  }
+}
+
+const wanted = availableTargets(o.targets);
+stopChildrenOnSignal();
+const results: MemoryResult[] = [];
+try {
+  for (const w of wanted) {
+    const uasPort = await freeUdpPort();
+    const t = w === 'kamailio'
+      ? await startKamailio({ uasPort, shmMb: 1024, maxMs: 30 * 60 * 1000 })
+      : await startOurProxy({ workers: Number(o.workers), uasPort, maxMs: 30 * 60 * 1000 });
+    try {
+      results.push(await measure(t, uasPort));
+    } finally {
+      await t.stop();
+    }
+  }
+  const rows = results.map((r) => [r.target, r.heldAtRampEnd, fmt(r.baseMb), fmt(r.rampEndMb), fmt(r.kbPerDialogRampEnd, 2),
+    r.heldAfterSettle, fmt(r.settledMb), fmt(r.kbPerDialogSettled, 2), `${r.successful}/${r.failed}`]);
+  const md = `${mdTable(['target', 'calls up at ramp end', 'memory before MB', 'at ramp end MB', 'kB/dialog at ramp end',
+    `calls up ${settleS} s later`, 'memory then MB', 'kB/dialog then', 'calls ok/failed'], rows)}\n\n` +
+    `${n} calls at ${rate}/s held together; memory: ours VmRSS of the process, Kamailio sum of PSS of its processes. ` +
+    'At ramp end the INVITE transactions of the last seconds are still alive (ours: RFC 6026 Timer L, 64*T1 = 32 s; ' +
+    `Kamailio: tm wait timer); ${settleS} s later only the dialogs remain.`;
+  console.log(md);
+  console.log(writeResults('memory', command, { rate, settleS, results }, md).slice(2).join('\n'));
+} finally {
+  await killAll();
+}

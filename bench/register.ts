@@ -1,0 +1,60 @@
+// Registration load (npm run bench:register): REGISTER with MD5 digest auth (401 challenge, then
+// credentials) for --users distinct users, sweeping the rate up to the first unsustainable step,
+// against Kamailio (when installed) and our proxy in one run, alternating per rate.
+//   node dist/bench/register.js [--users 1000] [--workers 2] [--duration 10] [--rates 500,1000,...] [--targets ours,kamailio]
+import { rmSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { parseArgs } from 'node:util';
+import { killAll, stopChildrenOnSignal } from './lib/child.js';
+import { summarize, SUMMARY_HEADERS } from './lib/compare-summary.js';
+import { availableTargets, startKamailio } from './lib/kamailio.js';
+import { freeUdpPort } from './lib/net.js';
+import { startOurProxy } from './lib/proxy.js';
+import { mdTable, writeResults } from './lib/results.js';
+import { registerSpec, writeUsersCsv } from './lib/specs.js';
+import { parseRates, STEP_HEADERS, stepRow, sweep } from './lib/sweep.js';
+import { benchUsers, type Target } from './lib/target.js';
+
+const { values: o } = parseArgs({
+  options: {
+    users: { type: 'string', default: '1000' },
+    workers: { type: 'string', default: '2' },
+    duration: { type: 'string', default: '10' },
+    rates: { type: 'string', default: '500,1000,1500,2000,2500,3000,4000,5000,6000' },
+    targets: { type: 'string', default: 'kamailio,ours' },
+  },
+});
+const users = benchUsers(Number(o.users));
+const durationS = Number(o.duration);
+const command = `node dist/bench/register.js ${process.argv.slice(2).join(' ')}`.trim();
+const wanted = availableTargets(o.targets);
+
+stopChildrenOnSignal();
+const usersCsv = writeUsersCsv(users);
+const uasPort = await freeUdpPort(); // unused by REGISTER, but both configs name a route target
+const targets: Target[] = [];
+try {
+  for (const w of wanted) {
+    if (w === 'kamailio') targets.push(await startKamailio({ uasPort, users, maxMs: 60 * 60 * 1000 }));
+    else if (w === 'ours') targets.push(await startOurProxy({ workers: Number(o.workers), uasPort, users, algorithms: ['MD5'], maxMs: 60 * 60 * 1000 }));
+  }
+  const res = await sweep(targets, parseRates(o.rates), (rate) => registerSpec(rate, durationS, usersCsv));
+  let md = mdTable(STEP_HEADERS, res.flatMap((r) => r.steps).map(stepRow));
+  for (const r of res) console.log(`${r.target}: highest sustainable rate ${r.best} registrations/s`);
+  let summary: Record<string, number> | undefined;
+  const ours = res.find((r) => r.target.startsWith('sipshard'));
+  const kam = res.find((r) => r.target.startsWith('kamailio'));
+  if (ours !== undefined && kam !== undefined) {
+    const s = summarize(ours, kam, 'registrations/s', 'CPU s/1000 registrations');
+    console.log(s.lines.join('\n'));
+    md += `\n\n${mdTable(SUMMARY_HEADERS, s.rows)}\n\n${s.lines.join('\n\n')}`;
+    summary = s.data;
+  }
+  md += `\n\n${users.length} users, MD5 digest with qop=auth on both, ${durationS} s per step; one registration = ` +
+    'REGISTER, 401, REGISTER with credentials, 200.';
+  console.log(writeResults('register', command, { users: users.length, durationS, sweeps: res, summary }, md).slice(2).join('\n'));
+} finally {
+  for (const t of targets) await t.stop();
+  await killAll();
+  rmSync(dirname(usersCsv), { recursive: true, force: true });
+}
