@@ -1,7 +1,7 @@
 // Bounded child processes: every process a benchmark starts has a kill timer, and stop() ends
 // it (SIGTERM, then SIGKILL). killAll() is for finally blocks.
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { openSync } from 'node:fs';
+import { openSync, readFileSync } from 'node:fs';
 
 export interface Bounded {
   readonly name: string;
@@ -61,3 +61,12 @@ export function stopChildrenOnSignal(): void {
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Prints the lines of a server's log that match `re` (at most `max`), so a run shows what went wrong. */
+export function reportLog(name: string, file: string, re: RegExp, max = 5): void {
+  let lines: string[] = [];
+  try { lines = readFileSync(file, 'latin1').split('\n').filter((l) => re.test(l)); } catch { return; }
+  if (lines.length === 0) return;
+  process.stderr.write(`${name} logged ${lines.length} problem line(s), first ${Math.min(max, lines.length)}:\n`);
+  for (const l of lines.slice(0, max)) process.stderr.write(`  ${l.slice(0, 300)}\n`);
+}

@@ -5,7 +5,7 @@ import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileS
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startBounded, sleep } from './child.js';
+import { reportLog, startBounded, sleep } from './child.js';
 import { freeUdpPort, waitForSip } from './net.js';
 import { processTree, pssKb } from './proc.js';
 import type { BenchUser, Target } from './target.js';
@@ -49,6 +49,7 @@ export async function startKamailio(o: KamailioOptions): Promise<Target> {
         if (readFileSync(`/proc/${pid}/cmdline`, 'latin1').includes(cfg)) process.kill(pid, 'SIGKILL');
       } catch { /* gone */ }
     }
+    reportLog('kamailio', join(dir, 'kamailio.log'), /ERROR|CRITICAL|ALERT|WARNING/);
     rmSync(dir, { recursive: true, force: true });
   };
   try {

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startBounded } from './child.js';
+import { reportLog, startBounded } from './child.js';
 import { freeUdpPort, waitForSip } from './net.js';
 import { peakRssKb, rssKb } from './proc.js';
 import type { BenchUser, Target } from './target.js';
@@ -50,6 +50,10 @@ export async function startOurProxy(o: OurProxyOptions): Promise<Target> {
     cpuPids: () => [proc.pid],
     memoryKb: () => peakRssKb(proc.pid),
     currentMemoryKb: () => rssKb(proc.pid),
-    stop: async () => { await proc.stop(5000); rmSync(dir, { recursive: true, force: true }); },
+    stop: async () => {
+      await proc.stop(5000);
+      reportLog('proxy', join(dir, 'proxy.log'), /"level":(40|50|60)|fatal|Error/);
+      rmSync(dir, { recursive: true, force: true });
+    },
   };
 }
