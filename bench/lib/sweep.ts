@@ -29,7 +29,8 @@ export async function sweep(targets: readonly Target[], rates: readonly number[]
       const r = await runStep(t, spec(rate));
       const why = unsustainable(r);
       o.steps.push({ ...r, verdict: why === '' ? 'ok' : why });
-      process.stdout.write(`${stepLine(r)}  ${why === '' ? 'ok' : `NOT sustainable: ${why}`}\n`);
+      process.stdout.write(`${stepLine(r)}  ${why === '' ? 'ok' : `NOT sustainable: ${why}`}` +
+        `${r.traces === undefined ? '' : `  (sipp traces: ${r.traces})`}\n`);
       if (why === '') o.best = rate;
       else o.done = true;
       await sleep(pauseMs);
