@@ -44,7 +44,10 @@ export class SipMessage {
   }
 
   get(name: string): string | undefined {
+    // callers inside the proxy pass normalized names: try that first, normalize only on a miss
+    for (const h of this.headers) if (h.name === name) return h.value;
     const n = normalizeHeaderName(name);
+    if (n === name) return undefined;
     for (const h of this.headers) if (h.name === n) return h.value;
     return undefined;
   }

@@ -9,14 +9,16 @@ import { parseVia } from './via.js';
 
 const CSEQ_RE = /^([0-9]{1,10})[ \t]+([A-Za-z0-9\-.!%*_+`'~]+)$/;
 const MAX_CSEQ = 2 ** 31 - 1; // RFC 3261 8.1.1.5: less than 2**31
+const REQUIRED: ReadonlySet<string> = new Set(['via', 'to', 'from', 'call-id', 'cseq']);
 
 export function checkRequest(msg: SipMessage): Defect | undefined {
-  for (const name of ['via', 'to', 'from', 'call-id', 'cseq']) {
-    if (!msg.has(name)) return bad(`Missing ${name} Header`);
+  // one pass over the header lines: presence of the required ones, duplicates of single-value ones
+  const seen = new Map<string, number>();
+  for (const h of msg.headers) {
+    if (REQUIRED.has(h.name) || SINGLE_VALUE_HEADERS.has(h.name)) seen.set(h.name, (seen.get(h.name) ?? 0) + 1);
   }
-  for (const name of SINGLE_VALUE_HEADERS) {
-    if (msg.count(name) > 1) return bad(`Duplicate ${name} Header`);
-  }
+  for (const name of REQUIRED) if (!seen.has(name)) return bad(`Missing ${name} Header`);
+  for (const [name, n] of seen) if (n > 1 && SINGLE_VALUE_HEADERS.has(name)) return bad(`Duplicate ${name} Header`);
   const cseq = CSEQ_RE.exec(msg.get('cseq')!);
   if (cseq === null || Number(cseq[1]) > MAX_CSEQ) return bad('Bad CSeq');
   if (cseq[2] !== msg.method) return bad('CSeq Method Mismatch');
