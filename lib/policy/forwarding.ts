@@ -3,6 +3,7 @@
 // It never sends anything; lib/proxy/forwarding-hops.ts owns the hops of a call.
 import { parseNameAddr, nameAddrParam } from '../sip/name-addr.js';
 import type { SipMessage } from '../sip/message.js';
+import { REASONS } from '../sip/response.js';
 import { escapeUser, parseUri, unescapeUser, type SipUri } from '../sip/uri.js';
 import type { Rejection } from '../proxy/request-checks.js';
 import type { ForwardTarget, UserForwarding } from './forwarding-table.js';
@@ -111,6 +112,13 @@ export function causeOf(reason: ForwardReason, status: number | undefined): numb
     case 'unavailable': return 480;
     default: return 302;
   }
+}
+
+const REDIRECT_TEXT: Readonly<Record<number, string>> = { 300: 'Multiple Choices', 301: 'Moved Permanently', 302: 'Moved Temporarily', 305: 'Use Proxy', 380: 'Alternative Service' };
+
+/** Reason text of a cause (a forward before any phone rang is a 302 in History-Info terms). */
+export function causeText(cause: number): string {
+  return REASONS[cause] ?? REDIRECT_TEXT[cause] ?? 'Forwarded';
 }
 
 /** The final response of a call whose forwarding went round in a circle (B -> C -> B). */

@@ -39,12 +39,14 @@ export class HistoryInfo {
     return index;
   }
 
-  /** Why the request to the entry `index` (and every contact entry of its group) ended. */
+  /**
+   * Why the hop at entry `index` ended: on the entries of its contacts (group) when it forked to
+   * any, else on the hop's own entry (a forward before any phone rang).
+   */
   setReason(index: string, group: number | undefined, cause: number, text: string): void {
     const reason = `SIP;cause=${cause};text="${text.replace(/["\\]/g, '')}"`;
-    for (const e of this.entries) {
-      if ((e.index === index || group !== undefined && e.group === group) && e.reason === undefined) e.reason = reason;
-    }
+    const contacts = this.entries.filter((e) => group !== undefined && e.group === group);
+    for (const e of contacts.length > 0 ? contacts : this.entries.filter((x) => x.index === index)) e.reason ??= reason;
   }
 
   /** Header values for one branch: every entry but the sibling branches' own. */

@@ -6,14 +6,14 @@
 // all I/O and calls in at: a call opens (begin), a branch rings (onProvisional), a final is due
 // (holdsFinal / hopBranches).
 import {
-  causeOf, diversionValue, diversionsSoFar, forwardOnFinal, hopLimitRejection, labelOf, loopRejection,
+  causeOf, causeText, diversionValue, diversionsSoFar, forwardOnFinal, hopLimitRejection, labelOf, loopRejection,
   redirectTargets, targetUri, visitKey, type ForwardingOptions, type ForwardStep,
 } from '../policy/forwarding.js';
 import type { ForwardingTable, UserForwarding } from '../policy/forwarding-table.js';
 import { HistoryInfo } from '../policy/history-info.js';
 import { formatForwardingCallInfo } from '../sip/call-info.js';
 import type { SipMessage } from '../sip/message.js';
-import { buildResponse, REASONS } from '../sip/response.js';
+import { buildResponse } from '../sip/response.js';
 import { escapeUser, parseUri } from '../sip/uri.js';
 import type { Timer, TimerWheel } from '../txn/timers.js';
 import type { Rejection } from './request-checks.js';
@@ -243,7 +243,7 @@ export class CallForwarding {
     let hiIndex = '1';
     if (st.history !== undefined) {
       const cause = causeOf(step.reason, status);
-      st.history.setReason(from.hiIndex, from.hiGroup, cause, REASONS[cause] ?? 'Forwarded');
+      st.history.setReason(from.hiIndex, from.hiGroup, cause, causeText(cause));
       hiIndex = st.history.add(uriText, st.history.root, { mp: from.hiIndex });
     }
     if (opts.send181) {

@@ -11,13 +11,14 @@ export interface CallInfo {
 }
 
 /**
- * Every entry of one or more Call-Info header values (pass each header line's value, or the
- * whole list). Never throws: text it cannot read is skipped.
+ * Every entry of Call-Info header values in message order: header lines, or SipMessage.getAll's
+ * comma split of them (a notice split into its parameters is joined again). Never throws: text it
+ * cannot read is skipped.
  */
 export function parseCallInfo(values: string | readonly string[]): CallInfo[] {
   const out: CallInfo[] = [];
+  let notice: CallInfo | undefined;
   for (const value of typeof values === 'string' ? [values] : values) {
-    let notice: CallInfo | undefined;
     for (const part of splitOutside(value, 0x2c)) {
       if (part.startsWith('<')) {
         const gt = part.indexOf('>');
