@@ -391,6 +391,8 @@ export class ProxyCore {
     }
     this.deps.txn.timers.cancel(branch.timerC);
     if (res.method === 'BYE' && (status < 300 || status === 481)) this.endDialogOf(branch.request, res);
+    // a branch that rang and then failed (a CANCELed fork, a forwarded hop) leaves no early dialog
+    if (res.method === 'INVITE' && status >= 300) this.endDialogOf(branch.request, res, 'early');
     if (ctx === undefined) {
       // the server side is gone (2xx retransmission late): pass 2xx upstream by Via
       if (status < 300) this.forwardResponseStateless(res, undefined);
@@ -467,12 +469,12 @@ export class ProxyCore {
     }, res.status >= 200, this.deps.now());
   }
 
-  private endDialogOf(req: SipMessage, res: SipMessage): void {
+  private endDialogOf(req: SipMessage, res: SipMessage, only?: 'early'): void {
     const a = fromTag(req);
     const b = tagOfHeader(res.get('to'));
     if (b === undefined) return;
     const d = this.deps.dialogs.find(req.callId, a, b);
-    if (d !== undefined) this.deps.dialogs.terminate(d);
+    if (d !== undefined && (only === undefined || d.state === only)) this.deps.dialogs.terminate(d);
   }
 
   // ---- stateless paths ---------------------------------------------------------------------
