@@ -4,7 +4,7 @@
 // names the next target: the caller gets a 181 with the Call-Info notice, the new INVITE carries
 // Diversion (and History-Info), and the new target is routed like a dialled one. The core owns
 // all I/O and calls in at: a call opens (begin), a branch rings (onProvisional), a final is due
-// (holdsFinal / hopBranches).
+// (holdsFinal / hopBranches), a 2xx went up (onAnswered).
 import {
   causeOf, causeText, diversionValue, diversionsSoFar, forwardOnFinal, hopLimitRejection, labelOf, loopRejection,
   redirectTargets, targetUri, visitKey, type ForwardingOptions, type ForwardStep,
@@ -145,6 +145,12 @@ export class CallForwarding {
       st.busy = false;
       this.port.settle(ctx);
     });
+  }
+
+  /** A 2xx went upstream: no more hops, and no no-answer timer left waiting. */
+  onAnswered(ctx: ResponseContext): void {
+    const st = this.calls.get(ctx);
+    if (st !== undefined) this.deps.timers.cancel(st.hop.noAnswer);
   }
 
   private nextStep(st: CallState, hop: Hop, best: SipMessage): { from: Hop; step: ForwardStep } | undefined {

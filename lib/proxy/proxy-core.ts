@@ -157,7 +157,7 @@ export class ProxyCore {
     const decision = decideTargets(req, source, this.deps);
     if (decision.kind === 'local') { st.respond(decision.response.status, decision.response.toBuffer()); return; }
     // a new call to a local user: its forwarding rules (and 3xx recursion) may add hops
-    if (decision.user !== undefined && this.forwarding !== undefined && st instanceof InviteServerTxn) {
+    if (decision.user !== undefined && this.forwarding !== undefined && st instanceof InviteServerTxn && !/;\s*tag\s*=/i.test(req.get('to') ?? '')) {
       this.forwarding.begin(this.openContext(req, st), decision);
       return;
     }
@@ -403,6 +403,7 @@ export class ProxyCore {
       ctx.answered = true;
       if (!ctx.isInvite) ctx.finalSent = true;
       this.relay(ctx, res);
+      this.forwarding?.onAnswered(ctx);
       if (ctx.isInvite) for (const b of ctx.branches) if (b !== branch) this.cancelBranch(ctx, b); // 16.7 step 10
       return;
     }

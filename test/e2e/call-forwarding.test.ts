@@ -99,66 +99,36 @@ if (requireSipp(t)) {
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const port = async (): Promise<number> => freeUdpPort();
 
-  t.test('unconditional: B never rings, C answers; 181 and Diversion on the wire', async (t) => {
-    const proxy = await proxyWith({ userb: { unconditional: 'userc' } });
-    t.teardown(() => proxy.close());
-    const callees = await startCallees(proxy, dir, [{ user: 'userc', port: await port(), file: 'uas-answer.xml' }]);
-    await register(proxy, dir, 'userb', await port());
-    const uac = await dial(proxy);
-    const done = await finish(t, uac, callees, proxy);
-    t.same(callInfoOf181s(uac.messages), ['Call-Info: purpose=forwarding, username="userb", contact="userc"']);
-    t.same(diversionsOfInvite(done.get('userc')!.messages), ['<sip:userb@127.0.0.1>;reason=unconditional;counter=1']);
-    t.match(await forwardCounters(proxy), { forwardsUnconditional: 1, forwarding181Sent: 1 });
-  });
+  // One hop B -> C each: the rule, B's phone (none: not registered or never rings), the Diversion
+  // reason C sees and the counter that counts it.
+  const ONE_HOP: Array<{ name: string; rules: Record<string, unknown>; b: Omit<Callee, 'user' | 'port'> | 'registered' | 'absent'; reason: string; counter: string; never?: RegExp }> = [
+    { name: 'unconditional: B registered but never rings, C answers', rules: { userb: { unconditional: 'userc' } }, b: 'registered', reason: 'unconditional', counter: 'forwardsUnconditional' },
+    { name: 'busy: B answers 486, C answers', rules: { userb: { busy: 'userc' } }, b: { file: 'uas-busy.xml' }, reason: 'user-busy', counter: 'forwardsUserBusy', never: /^SIP\/2\.0 486/m },
+    { name: 'no answer after 2 s: B rings, is CANCELed, C answers', rules: { userb: { noAnswer: { target: 'userc', seconds: 2 } } }, b: { file: 'uas-ring-no-answer.xml' }, reason: 'no-answer', counter: 'forwardsNoAnswer', never: /^SIP\/2\.0 487/m },
+    { name: 'unavailable: B has no binding, C answers', rules: { userb: { unavailable: 'userc' } }, b: 'absent', reason: 'unavailable', counter: 'forwardsUnavailable' },
+    { name: "a 302 from B's phone is followed to C (deflection)", rules: {}, b: { file: 'uas-redirect.xml', service: 'userc' }, reason: 'deflection', counter: 'forwardsDeflection', never: /^SIP\/2\.0 302/m },
+  ];
 
-  t.test('busy: B answers 486, the call goes to C', async (t) => {
-    const proxy = await proxyWith({ userb: { busy: 'userc' } });
-    t.teardown(() => proxy.close());
-    const callees = await startCallees(proxy, dir, [{ user: 'userb', port: await port(), file: 'uas-busy.xml' }, { user: 'userc', port: await port(), file: 'uas-answer.xml' }]);
-    const uac = await dial(proxy);
-    const done = await finish(t, uac, callees, proxy);
-    t.notMatch(uac.messages, /^SIP\/2\.0 486/m, 'the caller never sees the 486');
-    t.same(callInfoOf181s(uac.messages), ['Call-Info: purpose=forwarding, username="userb", contact="userc"']);
-    t.same(diversionsOfInvite(done.get('userc')!.messages), ['<sip:userb@127.0.0.1>;reason=user-busy;counter=1']);
-    t.match(await forwardCounters(proxy), { forwardsUserBusy: 1 });
-  });
-
-  t.test('no answer after 2 s: B rings, is CANCELed, C answers', async (t) => {
-    const proxy = await proxyWith({ userb: { noAnswer: { target: 'userc', seconds: 2 } } });
-    t.teardown(() => proxy.close());
-    const callees = await startCallees(proxy, dir, [{ user: 'userb', port: await port(), file: 'uas-ring-no-answer.xml' }, { user: 'userc', port: await port(), file: 'uas-answer.xml' }]);
-    const started = Date.now();
-    const uac = await dial(proxy);
-    const done = await finish(t, uac, callees, proxy);
-    t.ok(Date.now() - started >= 2000, 'the forward waited for the no-answer time');
-    t.match(done.get('userb')!.messages, /^CANCEL /m, 'B got the CANCEL');
-    t.same(callInfoOf181s(uac.messages), ['Call-Info: purpose=forwarding, username="userb", contact="userc"']);
-    t.same(diversionsOfInvite(done.get('userc')!.messages), ['<sip:userb@127.0.0.1>;reason=no-answer;counter=1']);
-    t.match(await forwardCounters(proxy), { forwardsNoAnswer: 1 });
-  });
-
-  t.test('unavailable: B has no binding, the call goes to C', async (t) => {
-    const proxy = await proxyWith({ userb: { unavailable: 'userc' } });
-    t.teardown(() => proxy.close());
-    const callees = await startCallees(proxy, dir, [{ user: 'userc', port: await port(), file: 'uas-answer.xml' }]);
-    const uac = await dial(proxy);
-    const done = await finish(t, uac, callees, proxy);
-    t.same(callInfoOf181s(uac.messages), ['Call-Info: purpose=forwarding, username="userb", contact="userc"']);
-    t.same(diversionsOfInvite(done.get('userc')!.messages), ['<sip:userb@127.0.0.1>;reason=unavailable;counter=1']);
-    t.match(await forwardCounters(proxy), { forwardsUnavailable: 1 });
-  });
-
-  t.test("a 302 from B's phone is followed to C (deflection)", async (t) => {
-    const proxy = await proxyWith({});
-    t.teardown(() => proxy.close());
-    const callees = await startCallees(proxy, dir, [{ user: 'userb', port: await port(), file: 'uas-redirect.xml', service: 'userc' }, { user: 'userc', port: await port(), file: 'uas-answer.xml' }]);
-    const uac = await dial(proxy);
-    const done = await finish(t, uac, callees, proxy);
-    t.notMatch(uac.messages, /^SIP\/2\.0 302/m, 'the caller never sees the 302');
-    t.same(callInfoOf181s(uac.messages), ['Call-Info: purpose=forwarding, username="userb", contact="userc"']);
-    t.same(diversionsOfInvite(done.get('userc')!.messages), ['<sip:userb@127.0.0.1>;reason=deflection;counter=1']);
-    t.match(await forwardCounters(proxy), { forwardsDeflection: 1 });
-  });
+  for (const c of ONE_HOP) {
+    t.test(c.name, async (t) => {
+      const proxy = await proxyWith(c.rules);
+      t.teardown(() => proxy.close());
+      const phones: Callee[] = typeof c.b === 'object' ? [{ user: 'userb', port: await port(), ...c.b }] : [];
+      const callees = await startCallees(proxy, dir, [...phones, { user: 'userc', port: await port(), file: 'uas-answer.xml' }]);
+      if (c.b === 'registered') await register(proxy, dir, 'userb', await port());
+      const started = Date.now();
+      const uac = await dial(proxy);
+      const done = await finish(t, uac, callees, proxy);
+      if (c.never !== undefined) t.notMatch(uac.messages, c.never, "the caller never sees B's final");
+      if (c.reason === 'no-answer') {
+        t.ok(Date.now() - started >= 2000, 'the forward waited for the no-answer time');
+        t.match(done.get('userb')!.messages, /^CANCEL /m, 'B got the CANCEL');
+      }
+      t.same(callInfoOf181s(uac.messages), ['Call-Info: purpose=forwarding, username="userb", contact="userc"'], 'the 181, byte for byte');
+      t.same(diversionsOfInvite(done.get('userc')!.messages), [`<sip:userb@127.0.0.1>;reason=${c.reason};counter=1`], 'Diversion on what C receives');
+      t.match(await forwardCounters(proxy), { [c.counter]: 1, forwarding181Sent: 1 });
+    });
+  }
 
   t.test('two hops B -> C -> D: two 181s in order, Diversion on what C and D receive', async (t) => {
     const proxy = await proxyWith({ userb: { unconditional: 'userc' }, userc: { busy: 'userd' } });

@@ -30,6 +30,13 @@ const upstream = (out: Sent[]): Sent[] => out.filter((s) => !s.msg.isRequest && 
 const statuses = (out: Sent[]): number[] => upstream(out).map((s) => s.msg.status);
 const callInfoLine = (s: Sent): string | undefined => /\r\nCall-Info: [^\r]*/.exec(s.raw)?.[0].slice(2);
 
+/** Call userb and let B's phone answer `status`: what the proxy sent next (the forward, if any). */
+function bAnswers(h: ShardHarness, callId: string, status = 486, reason = 'Busy Here'): Sent[] {
+  h.receive(call(callId), CALLER);
+  h.receive(answer(invitesTo(h.take(), 'userb')[0]!.msg, status, reason, 'tb'), at('userb'));
+  return h.take();
+}
+
 function cancelOf(callId: string, user = 'userb'): string {
   return [
     `CANCEL sip:${user}@127.0.0.1:5060 SIP/2.0`, `Via: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK-${callId}`, 'Max-Forwards: 70',
@@ -82,9 +89,7 @@ t.test('busy: 486 from B is ACKed, not relayed; C is called with reason user-bus
 t.test('600 Busy Everywhere also forwards on busy; a busy C without a rule ends the call 486', async (t) => {
   const h = harness({ userb: { busy: 'userc' } });
   t.teardown(() => h.close());
-  h.receive(call('b2'), CALLER);
-  h.receive(answer(invitesTo(h.take(), 'userb')[0]!.msg, 600, 'Busy Everywhere', 'tb'), at('userb'));
-  const toC = invitesTo(h.take(), 'userc')[0]!;
+  const toC = invitesTo(bAnswers(h, 'b2', 600, 'Busy Everywhere'), 'userc')[0]!;
   t.ok(toC, '600 forwarded like 486');
   h.receive(answer(toC.msg, 486, 'Busy Here', 'tc'), at('userc'));
   t.same(statuses(h.take()), [486], 'the last hop answers, not the 600 of B');
@@ -197,9 +202,7 @@ t.test('two hops: two 181s in order naming B->C then C->D; D sees both Diversion
 t.test('a cycle B->C->B ends with 482 and a Reason header, never a loop', async (t) => {
   const h = harness({ userb: { busy: 'userc' }, userc: { busy: 'userb' } });
   t.teardown(() => h.close());
-  h.receive(call('c1'), CALLER);
-  h.receive(answer(invitesTo(h.take(), 'userb')[0]!.msg, 486, 'Busy Here', 'tb'), at('userb'));
-  const toC = invitesTo(h.take(), 'userc')[0]!;
+  const toC = invitesTo(bAnswers(h, 'c1'), 'userc')[0]!;
   h.receive(answer(toC.msg, 486, 'Busy Here', 'tc'), at('userc'));
   const out = h.take();
   t.equal(invitesTo(out, 'userb').length, 0, 'B is not called again');
@@ -236,9 +239,7 @@ t.test('the hop limit ends the call with 480 and a Reason header; upstream Diver
 t.test('CANCEL from the caller cancels the branch that rings now (the forwarded one)', async (t) => {
   const h = harness({ userb: { busy: 'userc' } });
   t.teardown(() => h.close());
-  h.receive(call('x1'), CALLER);
-  h.receive(answer(invitesTo(h.take(), 'userb')[0]!.msg, 486, 'Busy Here', 'tb'), at('userb'));
-  const toC = invitesTo(h.take(), 'userc')[0]!;
+  const toC = invitesTo(bAnswers(h, 'x1'), 'userc')[0]!;
   h.receive(answer(toC.msg, 180, 'Ringing', 'tc'), at('userc'));
   t.same(statuses(h.take()), [180]);
   h.receive(cancelOf('x1'), CALLER);
@@ -266,9 +267,7 @@ t.test('a CANCEL before the no-answer timer fires stops forwarding', async (t) =
 t.test('the forwarded call is a normal call: 200, ACK, re-INVITE and BYE reach C end to end', async (t) => {
   const h = harness({ userb: { busy: 'userc' } });
   t.teardown(() => h.close());
-  h.receive(call('d1'), CALLER);
-  h.receive(answer(invitesTo(h.take(), 'userb')[0]!.msg, 486, 'Busy Here', 'tb'), at('userb'));
-  const toC = invitesTo(h.take(), 'userc')[0]!;
+  const toC = invitesTo(bAnswers(h, 'd1'), 'userc')[0]!;
   h.receive(answer(toC.msg, 200, 'OK', 'tc', ['Contact: <sip:userc@127.0.0.1:6002>', `Record-Route: ${toC.msg.get('record-route')}`]), at('userc'));
   const ok = upstream(h.take()).find((s) => s.msg.status === 200)!;
   t.ok(ok);
@@ -291,6 +290,16 @@ t.test('the forwarded call is a normal call: 200, ACK, re-INVITE and BYE reach C
   h.receive(answer(bye.msg, 200, 'OK'), at('userc'));
   t.same(statuses(h.take()), [200]);
   t.equal(h.runtime.dialogs.stats().confirmed, 0, 'dialog ended');
+});
+
+t.test('a request inside a dialog (To-tag) is never forwarded, even to a user with rules', async (t) => {
+  const h = harness({ userb: { unconditional: 'userc' } });
+  t.teardown(() => h.close());
+  h.receive(call('t9').replace('To: <sip:userb@127.0.0.1:5060>', 'To: <sip:userb@127.0.0.1:5060>;tag=old'), CALLER);
+  const out = h.take();
+  t.equal(invitesTo(out, 'userc').length, 0);
+  t.equal(invitesTo(out, 'userb').length, 1, 'routed to the bindings as before');
+  t.equal(invitesTo(out, 'userb')[0]!.msg.count('diversion'), 0);
 });
 
 t.test('History-Info (RFC 7044): index tree, rc for contacts, mp for the forward, Reason escaped', async (t) => {
