@@ -94,6 +94,40 @@ const RegistrarSchema = Type.Object(
   { additionalProperties: false, default: {}, description: 'Registrar and location service.' },
 );
 
+// A forwarding target: a local user or dialled number (routed like a call to it), or a SIP URI.
+const ForwardTarget = (description: string) => Type.String({
+  pattern: '^(sips?:[^\\s]+|[A-Za-z0-9._+*#-]+)$',
+  allowed: "a local username or number (quote digits: '102') or a sip:/sips: URI",
+  description,
+});
+
+const UserForwardingSchema = Type.Object(
+  {
+    unconditional: Type.Optional(ForwardTarget('Every call goes here at once; the phones do not ring (Diversion reason unconditional).')),
+    busy: Type.Optional(ForwardTarget('Where calls go when the phones answer 486 Busy Here or 600 Busy Everywhere (user-busy).')),
+    noAnswer: Type.Optional(Type.Object(
+      {
+        target: ForwardTarget('Where calls go when nobody answers (required).'),
+        seconds: Type.Integer({ minimum: 1, maximum: 600, default: 20, description: 'Seconds of ringing (from the first 180/183) before the ringing phones are CANCELed and the call forwarded (no-answer).' }),
+      },
+      { additionalProperties: false, description: 'Forward on no answer.' },
+    )),
+    unavailable: Type.Optional(ForwardTarget('Where calls go when the user has no binding, or the phones answer 408/480/503 or not at all (unavailable).')),
+  },
+  { additionalProperties: false, description: "This user's call forwarding; absent: none (see README, Call forwarding)." },
+);
+
+const ForwardingSchema = Type.Object(
+  {
+    maxHops: Type.Integer({ minimum: 1, maximum: 20, default: 5, description: 'Most forwarding hops of one call, counting Diversion entries that came with it; beyond, the caller gets 480 with a Reason header.' }),
+    send181: Type.Boolean({ default: true, description: 'Send the caller 181 Call Is Being Forwarded with Call-Info: purpose=forwarding, username="<who>", contact="<target>" per hop.' }),
+    followRedirects: Type.Boolean({ default: true, description: "Follow a 3xx from a called user's phone to its Contacts (highest q first) as a forwarding hop (Diversion reason deflection)." }),
+    diversion: Type.Boolean({ default: true, description: 'Add a Diversion header (RFC 5806, reason and counter) per hop to the forwarded INVITE.' }),
+    historyInfo: Type.Boolean({ default: false, description: 'Add History-Info (RFC 7044: index, rc/mp, Reason escaped in the URI) to INVITEs sent to local users and forwarding targets.' }),
+  },
+  { additionalProperties: false, default: {}, description: 'Call forwarding of local users (per-user rules are users[].forwarding).' },
+);
+
 const UserSchema = Type.Object(
   {
     username: Type.String({
@@ -103,6 +137,7 @@ const UserSchema = Type.Object(
     }),
     password: Type.String({ minLength: 1, description: 'Digest password (required).' }),
     displayName: Type.String({ default: '', description: "Display name used in From headers of calls this user places; '' for none." }),
+    forwarding: Type.Optional(UserForwardingSchema),
   },
   { additionalProperties: false, description: 'A local subscriber.' },
 );
@@ -173,6 +208,7 @@ export const ConfigSchema = Type.Object(
     proxy: ProxySchema,
     auth: AuthSchema,
     registrar: RegistrarSchema,
+    forwarding: ForwardingSchema,
     users: Type.Array(UserSchema, { default: [], description: 'Local subscribers (usernames must be unique).' }),
     routes: Type.Array(RouteSchema, { default: [], description: 'Static routes (prefixes must be unique).' }),
     admin: AdminSchema,

@@ -23,6 +23,7 @@ import type { LocalIdentity } from './local-identity.js';
 import { isForbiddenDestination, type NextHopResolver } from './next-hop.js';
 import { bestResponse, collectChallenges, ResponseContext, type Branch } from './response-context.js';
 import { decideTargets, type RoutingDeps, type Target } from './routing.js';
+import { CallForwarding, type ForwardingDeps } from './forwarding-hops.js';
 import type { ShardStats } from './shard-stats.js';
 import { isIP } from 'node:net';
 
@@ -40,6 +41,8 @@ export interface ProxyCoreDeps extends RoutingDeps {
   stats: ShardStats;
   shardId: number;
   identity: LocalIdentity;
+  /** call forwarding (lib/policy/forwarding.ts); undefined turns it off */
+  forwarding?: ForwardingDeps;
   toTag(): string;
   now(): number;
 }
@@ -56,6 +59,7 @@ export class ProxyCore {
   private readonly branchOf = new Map<ClientTxn, Branch>();
   private readonly branches: BranchGenerator;
   private readonly clientUser: ClientTxnUser<ClientTxn>;
+  private readonly forwarding: CallForwarding | undefined;
 
   constructor(private readonly deps: ProxyCoreDeps) {
     this.branches = new BranchGenerator(deps.shardId);
@@ -63,6 +67,13 @@ export class ProxyCore {
       onResponse: (txn, res) => this.onBranchResponse(txn, res),
       onTimeout: (txn) => this.onBranchTimeout(txn),
     };
+    this.forwarding = deps.forwarding === undefined ? undefined : new CallForwarding(deps.forwarding, {
+      addBranches: (ctx, targets, edit) => this.addBranches(ctx, targets, edit),
+      addFinal: (ctx, r) => this.addFinal(ctx, r),
+      cancelBranch: (ctx, b) => this.cancelBranch(ctx, b),
+      provisional: (ctx, res) => this.relay(ctx, res),
+      settle: (ctx) => this.maybeSendBest(ctx),
+    }, { ...deps, timers: deps.txn.timers });
   }
 
   get transactionCount(): number {
@@ -144,9 +155,14 @@ export class ProxyCore {
     if (st instanceof InviteServerTxn) this.respond(st, req, { status: 100 });
 
     const decision = decideTargets(req, source, this.deps);
-    if (decision.kind === 'reply') { this.respond(st, req, decision.rejection); return; }
     if (decision.kind === 'local') { st.respond(decision.response.status, decision.response.toBuffer()); return; }
-    this.forward(req, st, decision.targets);
+    // a new call to a local user: its forwarding rules (and 3xx recursion) may add hops
+    if (decision.user !== undefined && this.forwarding !== undefined && st instanceof InviteServerTxn && !/;\s*tag\s*=/i.test(req.get('to') ?? '')) {
+      this.forwarding.begin(this.openContext(req, st), decision);
+      return;
+    }
+    if (decision.kind === 'reply') { this.respond(st, req, decision.rejection); return; }
+    this.addBranches(this.openContext(req, st), decision.targets);
   }
 
   private createServerTxn(key: string, req: SipMessage, source: SendTarget): ServerTxn {
@@ -198,13 +214,19 @@ export class ProxyCore {
     this.maybeSendBest(ctx);
   }
 
-  private forward(req: SipMessage, st: ServerTxn, targets: Target[]): void {
+  private openContext(req: SipMessage, st: ServerTxn): ResponseContext {
     const ctx = new ResponseContext(req, st);
     this.contexts.set(st, ctx);
+    return ctx;
+  }
+
+  private addBranches(ctx: ResponseContext, targets: readonly Target[], edit?: (copy: SipMessage, target: Target) => void): void {
+    const req = ctx.request;
     const hash = loopHash(req);
     for (const target of targets) {
       const copy = req.clone();
       copy.uri = target.uri;
+      edit?.(copy, target);
       const branch: Branch = { ctx, txn: undefined, request: copy, gotProvisional: false, final: undefined, cancelPending: false, cancelled: false, timerC: undefined };
       ctx.branches.push(branch);
       const hop = this.prepareForward(copy, target);
@@ -286,6 +308,12 @@ export class ProxyCore {
     });
   }
 
+  /** A branch that is final from the start: a forwarding target we cannot reach, or the end of forwarding. */
+  private addFinal(ctx: ResponseContext, r: Rejection): void {
+    const final = buildResponse(ctx.request, r.status, { reason: r.reason, toTag: this.deps.toTag(), headers: r.headers });
+    ctx.branches.push({ ctx, txn: undefined, request: ctx.request, gotProvisional: false, final, cancelPending: false, cancelled: false, timerC: undefined });
+  }
+
   /** A branch that ends without a response of its own (timeout, no route, cancelled early). */
   private failBranch(ctx: ResponseContext, branch: Branch, status: number): void {
     if (branch.final !== undefined) return;
@@ -355,11 +383,16 @@ export class ProxyCore {
       branch.gotProvisional = true;
       if (branch.cancelPending && txn instanceof InviteClientTxn) { branch.cancelPending = false; branch.cancelled = true; this.sendCancel(txn); }
       if (txn instanceof InviteClientTxn) this.armTimerC(ctx!, branch);
-      if (ctx !== undefined && !ctx.finalSent && !branch.cancelPending && !branch.cancelled) this.relay(ctx, res);
+      if (ctx !== undefined && !ctx.finalSent && !branch.cancelPending && !branch.cancelled) {
+        this.relay(ctx, res);
+        this.forwarding?.onProvisional(ctx, branch);
+      }
       return;
     }
     this.deps.txn.timers.cancel(branch.timerC);
     if (res.method === 'BYE' && (status < 300 || status === 481)) this.endDialogOf(branch.request, res);
+    // a branch that rang and then failed (a CANCELed fork, a forwarded hop) leaves no early dialog
+    if (res.method === 'INVITE' && status >= 300) this.endDialogOf(branch.request, res, 'early');
     if (ctx === undefined) {
       // the server side is gone (2xx retransmission late): pass 2xx upstream by Via
       if (status < 300) this.forwardResponseStateless(res, undefined);
@@ -370,6 +403,7 @@ export class ProxyCore {
       ctx.answered = true;
       if (!ctx.isInvite) ctx.finalSent = true;
       this.relay(ctx, res);
+      this.forwarding?.onAnswered(ctx);
       if (ctx.isInvite) for (const b of ctx.branches) if (b !== branch) this.cancelBranch(ctx, b); // 16.7 step 10
       return;
     }
@@ -391,8 +425,11 @@ export class ProxyCore {
 
   /** When every branch has a final answer and no 2xx went up, send the best one (16.7 step 6). */
   private maybeSendBest(ctx: ResponseContext): void {
-    if (ctx.finalSent || ctx.answered || !ctx.allFinal()) return;
-    const best = bestResponse(ctx.branches);
+    if (ctx.finalSent || ctx.answered) return;
+    if (this.forwarding?.holdsFinal(ctx) === true || !ctx.allFinal()) return;
+    // a forwarded call answers with what its last hop got, not what the first target said
+    const branches = this.forwarding?.hopBranches(ctx) ?? ctx.branches;
+    const best = bestResponse(branches);
     if (best === undefined) return;
     ctx.finalSent = true;
     let out = best;
@@ -403,7 +440,7 @@ export class ProxyCore {
       out = best.clone();
       out.remove('www-authenticate');
       out.remove('proxy-authenticate');
-      for (const [n, v] of collectChallenges(ctx.branches)) out.append(n, v);
+      for (const [n, v] of collectChallenges(branches)) out.append(n, v);
     } else if (best.getAll('via').length !== ctx.request.getAll('via').length) {
       out = buildResponse(ctx.request, best.status, { reason: best.reason, toTag: this.deps.toTag() });
     }
@@ -433,12 +470,12 @@ export class ProxyCore {
     }, res.status >= 200, this.deps.now());
   }
 
-  private endDialogOf(req: SipMessage, res: SipMessage): void {
+  private endDialogOf(req: SipMessage, res: SipMessage, only?: 'early'): void {
     const a = fromTag(req);
     const b = tagOfHeader(res.get('to'));
     if (b === undefined) return;
     const d = this.deps.dialogs.find(req.callId, a, b);
-    if (d !== undefined) this.deps.dialogs.terminate(d);
+    if (d !== undefined && (only === undefined || d.state === only)) this.deps.dialogs.terminate(d);
   }
 
   // ---- stateless paths ---------------------------------------------------------------------

@@ -26,8 +26,9 @@ export interface Target {
 }
 
 export type RoutingDecision =
-  | { kind: 'forward'; targets: Target[] }
-  | { kind: 'reply'; rejection: Rejection }
+  // `user`: the local user the Request-URI named (call forwarding applies its rules)
+  | { kind: 'forward'; targets: Target[]; user?: string }
+  | { kind: 'reply'; rejection: Rejection; user?: string }
   | { kind: 'local'; response: SipMessage };
 
 export interface RoutingDeps {
@@ -83,7 +84,7 @@ export function decideTargets(req: SipMessage, source: SendTarget, deps: Routing
   if (!local) {
     const denied = authenticateCaller(req, deps);
     if (denied !== undefined) return { kind: 'reply', rejection: denied };
-    return routeByNumber(uri, deps) ?? forward({ uri: req.uri });
+    return targetsOf(req.uri, uri, false, deps);
   }
   if (req.method === 'REGISTER') {
     const { response, update } = deps.registrar.handle(req, { transport: source.transport, address: source.address, port: source.port, connId: source.connId ?? 0 });
@@ -97,18 +98,29 @@ export function decideTargets(req: SipMessage, source: SendTarget, deps: Routing
   }
   const denied = authenticateCaller(req, deps);
   if (denied !== undefined) return { kind: 'reply', rejection: denied };
-  const user = unescapeUser(uri.user);
-  if (deps.users.has(user)) {
-    const now = deps.now();
-    const targets: Target[] = [];
-    for (const d of deps.domains) {
-      const aor = canonicalAor(`sip:${uri.user}@${d}`);
-      if (aor === undefined) continue;
-      for (const b of deps.location.lookup(aor, now)) targets.push({ uri: b.contact, dest: { transport: b.source.transport, address: b.source.address, port: b.source.port, connId: b.source.connId } });
+  return targetsOf(req.uri, uri, true, deps);
+}
+
+/**
+ * Targets of a Request-URI once it is known to be ours to route (no Route, not in a dialog): a
+ * local user's bindings (480 without any), else a static route, else 404 in our domains or the
+ * URI itself elsewhere. Call forwarding routes each new target through here too.
+ */
+export function targetsOf(text: string, uri: SipUri, local: boolean, deps: RoutingDeps): RoutingDecision {
+  if (local && uri.user !== undefined) {
+    const user = unescapeUser(uri.user);
+    if (deps.users.has(user)) {
+      const now = deps.now();
+      const targets: Target[] = [];
+      for (const d of deps.domains) {
+        const aor = canonicalAor(`sip:${uri.user}@${d}`);
+        if (aor === undefined) continue;
+        for (const b of deps.location.lookup(aor, now)) targets.push({ uri: b.contact, dest: { transport: b.source.transport, address: b.source.address, port: b.source.port, connId: b.source.connId } });
+      }
+      return targets.length > 0 ? { kind: 'forward', targets, user } : { kind: 'reply', rejection: { status: 480 }, user };
     }
-    return targets.length > 0 ? { kind: 'forward', targets } : { kind: 'reply', rejection: { status: 480 } };
   }
-  return routeByNumber(uri, deps) ?? { kind: 'reply', rejection: { status: 404 } };
+  return routeByNumber(uri, deps) ?? (local ? { kind: 'reply', rejection: { status: 404 } } : forward({ uri: text }));
 }
 
 function forward(t: Target): RoutingDecision {

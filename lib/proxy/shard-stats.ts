@@ -1,4 +1,10 @@
 // Counters of one shard; plain numbers so a snapshot is a cheap structured clone to the main thread.
+import type { ForwardReason } from '../policy/forwarding.js';
+
+const FORWARD_COUNTER = {
+  'unconditional': 'forwardsUnconditional', 'user-busy': 'forwardsUserBusy', 'no-answer': 'forwardsNoAnswer',
+  'unavailable': 'forwardsUnavailable', 'deflection': 'forwardsDeflection',
+} as const satisfies Record<ForwardReason, string>;
 
 export class ShardStats {
   messagesIn = 0;
@@ -19,6 +25,19 @@ export class ShardStats {
   responses5xx = 0;
   responses6xx = 0;
   registrations = 0;
+  // call forwarding: hops by RFC 5806 reason, 181s sent, calls stopped by a loop or the hop limit
+  forwardsUnconditional = 0;
+  forwardsUserBusy = 0;
+  forwardsNoAnswer = 0;
+  forwardsUnavailable = 0;
+  forwardsDeflection = 0;
+  forwarding181Sent = 0;
+  forwardingLoops = 0;
+  forwardingHopLimits = 0;
+
+  countForward(reason: ForwardReason): void {
+    this[FORWARD_COUNTER[reason]]++;
+  }
 
   countResponse(status: number): void {
     switch (Math.floor(status / 100)) {

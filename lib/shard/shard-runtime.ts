@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { DialogTable } from '../dialog/dialog-table.js';
 import { createLogger, type Logger } from '../log.js';
 import { StaticRoutes } from '../peers/static-routes.js';
+import { ForwardingTable } from '../policy/forwarding-table.js';
 import { LocalIdentity } from '../proxy/local-identity.js';
 import { NextHopResolver } from '../proxy/next-hop.js';
 import { ProxyCore } from '../proxy/proxy-core.js';
@@ -26,6 +27,8 @@ export class ShardRuntime {
   readonly location: LocationStore;
   readonly timers: TimerWheel;
   readonly core: ProxyCore;
+  /** per-user forwarding rules; an admin API can change a user's entry while calls run */
+  readonly forwardingTable: ForwardingTable;
   readonly log: Logger;
   private out: FromShard[] = [];
   private acked = 0;
@@ -39,6 +42,7 @@ export class ShardRuntime {
     this.timers = new TimerWheel(clock, 10, autoTick);
     this.location = init.location.byteLength > 0 ? LocationStore.restore(Buffer.from(init.location)) : new LocationStore();
     const users = new Map(cfg.users.map((u) => [u.username, { password: u.password }]));
+    this.forwardingTable = new ForwardingTable(cfg.users);
     const nonces = new NonceManager({ secret: Buffer.from(init.nonceSecret), ttlSeconds: cfg.auth.nonceTtlSeconds, now: () => clock.now() });
     const auth = new DigestAuthenticator({ realm: cfg.auth.realm, algorithms: [...cfg.auth.algorithms], nonces, passwordOf: (u) => users.get(u)?.password });
     const now = (): number => clock.now();
@@ -62,6 +66,7 @@ export class ShardRuntime {
       users,
       routes: new StaticRoutes(cfg.routes),
       inviteAuth: cfg.auth.invite ? auth : undefined,
+      forwarding: { options: cfg.forwarding, table: this.forwardingTable },
       log: this.log,
       onBindingUpdate: (u) => { this.stats.registrations++; this.emit({ t: 'bind', u }); },
       toTag,
