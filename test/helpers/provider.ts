@@ -12,10 +12,11 @@ export function providerAuth(accounts: Record<string, string>, algorithms: Chall
   return new DigestAuthenticator({ realm, algorithms, nonces, passwordOf: (u) => accounts[u] });
 }
 
-/** A response to `req` as the provider sends it (our Via stack copied). */
+/** A response to `req` as the provider sends it (our Via stack copied, and Record-Route on 1xx/2xx). */
 export function reply(req: SipMessage, status: number, reason: string, extra: string[] = [], toTag?: string): string {
   const lines = [`SIP/2.0 ${status} ${reason}`];
   for (const v of req.getAll('via')) lines.push(`Via: ${v}`);
+  if (status > 100 && status < 300) for (const r of req.getAll('record-route')) lines.push(`Record-Route: ${r}`);
   lines.push(`From: ${req.get('from')}`, `To: ${req.get('to')}${toTag !== undefined ? `;tag=${toTag}` : ''}`, `Call-ID: ${req.callId}`, `CSeq: ${req.get('cseq')}`, ...extra, 'Content-Length: 0', '', '');
   return lines.join('\n');
 }
