@@ -80,9 +80,11 @@ export function decideTargets(req: SipMessage, source: SendTarget, deps: Routing
     req.uri = telToSip(uri, domain);
     uri = parseUri(req.uri);
   }
-  if (!inDialog) {
-    const to = req.get('to');
-    if (to !== undefined) { const sipTo = telToHeader(to, domain); if (sipTo !== undefined) req.set('To', sipTo); }
+  const to = req.get('to');
+  // the cheap test first: a To is parsed only when it may hold a tel: URI
+  if (!inDialog && to !== undefined && /tel:/i.test(to)) {
+    const sipTo = telToHeader(to, domain);
+    if (sipTo !== undefined) req.set('To', sipTo);
   }
   if (!deps.peers.empty) {
     const denied = checkTrunkClaim(req, source, deps.peers, (h) => identity.isLocalDomain(h));
