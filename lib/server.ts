@@ -4,6 +4,8 @@ import { randomBytes } from 'node:crypto';
 import type { Config } from './config/schema.js';
 import { resolveWorkerCount } from './config/load-config.js';
 import type { Logger } from './log.js';
+import { PeerStateTable, type PeerState } from './peers/peer-state.js';
+import { TrunkCalls } from './peers/trunk-calls.js';
 import { PersistentLocation } from './registrar/location-persistence.js';
 import { peekCallId } from './shard/callid-peek.js';
 import type { FromShardBatch, ShardStatsReport } from './shard/channel.js';
@@ -26,6 +28,8 @@ export interface ProxyHandle {
   readonly transports: TransportManager;
   readonly location: PersistentLocation;
   readonly mainStats: MainStats;
+  /** registration state of each line, up/down of each trunk, as their owning shards report them */
+  peerStates(): PeerState[];
   shardStats(): Promise<ShardStatsReport[]>;
   close(): Promise<void>;
 }
@@ -40,6 +44,8 @@ export async function startProxy(config: Config, log: Logger): Promise<ProxyHand
   const mainStats: MainStats = { noCallId: 0, overload503: 0, overloadDropped: 0, shardRestarts: 0 };
   const pending = new Map<number, { left: number; reports: ShardStatsReport[]; done: (r: ShardStatsReport[]) => void }>();
   let statsSeq = 0;
+  const peerStates = new PeerStateTable();
+  const trunkCalls = new SharedArrayBuffer(TrunkCalls.bytesFor(config.trunks.length, workers));
 
   const onBatch = (shardId: number, batch: FromShardBatch): void => {
     for (const item of batch.out) {
@@ -48,6 +54,9 @@ export async function startProxy(config: Config, log: Logger): Promise<ProxyHand
       } else if (item.t === 'bind') {
         location.apply(item.u);
         pool.broadcast({ t: 'bind', u: item.u }, shardId);
+      } else if (item.t === 'peer') {
+        peerStates.apply(item.s);
+        pool.broadcast({ t: 'peer', s: item.s }, shardId);
       } else {
         const p = pending.get(item.id);
         if (p === undefined) continue;
@@ -63,7 +72,7 @@ export async function startProxy(config: Config, log: Logger): Promise<ProxyHand
     log,
     onBatch,
     // a replacement shard starts from the current bindings
-    init: (shardId) => ({ shardId, shardCount: workers, config, listeners, nonceSecret, location: location.store.snapshot() }),
+    init: (shardId) => ({ shardId, shardCount: workers, config, listeners, nonceSecret, location: location.store.snapshot(), trunkCalls, peerStates: peerStates.snapshot() }),
   });
 
   const { maxInFlight, retryAfterSeconds } = config.shard;
@@ -95,6 +104,7 @@ export async function startProxy(config: Config, log: Logger): Promise<ProxyHand
     transports,
     location,
     mainStats,
+    peerStates: () => peerStates.snapshot(),
     shardStats(): Promise<ShardStatsReport[]> {
       mainStats.shardRestarts = pool.restarts;
       return new Promise((resolve) => {

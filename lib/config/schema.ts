@@ -147,17 +147,77 @@ const RouteSchema = Type.Object(
     prefix: Type.String({
       pattern: '^[0-9+*]*$',
       allowed: "a string of digits, + and * ('' is the default route; quote it: '9')",
-      description: 'Dialled-number prefix this route matches; longest prefix wins (required).',
+      description: 'Dialled-number prefix this route matches (after TEL normalisation); longest prefix wins (required).',
     }),
     destination: Type.String({
-      pattern: '^sips?:[^\\s]+$',
-      allowed: 'a sip: or sips: URI',
-      description: 'Where matching calls are sent (required).',
+      pattern: '^$|^sips?:[^\\s]+$',
+      allowed: "a sip: or sips: URI, or ''",
+      default: '',
+      description: "A fixed URI matching calls are sent to. Give exactly one of destination, user, line, trunks.",
+    }),
+    user: Type.String({ pattern: '^[A-Za-z0-9._+-]*$', allowed: 'a local username or empty', default: '', description: "A local user whose registered phones take the call (480 when none is registered)." }),
+    line: Type.String({ pattern: '^[A-Za-z0-9._-]*$', allowed: 'a line name or empty', default: '', description: 'A line (lines[].name) the call goes out on, to the line\'s provider.' }),
+    trunks: Type.Array(Type.String({ pattern: '^[A-Za-z0-9._-]+$', allowed: 'a trunk name', description: 'A trunk name.' }), {
+      uniqueItems: true,
+      default: [],
+      description: 'Trunks (trunks[].name) tried in order: the next one takes the call on 408, 503, a timeout, or when one is down or full (503 when none can).',
     }),
     strip: Type.Integer({ minimum: 0, maximum: 32, default: 0, description: 'Leading digits removed from the dialled number before sending.' }),
     prepend: Type.String({ pattern: '^[0-9+]*$', allowed: 'a string of digits and +', default: '', description: 'Digits put in front of the dialled number after stripping.' }),
   },
-  { additionalProperties: false, description: 'A static route.' },
+  { additionalProperties: false, description: 'A route of the dial plan.' },
+);
+
+// `;`-separated URI parameters (RFC 3261 19.1.1 uri-parameter), e.g. `user=phone` or `user=phone;x=1`.
+const RequestUriParams = (options: { default?: string; description: string }) => Type.String({
+  pattern: '^$|^;?[A-Za-z0-9!~*\'()%._+-]+(=[A-Za-z0-9!~*\'()%._+\\[\\]/:&$-]*)?(;[A-Za-z0-9!~*\'()%._+-]+(=[A-Za-z0-9!~*\'()%._+\\[\\]/:&$-]*)?)*$',
+  allowed: "'' or ;-separated URI parameters like user=phone",
+  ...options,
+});
+
+const LineSchema = Type.Object(
+  {
+    name: Type.String({ pattern: '^[A-Za-z0-9._-]+$', allowed: 'a name of letters, digits and . _ -', description: 'Name of the line, used by routes and in logs (required).' }),
+    registrar: Type.String({ pattern: '^sips?:[^\\s]+$', allowed: 'a sip: or sips: URI', description: "The provider's registrar, e.g. sip:sip.provider.example:5060 (required)." }),
+    username: Type.String({ minLength: 1, pattern: '^[^\\s@:;<>"]+$', allowed: 'a SIP user part', description: 'Account name: user part of the line\'s address-of-record and of the From of calls placed on it (required).' }),
+    authUsername: Type.String({ default: '', description: "Digest username if it differs from username; '' uses username." }),
+    password: Type.String({ minLength: 1, description: 'Digest password of the account (required).' }),
+    domain: Type.String({ default: '', pattern: '^$|^[A-Za-z0-9.:\\[\\]-]+$', allowed: "'' or a host name", description: "Host part of the line's address-of-record; '' uses the registrar's host." }),
+    expires: Type.Integer({ minimum: 60, maximum: 86400, default: 3600, description: 'Registration lifetime asked for; the line re-registers before the granted one runs out.' }),
+    transport: StringEnum(TRANSPORTS, { default: 'udp', description: 'Transport towards the provider.' }),
+    outboundProxy: Type.String({ pattern: '^$|^sips?:[^\\s]+$', allowed: "'' or a sip: URI", default: '', description: "Send REGISTERs and calls through this proxy instead of the registrar's address; '' for none." }),
+    register: Type.Boolean({ default: true, description: 'Keep the line registered; false for providers that take calls from a known address without registration.' }),
+    requestUriParams: Type.Optional(RequestUriParams({ description: "Parameters appended to the Request-URI of REGISTER and of out-of-dialog requests on this line (never duplicated). Default: 'user=phone' when locale is Chinese (zh, zh-CN, ...), '' otherwise; an explicit '' overrides it." })),
+    inboundUser: Type.String({ pattern: '^[A-Za-z0-9._+-]*$', allowed: 'a local username or empty', default: '', description: "Calls arriving on the line go to this local user; '' routes them by the called number (or inboundNumber)." }),
+    inboundNumber: Type.String({ pattern: '^[0-9+*]*$', allowed: 'a string of digits, + and *', default: '', description: "Calls arriving on the line are routed through the dial plan as if this number was dialled; '' uses the called number." }),
+  },
+  { additionalProperties: false, description: 'An account at a provider that the proxy registers.' },
+);
+
+const TrunkSchema = Type.Object(
+  {
+    name: Type.String({ pattern: '^[A-Za-z0-9._-]+$', allowed: 'a name of letters, digits and . _ -', description: 'Name of the trunk, used by routes and in logs (required).' }),
+    addresses: Type.Array(
+      Type.String({ pattern: '^(\\d{1,3}(\\.\\d{1,3}){3}(:\\d{1,5})?|[0-9A-Fa-f:]*:[0-9A-Fa-f:.]*|\\[[0-9A-Fa-f:.]+\\](:\\d{1,5})?)$', allowed: 'an IP address with an optional :port ([v6]:port)', description: 'One address of the peer.' }),
+      { minItems: 1, uniqueItems: true, description: 'Addresses of the peer (required). Calls and OPTIONS go to the first; requests are accepted from any of them (an address with a port pins the source port of UDP requests).' },
+    ),
+    domains: Type.Array(Type.String({ format: 'host', allowed: 'a hostname or IP address', description: 'A domain of the peer.' }), {
+      uniqueItems: true,
+      default: [],
+      description: 'Host names the peer puts in From (e.g. ims.carrier.example): a request claiming one of them, or an address of the trunk, from anywhere else gets 403.',
+    }),
+    transport: StringEnum(TRANSPORTS, { default: 'udp', description: 'Transport towards the trunk.' }),
+    maxCalls: Type.Integer({ minimum: 0, default: 0, description: 'Concurrent calls sent to the trunk, counted across all shards; 0 for no limit. A full trunk is skipped like a down one.' }),
+    requestUriParams: RequestUriParams({ default: '', description: 'Parameters appended to the Request-URI of out-of-dialog requests to this trunk (never duplicated).' }),
+    keepAlive: Type.Object(
+      {
+        intervalSeconds: Type.Integer({ minimum: 0, maximum: 3600, default: 0, description: 'Send OPTIONS every this many seconds; 0 disables the keep-alive (the trunk is then always up).' }),
+        failuresBeforeDown: Type.Integer({ minimum: 1, maximum: 100, default: 3, description: 'Consecutive unanswered OPTIONS before the trunk is marked down; one answer brings it back up.' }),
+      },
+      { additionalProperties: false, default: {}, description: 'OPTIONS keep-alive: any response means up.' },
+    ),
+  },
+  { additionalProperties: false, description: 'A server-to-server peer, identified by its addresses.' },
 );
 
 const AdminSchema = Type.Object(
@@ -210,7 +270,9 @@ export const ConfigSchema = Type.Object(
     registrar: RegistrarSchema,
     forwarding: ForwardingSchema,
     users: Type.Array(UserSchema, { default: [], description: 'Local subscribers (usernames must be unique).' }),
-    routes: Type.Array(RouteSchema, { default: [], description: 'Static routes (prefixes must be unique).' }),
+    lines: Type.Array(LineSchema, { default: [], description: 'Accounts at providers (names must be unique across lines and trunks).' }),
+    trunks: Type.Array(TrunkSchema, { default: [], description: 'Server-to-server peers (names must be unique across lines and trunks).' }),
+    routes: Type.Array(RouteSchema, { default: [], description: 'Dial plan (prefixes must be unique).' }),
     admin: AdminSchema,
   },
   { additionalProperties: false, description: 'sipshard configuration.' },
@@ -221,6 +283,8 @@ export type Config = Static<typeof ConfigSchema>;
 export type ListenConfig = Config['listen'][number];
 export type UserConfig = Config['users'][number];
 export type RouteConfig = Config['routes'][number];
+export type LineConfig = Config['lines'][number];
+export type TrunkConfig = Config['trunks'][number];
 export type LogLevel = Config['log']['level'];
 
 /** Schema nodes are plain JSON-schema objects; this is how reference.ts and load-config.ts walk them. */

@@ -1,6 +1,7 @@
 // Cross-field rules JSON schema cannot express. They run on the defaulted data even when the schema
 // check failed, so one load reports every problem; each rule skips parts that are malformed
 // (the schema errors already cover those).
+import { checkPeers } from './peer-checks.js';
 
 /** One config problem: the field, the value found there, and what is allowed (reads after "must be"). */
 export interface ConfigIssue {
@@ -74,6 +75,7 @@ export function checkSemantics(config: unknown): ConfigIssue[] {
     ...timerOrder(config.proxy),
     ...duplicates(config.users, 'users', 'username', (u) => str(u.username), 'a unique username'),
     ...duplicates(config.routes, 'routes', 'prefix', (r) => str(r.prefix), 'a unique route prefix'),
+    ...checkPeers(config),
     ...duplicates(
       config.listen,
       'listen',

@@ -191,7 +191,11 @@ export class CallForwarding {
       this.port.addFinal(ctx, decision.rejection);
       return;
     }
-    this.port.addBranches(ctx, decision.targets, (copy, target) => this.decorate(st, hop, copy, target));
+    // a target behind a trunk route: a forwarding hop takes the route's first trunk (no failover
+    // inside a forwarded hop)
+    const targets = decision.targets.length > 0 ? decision.targets : (decision.alternates ?? []).slice(0, 1);
+    if (targets.length === 0) { this.port.addFinal(ctx, { status: 503 }); return; }
+    this.port.addBranches(ctx, targets, (copy, target) => this.decorate(st, hop, copy, target));
   }
 
   /** Diversion and History-Info on one forwarded copy. */

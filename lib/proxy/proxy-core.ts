@@ -21,7 +21,9 @@ import { BranchGenerator, loopHash, loopHashOfBranch, statelessBranch } from './
 import { checkMaxForwards, checkProxyRequire, checkScheme, type Rejection } from './request-checks.js';
 import type { LocalIdentity } from './local-identity.js';
 import { isForbiddenDestination, type NextHopResolver } from './next-hop.js';
-import { bestResponse, collectChallenges, ResponseContext, type Branch } from './response-context.js';
+import type { PeerLegs } from '../peers/peer-legs.js';
+import type { Originator } from './originated.js';
+import { bestResponse, collectChallenges, ResponseContext, type Branch, type BranchPeer } from './response-context.js';
 import { decideTargets, type RoutingDeps, type Target } from './routing.js';
 import { CallForwarding, type ForwardingDeps } from './forwarding-hops.js';
 import type { ShardStats } from './shard-stats.js';
@@ -43,6 +45,9 @@ export interface ProxyCoreDeps extends RoutingDeps {
   identity: LocalIdentity;
   /** call forwarding (lib/policy/forwarding.ts); undefined turns it off */
   forwarding?: ForwardingDeps;
+  peerLegs: PeerLegs;
+  /** requests the shard sends itself (line REGISTERs, OPTIONS pings): their responses stop here */
+  originator?: Originator;
   toTag(): string;
   now(): number;
 }
@@ -162,7 +167,7 @@ export class ProxyCore {
       return;
     }
     if (decision.kind === 'reply') { this.respond(st, req, decision.rejection); return; }
-    this.addBranches(this.openContext(req, st), decision.targets);
+    this.forward(req, st, decision.targets, decision.alternates);
   }
 
   private createServerTxn(key: string, req: SipMessage, source: SendTarget): ServerTxn {
@@ -221,23 +226,79 @@ export class ProxyCore {
   }
 
   private addBranches(ctx: ResponseContext, targets: readonly Target[], edit?: (copy: SipMessage, target: Target) => void): void {
-    const req = ctx.request;
-    const hash = loopHash(req);
-    for (const target of targets) {
-      const copy = req.clone();
-      copy.uri = target.uri;
-      edit?.(copy, target);
-      const branch: Branch = { ctx, txn: undefined, request: copy, gotProvisional: false, final: undefined, cancelPending: false, cancelled: false, timerC: undefined };
-      ctx.branches.push(branch);
-      const hop = this.prepareForward(copy, target);
-      if (hop instanceof Promise) {
-        hop.then((dest) => this.startBranch(ctx, branch, dest, hash), () => this.failBranch(ctx, branch, 503));
-      } else if (hop === undefined) {
-        this.failBranch(ctx, branch, 503);
-      } else {
-        this.startBranch(ctx, branch, hop, hash);
-      }
+    const hash = loopHash(ctx.request);
+    for (const target of targets) this.startTarget(ctx, target, hash, edit);
+  }
+
+  private forward(req: SipMessage, st: ServerTxn, targets: Target[], alternates: Target[] = []): void {
+    const ctx = this.openContext(req, st);
+    ctx.alternates = alternates;
+    this.addBranches(ctx, targets);
+    // every trunk of the route is down or at its call limit: nothing can take the call
+    if (targets.length === 0 && !this.nextAlternate(ctx)) this.respond(st, req, { status: 503 });
+  }
+
+  /** A branch towards one target; false when the target's peer cannot take it (down, full). */
+  private startTarget(ctx: ResponseContext, target: Target, hash: string, edit?: (copy: SipMessage, target: Target) => void): boolean {
+    const copy = ctx.request.clone();
+    copy.uri = target.uri;
+    edit?.(copy, target);
+    let peer: BranchPeer | undefined;
+    const legs = this.deps.peerLegs;
+    if (target.peer !== undefined) {
+      const leg = legs.begin(copy, target.peer);
+      if (leg === undefined) return false;
+      peer = { leg, initial: true, base: copy, authRetried: false };
+    } else {
+      const leg = legs.translate(copy);
+      if (leg !== undefined) peer = { leg, initial: false, base: copy, authRetried: false };
     }
+    const branch: Branch = { ctx, txn: undefined, request: copy, gotProvisional: false, final: undefined, cancelPending: false, cancelled: false, timerC: undefined, peer };
+    ctx.branches.push(branch);
+    const hop = this.prepareForward(copy, target);
+    if (peer !== undefined) { peer.base = copy.clone(); ctx.restoreUpstream = true; }
+    if (hop instanceof Promise) {
+      hop.then((dest) => this.startBranch(ctx, branch, dest, hash), () => this.failBranch(ctx, branch, 503));
+    } else if (hop === undefined) {
+      this.failBranch(ctx, branch, 503);
+    } else {
+      this.startBranch(ctx, branch, hop, hash);
+    }
+    return true;
+  }
+
+  /** Start the next alternate target that can take the request; false when none is left. */
+  private nextAlternate(ctx: ResponseContext): boolean {
+    const hash = loopHash(ctx.request);
+    for (let t = ctx.alternates.shift(); t !== undefined; t = ctx.alternates.shift()) {
+      if (this.startTarget(ctx, t, hash)) return true;
+    }
+    return false;
+  }
+
+  /** A branch failed: its peer leg ends, and on 408/503 (or a timeout) the next trunk gets the call. */
+  private branchFailed(ctx: ResponseContext, branch: Branch, status: number): void {
+    if (branch.peer?.initial === true) this.deps.peerLegs.end(branch.peer.leg);
+    if ((status === 408 || status === 503) && ctx.alternates.length > 0 && !ctx.cancelled && !ctx.answered) this.nextAlternate(ctx);
+  }
+
+  /**
+   * The provider challenged a request on a line: re-send it once with the line's credentials and
+   * CSeq + 1 on the same branch (the caller sees one call); a second challenge fails it with 403.
+   */
+  private answerPeerChallenge(ctx: ResponseContext, branch: Branch, txn: ClientTxn, res: SipMessage): boolean {
+    const p = branch.peer;
+    if (p === undefined || p.leg.peer.kind !== 'line' || (res.status !== 401 && res.status !== 407) || ctx.cancelled) return false;
+    const retry = p.authRetried ? undefined : this.deps.peerLegs.answerChallenge(p.leg, p.base, res);
+    if (retry === undefined) { this.failBranch(ctx, branch, 403); return true; }
+    p.authRetried = true;
+    p.base = retry;
+    this.branchOf.delete(txn);
+    branch.request = retry.clone();
+    branch.txn = undefined;
+    branch.gotProvisional = false;
+    this.startBranch(ctx, branch, txn.target, loopHash(ctx.request));
+    return true;
   }
 
   /**
@@ -263,6 +324,7 @@ export class ProxyCore {
       return this.deps.resolver.resolve(hopUri);
     }
     if (target.dest !== undefined) return target.dest;
+    if (target.hop !== undefined) return this.deps.resolver.resolve(target.hop);
     hopUri = parseUri(copy.uri);
     if (hopUri.scheme !== 'sip' && hopUri.scheme !== 'sips') return undefined;
     return this.deps.resolver.resolve(hopUri);
@@ -322,6 +384,7 @@ export class ProxyCore {
     if (branch.request.getAll('via').length > ctx.request.getAll('via').length) res.shift('via');
     branch.final = res;
     this.deps.txn.timers.cancel(branch.timerC);
+    this.branchFailed(ctx, branch, status);
     this.maybeSendBest(ctx);
   }
 
@@ -366,7 +429,11 @@ export class ProxyCore {
     const via = parseVia(res.getAll('via')[0]!);
     const branch = viaBranch(via);
     const txn = branch === undefined ? undefined : this.clientTxns.get(clientKey(branch, res.method));
-    if (txn === undefined) { this.forwardResponseStateless(res, via); return; }
+    if (txn === undefined) {
+      if (branch !== undefined && this.deps.originator?.receive(res, branch) === true) return;
+      this.forwardResponseStateless(res, via);
+      return;
+    }
     txn.receive(res);
   }
 
@@ -390,11 +457,13 @@ export class ProxyCore {
       return;
     }
     this.deps.txn.timers.cancel(branch.timerC);
+    if (ctx !== undefined && status >= 300 && branch.peer !== undefined && this.answerPeerChallenge(ctx, branch, txn, res)) return;
     if (res.method === 'BYE' && (status < 300 || status === 481)) this.endDialogOf(branch.request, res);
     // a branch that rang and then failed (a CANCELed fork, a forwarded hop) leaves no early dialog
     if (res.method === 'INVITE' && status >= 300) this.endDialogOf(branch.request, res, 'early');
     if (ctx === undefined) {
       // the server side is gone (2xx retransmission late): pass 2xx upstream by Via
+      if (branch.ctx.restoreUpstream) restoreCallerView(branch.ctx.request, res);
       if (status < 300) this.forwardResponseStateless(res, undefined);
       return;
     }
@@ -408,6 +477,7 @@ export class ProxyCore {
       return;
     }
     if (branch.final === undefined || branch.final.status === 487 && branch.cancelPending) branch.final = res;
+    this.branchFailed(ctx, branch, status);
     if (status >= 600 && ctx.isInvite) for (const b of ctx.branches) if (b !== branch) this.cancelBranch(ctx, b);
     this.maybeSendBest(ctx);
   }
@@ -419,6 +489,7 @@ export class ProxyCore {
   }
 
   private relay(ctx: ResponseContext, res: SipMessage): void {
+    if (ctx.restoreUpstream) restoreCallerView(ctx.request, res);
     ctx.server.respond(res.status, res.toBuffer());
     this.deps.stats.countResponse(res.status);
   }
@@ -474,6 +545,7 @@ export class ProxyCore {
     const a = fromTag(req);
     const b = tagOfHeader(res.get('to'));
     if (b === undefined) return;
+    this.deps.peerLegs.endDialog(req.callId, a, b);
     const d = this.deps.dialogs.find(req.callId, a, b);
     if (d !== undefined && (only === undefined || d.state === only)) this.deps.dialogs.terminate(d);
   }
@@ -488,6 +560,7 @@ export class ProxyCore {
     const target = decision.targets[0]!;
     const copy = req.clone();
     copy.uri = target.uri;
+    this.deps.peerLegs.translate(copy); // the 2xx ACK of a line call whose INVITE was re-sent: CSeq + n
     const hop = this.prepareForward(copy, target);
     const go = (dest: SendTarget): void => {
       if (isForbiddenDestination(dest.address)) { this.deps.stats.dropped++; return; }
@@ -529,6 +602,14 @@ function stampVia(req: SipMessage, via: Via, source: SendTarget): void {
   if (hostBare !== source.address) { setViaParam(via, 'received', source.address); changed = true; }
   if (viaParam(via, 'rport') === null) { setViaParam(via, 'rport', String(source.port)); changed = true; }
   if (changed) req.replaceFirstValue('via', formatVia(via));
+}
+
+/** Responses from a peer leg go upstream with the caller's own CSeq and From (PeerLegs). */
+function restoreCallerView(req: SipMessage, res: SipMessage): void {
+  const cseq = req.get('cseq');
+  const from = req.get('from');
+  if (cseq !== undefined && res.get('cseq') !== cseq) res.set('CSeq', cseq);
+  if (from !== undefined && res.get('from') !== from) res.set('From', from);
 }
 
 function fromTag(req: SipMessage): string {

@@ -1,11 +1,13 @@
 // The proxy's response context (RFC 3261 16.7): the branches of one forwarded request, what each
 // answered, and which final response goes upstream.
+import type { Leg } from '../peers/peer-legs.js';
 import type { SipMessage } from '../sip/message.js';
 import type { InviteClientTxn } from '../txn/invite-client.js';
 import type { InviteServerTxn } from '../txn/invite-server.js';
 import type { NonInviteClientTxn } from '../txn/non-invite-client.js';
 import type { NonInviteServerTxn } from '../txn/non-invite-server.js';
 import type { Timer } from '../txn/timers.js';
+import type { Target } from './routing.js';
 
 export interface Branch {
   ctx: ResponseContext;
@@ -17,6 +19,18 @@ export interface Branch {
   cancelPending: boolean;
   cancelled: boolean;
   timerC: Timer | undefined;
+  /** set when the request goes to a line or trunk (PeerLegs) */
+  peer?: BranchPeer;
+}
+
+export interface BranchPeer {
+  leg: Leg;
+  /** the dialog-creating request of the leg (not an in-dialog one) */
+  initial: boolean;
+  /** the copy before our Via and Record-Route: what a re-sent request starts from */
+  base: SipMessage;
+  /** already re-sent once with credentials */
+  authRetried: boolean;
 }
 
 export class ResponseContext {
@@ -25,6 +39,10 @@ export class ResponseContext {
   answered = false;
   finalSent = false;
   cancelled = false;
+  /** targets still to try, one at a time, if the current ones fail (trunk failover) */
+  alternates: Target[] = [];
+  /** a branch's copy went out with another CSeq or From: responses get the caller's back */
+  restoreUpstream = false;
 
   constructor(
     readonly request: SipMessage,

@@ -2,6 +2,9 @@
 // local users' bindings, static routes, and INVITE authentication of local callers.
 import type { DialogTable } from '../dialog/dialog-table.js';
 import type { Logger } from '../log.js';
+import type { PeerTarget } from '../peers/peer-legs.js';
+import { checkTrunkClaim, lineInbound, lineTarget, trunkTarget } from '../peers/peer-routing.js';
+import type { Peers } from '../peers/peers.js';
 import type { StaticRoutes } from '../peers/static-routes.js';
 import type { DigestAuthenticator } from '../registrar/authenticator.js';
 import type { BindingUpdate } from '../registrar/binding.js';
@@ -16,18 +19,23 @@ import { escapeUser, parseUri, unescapeUser, type SipUri } from '../sip/uri.js';
 import type { SendTarget } from '../transport/types.js';
 import type { LocalIdentity } from './local-identity.js';
 import type { Rejection } from './request-checks.js';
-import { telToSip } from './tel-uri.js';
+import { telToSip, telToHeader } from './tel-uri.js';
 
 export interface Target {
   /** the Request-URI of the forwarded copy */
   uri: string;
   /** where to send it, when known better than the URI (a registered phone's source address) */
   dest?: SendTarget;
+  /** the next hop when it is not the Request-URI's host (a line's proxy, a trunk's address) */
+  hop?: SipUri;
+  /** a line or trunk: the proxy core admits, edits and accounts the request through PeerLegs */
+  peer?: PeerTarget;
 }
 
 export type RoutingDecision =
   // `user`: the local user the Request-URI named (call forwarding applies its rules)
-  | { kind: 'forward'; targets: Target[]; user?: string }
+  // `alternates` are tried one at a time, each after the previous failed (trunk failover)
+  | { kind: 'forward'; targets: Target[]; alternates?: Target[]; user?: string }
   | { kind: 'reply'; rejection: Rejection; user?: string }
   | { kind: 'local'; response: SipMessage };
 
@@ -38,6 +46,7 @@ export interface RoutingDeps {
   location: LocationService;
   users: ReadonlyMap<string, { password: string }>;
   routes: StaticRoutes;
+  peers: Peers;
   inviteAuth: DigestAuthenticator | undefined;
   dialogs: DialogTable;
   log: Logger;
@@ -67,9 +76,20 @@ export function decideTargets(req: SipMessage, source: SendTarget, deps: Routing
   if (req.has('route')) return forward({ uri: req.uri });
 
   const inDialog = /;\s*tag\s*=/i.test(req.get('to') ?? '');
+  const domain = deps.domains[0] ?? identity.sentBy('udp');
   if (uri.scheme === 'tel') {
-    req.uri = telToSip(uri, deps.domains[0] ?? identity.sentBy('udp'));
+    req.uri = telToSip(uri, domain);
     uri = parseUri(req.uri);
+  }
+  const to = req.get('to');
+  // the cheap test first: a To is parsed only when it may hold a tel: URI
+  if (!inDialog && to !== undefined && /tel:/i.test(to)) {
+    const sipTo = telToHeader(to, domain);
+    if (sipTo !== undefined) req.set('To', sipTo);
+  }
+  if (!deps.peers.empty) {
+    const denied = checkTrunkClaim(req, source, deps.peers, (h) => identity.isLocalDomain(h));
+    if (denied !== undefined) return { kind: 'reply', rejection: denied };
   }
   const local = identity.isLocalDomain(uri.host) || identity.isSelf(uri);
   if (inDialog) {
@@ -85,6 +105,12 @@ export function decideTargets(req: SipMessage, source: SendTarget, deps: Routing
     const denied = authenticateCaller(req, deps);
     if (denied !== undefined) return { kind: 'reply', rejection: denied };
     return targetsOf(req.uri, uri, false, deps);
+  }
+  const line = deps.peers.lineOfRequestUri(uri);
+  if (line !== undefined && uri.user !== undefined) {
+    const to = lineInbound(line, unescapeUser(uri.user));
+    if (to.kind === 'user') return localUser(to.user, deps);
+    return routeByNumber(to.number, deps) ?? { kind: 'reply', rejection: { status: 404 } };
   }
   if (req.method === 'REGISTER') {
     const { response, update } = deps.registrar.handle(req, { transport: source.transport, address: source.address, port: source.port, connId: source.connId ?? 0 });
@@ -103,39 +129,52 @@ export function decideTargets(req: SipMessage, source: SendTarget, deps: Routing
 
 /**
  * Targets of a Request-URI once it is known to be ours to route (no Route, not in a dialog): a
- * local user's bindings (480 without any), else a static route, else 404 in our domains or the
+ * local user's bindings (480 without any), else the dial plan, else 404 in our domains or the
  * URI itself elsewhere. Call forwarding routes each new target through here too.
  */
 export function targetsOf(text: string, uri: SipUri, local: boolean, deps: RoutingDeps): RoutingDecision {
-  if (local && uri.user !== undefined) {
-    const user = unescapeUser(uri.user);
-    if (deps.users.has(user)) {
-      const now = deps.now();
-      const targets: Target[] = [];
-      for (const d of deps.domains) {
-        const aor = canonicalAor(`sip:${uri.user}@${d}`);
-        if (aor === undefined) continue;
-        for (const b of deps.location.lookup(aor, now)) targets.push({ uri: b.contact, dest: { transport: b.source.transport, address: b.source.address, port: b.source.port, connId: b.source.connId } });
-      }
-      return targets.length > 0 ? { kind: 'forward', targets, user } : { kind: 'reply', rejection: { status: 480 }, user };
-    }
+  const user = uri.user === undefined ? undefined : unescapeUser(uri.user);
+  if (local && user !== undefined && deps.users.has(user)) return localUser(user, deps);
+  return (user === undefined ? undefined : routeByNumber(user, deps)) ?? (local ? { kind: 'reply', rejection: { status: 404 } } : forward({ uri: text }));
+}
+
+/** Every registered contact of a local user (480 when none). */
+function localUser(user: string, deps: RoutingDeps): RoutingDecision {
+  const now = deps.now();
+  const targets: Target[] = [];
+  for (const d of deps.domains) {
+    const aor = canonicalAor(`sip:${escapeUser(user)}@${d}`);
+    if (aor === undefined) continue;
+    for (const b of deps.location.lookup(aor, now)) targets.push({ uri: b.contact, dest: { transport: b.source.transport, address: b.source.address, port: b.source.port, connId: b.source.connId } });
   }
-  return routeByNumber(uri, deps) ?? (local ? { kind: 'reply', rejection: { status: 404 } } : forward({ uri: text }));
+  return targets.length > 0 ? { kind: 'forward', targets, user } : { kind: 'reply', rejection: { status: 480 }, user };
 }
 
 function forward(t: Target): RoutingDecision {
   return { kind: 'forward', targets: [t] };
 }
 
-function routeByNumber(uri: SipUri, deps: RoutingDeps): RoutingDecision | undefined {
-  if (uri.user === undefined) return undefined;
-  const m = deps.routes.match(unescapeUser(uri.user));
+/** The dial plan: the longest prefix of the (unescaped) number picks the route. */
+function routeByNumber(number: string, deps: RoutingDeps): RoutingDecision | undefined {
+  const m = deps.routes.match(number);
   if (m === undefined) return undefined;
-  const d = m.destination;
-  const port = d.port === undefined ? '' : `:${d.port}`;
   // The number was matched unescaped; it goes back into a user part escaped (RFC 3261 19.1.2), or
   // a user like `sips%3Auser%40example.com` (RFC 4475 3.1.1.3) would come out as a broken URI.
-  return forward({ uri: `${d.scheme}:${escapeUser(m.number)}@${d.host}${port}${formatParams(d.params)}` });
+  const user = escapeUser(m.number);
+  const t = m.target;
+  switch (t.kind) {
+    case 'user':
+      return localUser(t.user, deps);
+    case 'line':
+      return forward(lineTarget(deps.peers.lines.get(t.line)!, user));
+    case 'trunks':
+      return { kind: 'forward', targets: [], alternates: t.trunks.map((name) => trunkTarget(deps.peers.trunks.get(name)!, user)) };
+    default: {
+      const d = t.destination;
+      const port = d.port === undefined ? '' : `:${d.port}`;
+      return forward({ uri: `${d.scheme}:${user}@${d.host}${port}${formatParams(d.params)}` });
+    }
+  }
 }
 
 function dialogTarget(req: SipMessage, dialogs: DialogTable): Target | undefined {

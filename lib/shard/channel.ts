@@ -1,6 +1,7 @@
 // Messages between the main thread and a shard over its MessagePort. Always arrays (batches): one
 // postMessage per event-loop turn carries many SIP messages (DESIGN.md hot-path rules).
 import type { Config } from '../config/schema.js';
+import type { PeerState } from '../peers/peer-state.js';
 import type { BindingUpdate } from '../registrar/binding.js';
 import type { ListenerConfig, SendTarget } from '../transport/types.js';
 
@@ -14,11 +15,16 @@ export interface ShardInit {
   nonceSecret: Uint8Array;
   /** location snapshot (LocationStore.snapshot()) or empty */
   location: Uint8Array;
+  /** call counters of the trunks, shared by all shards (TrunkCalls); absent: per shard */
+  trunkCalls?: SharedArrayBuffer;
+  /** line and trunk states the main thread knows (a replacement shard starts from them) */
+  peerStates?: PeerState[];
 }
 
 export type ToShard =
   | { t: 'sip'; d: Uint8Array; s: SendTarget }
   | { t: 'bind'; u: BindingUpdate }
+  | { t: 'peer'; s: PeerState }
   | { t: 'stats'; id: number }
   | { t: 'crash' }
   | { t: 'stop' };
@@ -26,6 +32,7 @@ export type ToShard =
 export type FromShard =
   | { t: 'sip'; d: Uint8Array; to: SendTarget }
   | { t: 'bind'; u: BindingUpdate }
+  | { t: 'peer'; s: PeerState }
   | { t: 'stats'; id: number; v: ShardStatsReport };
 
 export interface FromShardBatch {

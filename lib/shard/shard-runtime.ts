@@ -7,6 +7,8 @@ import { StaticRoutes } from '../peers/static-routes.js';
 import { ForwardingTable } from '../policy/forwarding-table.js';
 import { LocalIdentity } from '../proxy/local-identity.js';
 import { NextHopResolver } from '../proxy/next-hop.js';
+import { Originator } from '../proxy/originated.js';
+import { PeerRuntime } from '../peers/peer-runtime.js';
 import { ProxyCore } from '../proxy/proxy-core.js';
 import { ShardStats } from '../proxy/shard-stats.js';
 import { DigestAuthenticator } from '../registrar/authenticator.js';
@@ -29,6 +31,7 @@ export class ShardRuntime {
   readonly core: ProxyCore;
   /** per-user forwarding rules; an admin API can change a user's entry while calls run */
   readonly forwardingTable: ForwardingTable;
+  readonly peers: PeerRuntime;
   readonly log: Logger;
   private out: FromShard[] = [];
   private acked = 0;
@@ -52,13 +55,24 @@ export class ShardRuntime {
       minExpires: cfg.registrar.minExpires, maxExpires: cfg.registrar.maxExpires, defaultExpires: cfg.registrar.defaultExpires,
       maxContacts: cfg.registrar.maxContacts, store: this.location, now, toTag,
     });
+    const identity = new LocalIdentity(init.listeners, cfg.domains);
+    const txn = { timers: this.timers, times: { t1Ms: cfg.proxy.t1Ms, t2Ms: cfg.proxy.t2Ms, t4Ms: cfg.proxy.t4Ms }, send: (to: SendTarget, data: Buffer) => this.emit({ t: 'sip', d: data, to }) };
+    const resolver = new NextHopResolver();
+    const originator = new Originator(txn, identity, init.shardId);
+    this.peers = new PeerRuntime({
+      config: cfg, shardId: init.shardId, shardCount: init.shardCount, trunkCalls: init.trunkCalls, initialStates: init.peerStates ?? [],
+      originator, resolver, timers: this.timers, log: this.log, now, publish: (s) => this.emit({ t: 'peer', s }),
+    });
     this.core = new ProxyCore({
       shardId: init.shardId,
-      identity: new LocalIdentity(init.listeners, cfg.domains),
+      identity,
       domains: cfg.domains,
       options: { recordRoute: cfg.proxy.recordRoute, maxForwards: cfg.proxy.maxForwards, timerCMs: cfg.proxy.timerCSeconds * 1000 },
-      txn: { timers: this.timers, times: { t1Ms: cfg.proxy.t1Ms, t2Ms: cfg.proxy.t2Ms, t4Ms: cfg.proxy.t4Ms }, send: (to, data) => this.emit({ t: 'sip', d: data, to }) },
-      resolver: new NextHopResolver(),
+      txn,
+      resolver,
+      originator,
+      peers: this.peers.peers,
+      peerLegs: this.peers.legs,
       dialogs: this.dialogs,
       stats: this.stats,
       registrar,
@@ -73,8 +87,12 @@ export class ShardRuntime {
       now,
     });
     if (autoTick) {
-      setInterval(() => this.dialogs.sweep(clock.now(), DIALOG_MAX_AGE_MS), DIALOG_SWEEP_MS).unref();
+      setInterval(() => {
+        this.dialogs.sweep(clock.now(), DIALOG_MAX_AGE_MS);
+        this.peers.legs.sweep(clock.now(), DIALOG_MAX_AGE_MS);
+      }, DIALOG_SWEEP_MS).unref();
     }
+    this.peers.start();
   }
 
   /** One batch from the main thread. */
@@ -87,6 +105,9 @@ export class ShardRuntime {
           break;
         case 'bind':
           this.location.replace(item.u);
+          break;
+        case 'peer':
+          this.peers.apply(item.s);
           break;
         case 'stats':
           this.out.push({ t: 'stats', id: item.id, v: this.report() });
@@ -127,6 +148,7 @@ export class ShardRuntime {
   }
 
   stop(): void {
+    this.peers.stop();
     this.timers.stop();
   }
 }

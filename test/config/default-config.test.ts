@@ -33,8 +33,12 @@ t.test('example-carrier.yaml loads', async (t) => {
   t.equal(resolveWorkerCount(cfg), 14);
   t.same(cfg.auth.algorithms, ['SHA-256']);
   t.equal(cfg.users[1]?.displayName, '', 'omitted displayName defaults to empty');
-  t.equal(cfg.routes[3]?.strip, 0, 'omitted strip defaults to 0');
-  t.equal(cfg.routes[3]?.prepend, '');
+  const fallback = cfg.routes.find((r) => r.prefix === '');
+  t.equal(fallback?.strip, 0, 'omitted strip defaults to 0');
+  t.equal(fallback?.prepend, '');
+  t.equal(cfg.lines[0]?.requestUriParams, undefined, 'line cmcc takes the locale default');
+  t.equal(cfg.lines[1]?.requestUriParams, '', "line voipco: explicit ''");
+  t.same(cfg.trunks[1]?.keepAlive, { intervalSeconds: 30, failuresBeforeDown: 3 });
 });
 
 t.test('an empty file gives the full defaults, nested sections included', async (t) => {

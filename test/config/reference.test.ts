@@ -9,7 +9,8 @@ t.test('the reference table lists every top-level key and nested field', async (
   t.match(md, '| `listen[].port` | an integer 0..65535 | `5060` |');
   t.match(md, '| `users[].username` |');
   t.match(md, '| `auth.algorithms` |');
-  t.match(md, /\| `routes\[\]\.destination` \| a sip: or sips: URI \| required \|/);
+  t.match(md, /\| `routes\[\]\.prefix` \| [^|]+ \| required \|/);
+  t.match(md, /\| `lines\[\]\.requestUriParams` \| [^|]+ \|  \| [^|]*locale is Chinese/, 'the locale-dependent default is described, not a fixed one');
 });
 
 t.test('every field carries a description', async (t) => {
