@@ -201,6 +201,10 @@ export class ProxyCore {
   private forward(req: SipMessage, st: ServerTxn, targets: Target[]): void {
     const ctx = new ResponseContext(req, st);
     this.contexts.set(st, ctx);
+    if (ctx.isInvite && tagOfHeader(req.get('to')) === undefined) {
+      ctx.callStartedAt = this.deps.now();
+      this.deps.stats.callsAttempted++;
+    }
     const hash = loopHash(req);
     for (const target of targets) {
       const copy = req.clone();
@@ -367,6 +371,7 @@ export class ProxyCore {
     }
     if (status < 300) {
       if (branch.final === undefined) branch.final = res;
+      if (!ctx.answered && ctx.callStartedAt !== undefined) this.deps.stats.callAnswered(this.deps.now() - ctx.callStartedAt);
       ctx.answered = true;
       if (!ctx.isInvite) ctx.finalSent = true;
       this.relay(ctx, res);

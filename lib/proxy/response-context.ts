@@ -25,6 +25,8 @@ export class ResponseContext {
   answered = false;
   finalSent = false;
   cancelled = false;
+  /** when an initial INVITE arrived (ms), for the call setup histogram; undefined for others */
+  callStartedAt: number | undefined;
 
   constructor(
     readonly request: SipMessage,

@@ -1,4 +1,5 @@
 // Counters of one shard; plain numbers so a snapshot is a cheap structured clone to the main thread.
+import { CALL_SETUP_BOUNDS_MS, Histogram } from '../metrics/histogram.js';
 
 export class ShardStats {
   messagesIn = 0;
@@ -19,6 +20,12 @@ export class ShardStats {
   responses5xx = 0;
   responses6xx = 0;
   registrations = 0;
+  /** initial INVITEs forwarded (one per call attempt, whatever the forking) */
+  callsAttempted = 0;
+  /** initial INVITEs whose first 2xx went upstream */
+  callsAnswered = 0;
+  /** INVITE received to first 2xx sent upstream, ms */
+  readonly callSetupMs = new Histogram(CALL_SETUP_BOUNDS_MS);
 
   countResponse(status: number): void {
     switch (Math.floor(status / 100)) {
@@ -31,7 +38,15 @@ export class ShardStats {
     }
   }
 
+  callAnswered(setupMs: number): void {
+    this.callsAnswered++;
+    this.callSetupMs.observe(setupMs);
+  }
+
+  /** The plain counters (histograms travel separately). */
   snapshot(): Record<string, number> {
-    return Object.assign({}, this) as unknown as Record<string, number>;
+    const out: Record<string, number> = {};
+    for (const [k, v] of Object.entries(this)) if (typeof v === 'number') out[k] = v;
+    return out;
   }
 }
