@@ -43,6 +43,8 @@ const UI_FILES: Record<string, [string, string]> = {
   '/index.html': ['index.html', 'text/html; charset=utf-8'],
   '/app.js': ['app.js', 'text/javascript; charset=utf-8'],
   '/style.css': ['style.css', 'text/css; charset=utf-8'],
+  '/favicon.svg': ['favicon.svg', 'image/svg+xml'],
+  '/favicon.ico': ['favicon.svg', 'image/svg+xml'],
 };
 
 function intParam(url: URL, name: string, def: number, min: number, max: number): number {
