@@ -58,6 +58,8 @@ t.test('admin API', async (t) => {
     t.type(s.body.transport.tlsHandshakeFailures, 'number');
     const w = await call('/api/workers');
     t.same([w.body.count, w.body.shards.length, w.body.maxInFlight], [2, 2, proxy.config.shard.maxInFlight]);
+    const tls = await call('/api/tls');
+    t.same(tls.body, { selfSigned: false, fingerprint: null, minVersion: 'TLSv1.2' }, 'no TLS listener here: no certificate');
   });
 
   await t.test('registrations come from the location service', async (t) => {
