@@ -6,6 +6,8 @@ import { isSipProxyError } from './errors.js';
 import { defaultConfigPath, loadConfigFile } from './config/load-config.js';
 import { createLogger } from './log.js';
 import { startProxy } from './server.js';
+import { startAdmin } from '../admin/admin-server.js';
+import { reloadConfig } from '../admin/reload.js';
 
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { config: { type: 'string', short: 'c' } } });
@@ -19,15 +21,26 @@ async function main(): Promise<void> {
   }
   const log = createLogger(config.log.level);
   const proxy = await startProxy(config, log);
+  const admin = await startAdmin(proxy, { log, configPath: path }).catch(async (err: unknown) => {
+    await proxy.close();
+    throw err;
+  });
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'stopping');
-    proxy.close().then(() => process.exit(0), () => process.exit(1));
+    Promise.resolve(admin?.close()).then(() => proxy.close()).then(() => process.exit(0), () => process.exit(1));
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+  // SIGHUP re-reads the config file; a refused reload is logged and the running config stays
+  process.on('SIGHUP', () => {
+    reloadConfig(proxy, { path }).then(
+      () => log.info({ path }, 'SIGHUP: config reloaded'),
+      (err: Error & { details?: unknown }) => log.error({ path, reason: err.message, details: err.details }, 'SIGHUP: reload refused; the running config stays'),
+    );
+  });
 }
 
 main().catch((err: unknown) => {

@@ -2,16 +2,20 @@
 // It never fully parses a message on the normal path.
 import { randomBytes } from 'node:crypto';
 import type { Config } from './config/schema.js';
+import { assertLiveReloadable } from './config/live-reload.js';
 import { resolveWorkerCount } from './config/load-config.js';
+import { createError } from './errors.js';
 import type { Logger } from './log.js';
 import { PeerStateTable, type PeerState } from './peers/peer-state.js';
 import { TrunkCalls } from './peers/trunk-calls.js';
 import { PersistentLocation } from './registrar/location-persistence.js';
 import { peekCallId } from './shard/callid-peek.js';
-import type { FromShardBatch, ShardStatsReport } from './shard/channel.js';
+import type { ConfigApplied, FromShardBatch, ShardStatsReport, ToShard } from './shard/channel.js';
 import { shardFor } from './shard/hash.js';
 import { isInitialInvite, overloadResponse } from './shard/overload.js';
 import { ShardPool } from './shard/shard-pool.js';
+import { ShardRequests } from './shard/shard-requests.js';
+import { loadTlsSettings, type TlsSettings } from './transport/tls-listener.js';
 import { TransportManager } from './transport/transport-manager.js';
 import type { InboundMessage, ListenerConfig } from './transport/types.js';
 
@@ -20,6 +24,9 @@ export interface MainStats {
   overload503: number;
   overloadDropped: number;
   shardRestarts: number;
+  /** overload503 and overloadDropped split by the shard that was full */
+  overload503ByShard: number[];
+  overloadDroppedByShard: number[];
 }
 
 export interface ProxyHandle {
@@ -30,20 +37,31 @@ export interface ProxyHandle {
   readonly mainStats: MainStats;
   /** registration state of each line, up/down of each trunk, as their owning shards report them */
   peerStates(): PeerState[];
+  /** the running config (replaced by a successful reload) */
+  readonly config: Config;
+  readonly tls: TlsSettings;
+  readonly startedAt: number;
   shardStats(): Promise<ShardStatsReport[]>;
+  /** Ask shards (default: all) a question of the channel; answers in arrival order. */
+  askShards<T>(make: (id: number) => ToShard, shards?: readonly number[]): Promise<T[]>;
+  /** Swap to a validated config on every shard; rejects (SIP_ERR_CONFIG) keeping the old one. */
+  reload(next: Config): Promise<void>;
   close(): Promise<void>;
 }
 
 export async function startProxy(config: Config, log: Logger): Promise<ProxyHandle> {
   const workers = resolveWorkerCount(config);
   const location = new PersistentLocation(config.registrar.storePath, log);
-  const transports = new TransportManager({ listeners: config.listen.map((l) => ({ ...l })), limits: config.transport, logger: log });
+  const tls = await loadTlsSettings(config.tls, config.listen, log);
+  const transports = new TransportManager({ listeners: config.listen.map((l) => ({ ...l })), limits: config.transport, logger: log, tls });
   await transports.start();
   const listeners = transports.boundListeners();
   const nonceSecret = randomBytes(32);
-  const mainStats: MainStats = { noCallId: 0, overload503: 0, overloadDropped: 0, shardRestarts: 0 };
-  const pending = new Map<number, { left: number; reports: ShardStatsReport[]; done: (r: ShardStatsReport[]) => void }>();
-  let statsSeq = 0;
+  const mainStats: MainStats = {
+    noCallId: 0, overload503: 0, overloadDropped: 0, shardRestarts: 0,
+    overload503ByShard: new Array<number>(workers).fill(0), overloadDroppedByShard: new Array<number>(workers).fill(0),
+  };
+  let current = config;
   const peerStates = new PeerStateTable();
   const trunkCalls = new SharedArrayBuffer(TrunkCalls.bytesFor(config.trunks.length, workers));
 
@@ -58,10 +76,7 @@ export async function startProxy(config: Config, log: Logger): Promise<ProxyHand
         peerStates.apply(item.s);
         pool.broadcast({ t: 'peer', s: item.s }, shardId);
       } else {
-        const p = pending.get(item.id);
-        if (p === undefined) continue;
-        p.reports.push(item.v);
-        if (--p.left === 0) { pending.delete(item.id); p.done(p.reports.sort((a, b) => a.shardId - b.shardId)); }
+        requests.answer(item.id, item.v);
       }
     }
   };
@@ -72,10 +87,11 @@ export async function startProxy(config: Config, log: Logger): Promise<ProxyHand
     log,
     onBatch,
     // a replacement shard starts from the current bindings
-    init: (shardId) => ({ shardId, shardCount: workers, config, listeners, nonceSecret, location: location.store.snapshot(), trunkCalls, peerStates: peerStates.snapshot() }),
+    init: (shardId) => ({ shardId, shardCount: workers, config: current, listeners, nonceSecret, location: location.store.snapshot(), trunkCalls, peerStates: peerStates.snapshot() }),
   });
+  const requests = new ShardRequests(pool);
 
-  const { maxInFlight, retryAfterSeconds } = config.shard;
+  let { maxInFlight, retryAfterSeconds } = config.shard;
   transports.onMessage = (msg: InboundMessage): void => {
     const callId = peekCallId(msg.data);
     if (callId === undefined) mainStats.noCallId++; // the shard answers 400 or drops it
@@ -86,17 +102,21 @@ export async function startProxy(config: Config, log: Logger): Promise<ProxyHand
         const res = overloadResponse(msg.data, retryAfterSeconds);
         if (res !== undefined) {
           mainStats.overload503++;
+          mainStats.overload503ByShard[shard]!++;
           transports.send({ transport: msg.transport, address: msg.remoteAddress, port: msg.remotePort, connId: msg.connId }, res);
           return;
         }
       }
       // in-dialog traffic and responses still go through, up to twice the bound
-      if (inFlight >= 2 * maxInFlight) { mainStats.overloadDropped++; return; }
+      if (inFlight >= 2 * maxInFlight) { mainStats.overloadDropped++; mainStats.overloadDroppedByShard[shard]!++; return; }
     }
     pool.dispatch(shard, { t: 'sip', d: msg.data, s: { transport: msg.transport, address: msg.remoteAddress, port: msg.remotePort, connId: msg.connId } });
   };
 
-  log.info({ workers, listeners }, 'proxy started');
+  log.info({ workers, listeners, tlsCertificate: tls.fingerprint || undefined }, 'proxy started');
+
+  const askShards = <T>(make: (id: number) => ToShard, shards?: readonly number[]): Promise<T[]> => requests.ask<T>(make, shards);
+  const sendConfig = async (cfg: Config): Promise<ConfigApplied[]> => askShards<ConfigApplied>((id) => ({ t: 'config', id, config: cfg }));
 
   return {
     listeners,
@@ -105,13 +125,29 @@ export async function startProxy(config: Config, log: Logger): Promise<ProxyHand
     location,
     mainStats,
     peerStates: () => peerStates.snapshot(),
-    shardStats(): Promise<ShardStatsReport[]> {
+    tls,
+    startedAt: Date.now(),
+    get config(): Config {
+      return current;
+    },
+    async shardStats(): Promise<ShardStatsReport[]> {
       mainStats.shardRestarts = pool.restarts;
-      return new Promise((resolve) => {
-        const id = ++statsSeq;
-        pending.set(id, { left: pool.size, reports: [], done: resolve });
-        pool.broadcast({ t: 'stats', id });
-      });
+      const reports = await askShards<ShardStatsReport>((id) => ({ t: 'stats', id }));
+      return reports.sort((a, b) => a.shardId - b.shardId);
+    },
+    askShards,
+    async reload(next: Config): Promise<void> {
+      assertLiveReloadable(current, next);
+      const applied = await sendConfig(next);
+      const failed = applied.filter((a) => !a.ok);
+      if (failed.length > 0) {
+        await sendConfig(current); // put every shard back on the running config
+        throw createError('SIP_ERR_CONFIG', `reload refused: ${failed.map((f) => `shard ${f.shardId}: ${f.error ?? 'failed'}`).join('; ')}`);
+      }
+      current = next;
+      ({ maxInFlight, retryAfterSeconds } = next.shard);
+      log.level = next.log.level;
+      log.info('config reloaded');
     },
     async close(): Promise<void> {
       await transports.close();

@@ -19,6 +19,8 @@ export interface OurProxyOptions {
   /** Digest algorithms offered (sipp 3.6 answers only the first challenge, and only MD5). */
   algorithms?: string[];
   maxMs: number;
+  /** serve the admin API on this loopback port with this token (off otherwise) */
+  admin?: { port: number; token: string };
 }
 
 export async function startOurProxy(o: OurProxyOptions): Promise<Target> {
@@ -31,7 +33,7 @@ export async function startOurProxy(o: OurProxyOptions): Promise<Target> {
     transport: { udpRecvBufferBytes: 4194304, udpSendBufferBytes: 4194304 },
     registrar: { storePath: '' },
     auth: { algorithms: o.algorithms ?? ['MD5'] },
-    admin: { enabled: false },
+    admin: o.admin === undefined ? { enabled: false } : { enabled: true, address: '127.0.0.1', ...o.admin },
     users: o.users ?? [],
     routes: [{ prefix: '9', destination: `sip:127.0.0.1:${o.uasPort}`, strip: 1 }],
   };

@@ -7,7 +7,8 @@ import { Type, type Static, type TSchema } from '@sinclair/typebox';
 
 export const MAX_WORKERS = 64;
 
-export const TRANSPORTS = ['udp', 'tcp'] as const;
+export const TRANSPORTS = ['udp', 'tcp', 'tls'] as const;
+export const TLS_VERSIONS = ['TLSv1.2', 'TLSv1.3'] as const;
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export const DIGEST_ALGORITHMS = ['SHA-256', 'MD5'] as const;
 
@@ -28,7 +29,7 @@ const ListenSchema = Type.Object(
   {
     transport: StringEnum(TRANSPORTS, { description: 'Transport protocol of this listener (required).' }),
     address: IpAddress('127.0.0.1', 'Local IP address to bind; 0.0.0.0 or :: for all interfaces.'),
-    port: Port(5060, 'Local port to bind.'),
+    port: Port(5060, 'Local port to bind (5061 is customary for tls).'),
   },
   { additionalProperties: false, description: 'One socket to listen on.' },
 );
@@ -53,6 +54,21 @@ const ShardSchema = Type.Object(
     retryAfterSeconds: Type.Integer({ minimum: 0, maximum: 3600, default: 5, description: 'Retry-After value of the overload 503.' }),
   },
   { additionalProperties: false, default: {}, description: 'Worker (shard) queueing and overload control.' },
+);
+
+const PemPath = (description: string) => Type.String({ default: '', allowed: "a file path ('' for none)", description });
+
+const TlsSchema = Type.Object(
+  {
+    certFile: PemPath("PEM certificate (chain) of the SIP TLS listeners; '' generates a self-signed one into selfSignedDir on first start."),
+    keyFile: PemPath("PEM private key of certFile; '' with certFile ''."),
+    caFile: PemPath("PEM CA bundle that verifies peers (outbound servers, and clients when requireClientCert); '' uses the system CAs. The self-signed certificate is never trusted."),
+    minVersion: StringEnum(TLS_VERSIONS, { default: 'TLSv1.2', description: 'Oldest TLS version accepted, for SIP and admin HTTPS; TLS 1.3 is always offered and preferred.' }),
+    verifyPeers: Type.Boolean({ default: true, description: 'Verify the certificate (chain and host name or IP) of servers we connect to over TLS.' }),
+    requireClientCert: Type.Boolean({ default: false, description: 'Ask clients of the SIP TLS listeners for a certificate and refuse those caFile does not verify (mutual TLS).' }),
+    selfSignedDir: Type.String({ default: './data/tls', description: 'Where the generated self-signed certificate and key are kept (relative to the working directory).' }),
+  },
+  { additionalProperties: false, default: {}, description: 'SIP over TLS (listeners with transport tls, sips: and transport=tls peers).' },
 );
 
 const ProxySchema = Type.Object(
@@ -222,12 +238,15 @@ const TrunkSchema = Type.Object(
 
 const AdminSchema = Type.Object(
   {
-    enabled: Type.Boolean({ default: true, description: 'Serve the admin HTTP API.' }),
-    address: IpAddress('127.0.0.1', 'Address the admin API binds; keep it on loopback unless a token is set.'),
+    enabled: Type.Boolean({ default: true, description: 'Serve the admin HTTP API, metrics and web page.' }),
+    address: IpAddress('127.0.0.1', 'Address the admin API binds; keep it on loopback unless it serves HTTPS.'),
     port: Port(8080, 'Port of the admin API.'),
-    token: Type.String({ default: '', description: "Bearer token required on everything but health; '' disables the check (loopback only)." }),
+    token: Type.String({ default: '', description: "Bearer token required on everything but health and the page shell; '' uses the one in tokenFile (generated on first start)." }),
+    tokenFile: Type.String({ default: './data/admin.token', description: "File holding the generated token when token is ''; created with mode 0600." }),
+    certFile: PemPath("PEM certificate of the admin server; set it (and keyFile) to serve HTTPS, '' serves plain HTTP."),
+    keyFile: PemPath('PEM private key of certFile.'),
   },
-  { additionalProperties: false, default: {}, description: 'Admin HTTP API.' },
+  { additionalProperties: false, default: {}, description: 'Admin HTTP(S) API, Prometheus metrics and web page.' },
 );
 
 export const ConfigSchema = Type.Object(
@@ -260,10 +279,12 @@ export const ConfigSchema = Type.Object(
       default: [
         { transport: 'udp', address: '127.0.0.1', port: 5060 },
         { transport: 'tcp', address: '127.0.0.1', port: 5060 },
+        { transport: 'tls', address: '127.0.0.1', port: 5061 },
       ],
       description: 'Sockets the proxy listens on.',
     }),
     transport: TransportSchema,
+    tls: TlsSchema,
     shard: ShardSchema,
     proxy: ProxySchema,
     auth: AuthSchema,
@@ -286,6 +307,7 @@ export type RouteConfig = Config['routes'][number];
 export type LineConfig = Config['lines'][number];
 export type TrunkConfig = Config['trunks'][number];
 export type LogLevel = Config['log']['level'];
+export type TlsConfig = Config['tls'];
 
 /** Schema nodes are plain JSON-schema objects; this is how reference.ts and load-config.ts walk them. */
 export type SchemaNode = TSchema & {

@@ -67,12 +67,23 @@ function timerOrder(proxy: unknown): ConfigIssue[] {
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 
+/** A certificate without its key (or the reverse) cannot serve TLS. */
+function certKeyPair(section: unknown, path: string): ConfigIssue[] {
+  if (!isObj(section) || typeof section.certFile !== 'string' || typeof section.keyFile !== 'string') return [];
+  if ((section.certFile === '') === (section.keyFile === '')) return [];
+  const missing = section.certFile === '' ? 'certFile' : 'keyFile';
+  const given = missing === 'certFile' ? 'keyFile' : 'certFile';
+  return [{ path: `${path}.${missing}`, value: section[missing], allowed: `a file path, since ${path}.${given} is set` }];
+}
+
 /** Every cross-field problem in a (defaulted, possibly schema-invalid) config. */
 export function checkSemantics(config: unknown): ConfigIssue[] {
   if (!isObj(config)) return [];
   return [
     ...expiresOrder(config.registrar),
     ...timerOrder(config.proxy),
+    ...certKeyPair(config.tls, 'tls'),
+    ...certKeyPair(config.admin, 'admin'),
     ...duplicates(config.users, 'users', 'username', (u) => str(u.username), 'a unique username'),
     ...duplicates(config.routes, 'routes', 'prefix', (r) => str(r.prefix), 'a unique route prefix'),
     ...checkPeers(config),
@@ -82,6 +93,14 @@ export function checkSemantics(config: unknown): ConfigIssue[] {
       undefined,
       (l) => (typeof l.transport === 'string' && typeof l.address === 'string' && isInt(l.port) ? `${l.transport} ${l.address} ${l.port}` : undefined),
       'a unique transport+address+port',
+    ),
+    // TCP and TLS listeners both bind a TCP port
+    ...duplicates(
+      config.listen,
+      'listen',
+      'port',
+      (l) => ((l.transport === 'tcp' || l.transport === 'tls') && typeof l.address === 'string' && isInt(l.port) && l.port !== 0 ? `${l.address} ${l.port}` : undefined),
+      'a port no other tcp or tls listener on this address uses',
     ),
   ];
 }

@@ -33,6 +33,12 @@ export class ForwardingTable {
     else this.rules.set(username, Object.freeze({ ...rules }));
   }
 
+  /** A reload: every user's rules from the new config, in place (holders of the table see them). */
+  replaceAll(users: ReadonlyArray<{ username: string; forwarding?: UserForwarding | undefined }>): void {
+    this.rules.clear();
+    for (const u of users) if (u.forwarding !== undefined) this.set(u.username, u.forwarding);
+  }
+
   /** Plain copy of every user's rules (for an API to show, or to send to other shards). */
   snapshot(): Record<string, UserForwarding> {
     return Object.fromEntries([...this.rules].map(([k, v]) => [k, { ...v }]));

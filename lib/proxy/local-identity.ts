@@ -47,6 +47,8 @@ export class LocalIdentity {
   }
 
   recordRoute(transport: TransportName, family: 4 | 6 = 4): string {
+    // RFC 5630 3.1.2 / RFC 3261 26.2: a TLS leg is recorded as sips (transport=tls is deprecated)
+    if (transport === 'tls') return `<sips:${this.sentBy(transport, family)};lr>`;
     const t = transport === 'udp' ? '' : `;transport=${transport}`;
     return `<sip:${this.sentBy(transport, family)}${t};lr>`;
   }

@@ -31,10 +31,10 @@ export class NextHopResolver {
     const port = uri.port ?? (transport === 'tls' ? 5061 : 5060);
     if (isIP(host) !== 0) return { transport, address: host, port };
     const cached = this.cache.get(host);
-    if (cached !== undefined) return { transport, address: cached, port };
+    if (cached !== undefined) return { transport, address: cached, port, host };
     return lookup(host).then((r) => {
       this.cache.set(host, r.address);
-      return { transport, address: r.address, port };
+      return { transport, address: r.address, port, host };
     });
   }
 }

@@ -222,6 +222,10 @@ export class ProxyCore {
   private openContext(req: SipMessage, st: ServerTxn): ResponseContext {
     const ctx = new ResponseContext(req, st);
     this.contexts.set(st, ctx);
+    if (ctx.isInvite && tagOfHeader(req.get('to')) === undefined) {
+      ctx.callStartedAt = this.deps.now();
+      this.deps.stats.callsAttempted++;
+    }
     return ctx;
   }
 
@@ -469,6 +473,7 @@ export class ProxyCore {
     }
     if (status < 300) {
       if (branch.final === undefined) branch.final = res;
+      if (!ctx.answered && ctx.callStartedAt !== undefined) this.deps.stats.callAnswered(this.deps.now() - ctx.callStartedAt);
       ctx.answered = true;
       if (!ctx.isInvite) ctx.finalSent = true;
       this.relay(ctx, res);

@@ -43,6 +43,8 @@ export class ResponseContext {
   alternates: Target[] = [];
   /** a branch's copy went out with another CSeq or From: responses get the caller's back */
   restoreUpstream = false;
+  /** when an initial INVITE arrived (ms), for the call setup histogram; undefined for others */
+  callStartedAt: number | undefined;
 
   constructor(
     readonly request: SipMessage,

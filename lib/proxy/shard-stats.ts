@@ -5,6 +5,7 @@ const FORWARD_COUNTER = {
   'unconditional': 'forwardsUnconditional', 'user-busy': 'forwardsUserBusy', 'no-answer': 'forwardsNoAnswer',
   'unavailable': 'forwardsUnavailable', 'deflection': 'forwardsDeflection',
 } as const satisfies Record<ForwardReason, string>;
+import { CALL_SETUP_BOUNDS_MS, Histogram } from '../metrics/histogram.js';
 
 export class ShardStats {
   messagesIn = 0;
@@ -38,6 +39,12 @@ export class ShardStats {
   countForward(reason: ForwardReason): void {
     this[FORWARD_COUNTER[reason]]++;
   }
+  /** initial INVITEs forwarded (one per call attempt, whatever the forking) */
+  callsAttempted = 0;
+  /** initial INVITEs whose first 2xx went upstream */
+  callsAnswered = 0;
+  /** INVITE received to first 2xx sent upstream, ms */
+  readonly callSetupMs = new Histogram(CALL_SETUP_BOUNDS_MS);
 
   countResponse(status: number): void {
     switch (Math.floor(status / 100)) {
@@ -50,7 +57,15 @@ export class ShardStats {
     }
   }
 
+  callAnswered(setupMs: number): void {
+    this.callsAnswered++;
+    this.callSetupMs.observe(setupMs);
+  }
+
+  /** The plain counters (histograms travel separately). */
   snapshot(): Record<string, number> {
-    return Object.assign({}, this) as unknown as Record<string, number>;
+    const out: Record<string, number> = {};
+    for (const [k, v] of Object.entries(this)) if (typeof v === 'number') out[k] = v;
+    return out;
   }
 }

@@ -2,6 +2,7 @@
 // postMessage per event-loop turn carries many SIP messages (DESIGN.md hot-path rules).
 import type { Config } from '../config/schema.js';
 import type { PeerState } from '../peers/peer-state.js';
+import type { HistogramSnapshot } from '../metrics/histogram.js';
 import type { BindingUpdate } from '../registrar/binding.js';
 import type { ListenerConfig, SendTarget } from '../transport/types.js';
 
@@ -26,6 +27,10 @@ export type ToShard =
   | { t: 'bind'; u: BindingUpdate }
   | { t: 'peer'; s: PeerState }
   | { t: 'stats'; id: number }
+  /** a page of this shard's dialogs, answered with a 'reply' carrying a DialogPage */
+  | { t: 'dialogs'; id: number; offset: number; limit: number }
+  /** swap users, routes, auth and proxy settings between two batches; 'reply' carries ConfigApplied */
+  | { t: 'config'; id: number; config: Config }
   | { t: 'crash' }
   | { t: 'stop' };
 
@@ -33,7 +38,8 @@ export type FromShard =
   | { t: 'sip'; d: Uint8Array; to: SendTarget }
   | { t: 'bind'; u: BindingUpdate }
   | { t: 'peer'; s: PeerState }
-  | { t: 'stats'; id: number; v: ShardStatsReport };
+  | { t: 'stats'; id: number; v: ShardStatsReport }
+  | { t: 'reply'; id: number; v: DialogPage | ConfigApplied };
 
 export interface FromShardBatch {
   /** how many inbound SIP messages this batch acknowledges (in-flight accounting) */
@@ -47,4 +53,30 @@ export interface ShardStatsReport {
   transactions: number;
   dialogs: { early: number; confirmed: number; total: number };
   timers: number;
+  /** INVITE to first 2xx, ms */
+  callSetupMs: HistogramSnapshot;
+}
+
+/** A dialog as the admin API shows it: plain data, times in ms since epoch. */
+export interface DialogInfo {
+  callId: string;
+  state: 'early' | 'confirmed' | 'terminated';
+  callerTag: string;
+  calleeTag: string;
+  caller: string;
+  callee: string;
+  createdAt: number;
+  confirmedAt: number | null;
+}
+
+export interface DialogPage {
+  shardId: number;
+  total: number;
+  dialogs: DialogInfo[];
+}
+
+export interface ConfigApplied {
+  shardId: number;
+  ok: boolean;
+  error?: string;
 }

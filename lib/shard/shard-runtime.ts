@@ -4,12 +4,12 @@ import { randomBytes } from 'node:crypto';
 import { DialogTable } from '../dialog/dialog-table.js';
 import { createLogger, type Logger } from '../log.js';
 import { StaticRoutes } from '../peers/static-routes.js';
+import { PeerRuntime } from '../peers/peer-runtime.js';
 import { ForwardingTable } from '../policy/forwarding-table.js';
+import { Originator } from '../proxy/originated.js';
 import { LocalIdentity } from '../proxy/local-identity.js';
 import { NextHopResolver } from '../proxy/next-hop.js';
-import { Originator } from '../proxy/originated.js';
-import { PeerRuntime } from '../peers/peer-runtime.js';
-import { ProxyCore } from '../proxy/proxy-core.js';
+import { ProxyCore, type ProxyCoreDeps } from '../proxy/proxy-core.js';
 import { ShardStats } from '../proxy/shard-stats.js';
 import { DigestAuthenticator } from '../registrar/authenticator.js';
 import type { BindingUpdate } from '../registrar/binding.js';
@@ -18,10 +18,14 @@ import { NonceManager } from '../registrar/nonce.js';
 import { Registrar } from '../registrar/registrar.js';
 import type { SendTarget } from '../transport/types.js';
 import { TimerWheel, type Clock, systemClock } from '../txn/timers.js';
-import type { FromShard, FromShardBatch, ShardInit, ToShard } from './channel.js';
+import type { Config } from '../config/schema.js';
+import type { TxnTimersConfig } from '../txn/context.js';
+import type { ConfigApplied, DialogPage, FromShard, FromShardBatch, ShardInit, ShardStatsReport, ToShard } from './channel.js';
 
 const DIALOG_SWEEP_MS = 60_000;
 const DIALOG_MAX_AGE_MS = 12 * 3600_000;
+
+type ConfiguredDeps = Pick<ProxyCoreDeps, 'identity' | 'domains' | 'options' | 'registrar' | 'users' | 'routes' | 'inviteAuth' | 'forwarding'> & { times: TxnTimersConfig };
 
 export class ShardRuntime {
   readonly stats = new ShardStats();
@@ -31,6 +35,9 @@ export class ShardRuntime {
   readonly core: ProxyCore;
   /** per-user forwarding rules; an admin API can change a user's entry while calls run */
   readonly forwardingTable: ForwardingTable;
+  /** one object for the core's whole life: a reload changes what is inside it */
+  private forwardingDeps: NonNullable<ProxyCoreDeps['forwarding']> | undefined;
+  /** lines and trunks: built once (they are restart-only settings) */
   readonly peers: PeerRuntime;
   readonly log: Logger;
   private out: FromShard[] = [];
@@ -38,36 +45,28 @@ export class ShardRuntime {
   private flushScheduled = false;
   private tagCounter = 0;
   private readonly tagPrefix = randomBytes(4).toString('hex');
+  private readonly toTag = (): string => `${this.tagPrefix}${(this.tagCounter++).toString(36)}`;
+  private readonly coreDeps: ProxyCoreDeps;
+  private nonces: NonceManager | undefined;
+  private nonceTtl = 0;
 
-  constructor(readonly init: ShardInit, private readonly post: (batch: FromShardBatch) => void, clock: Clock = systemClock, autoTick = true) {
+  constructor(readonly init: ShardInit, private readonly post: (batch: FromShardBatch) => void, private readonly clock: Clock = systemClock, autoTick = true) {
     const cfg = init.config;
     this.log = createLogger(cfg.log.level, { shard: init.shardId });
     this.timers = new TimerWheel(clock, 10, autoTick);
     this.location = init.location.byteLength > 0 ? LocationStore.restore(Buffer.from(init.location)) : new LocationStore();
-    const users = new Map(cfg.users.map((u) => [u.username, { password: u.password }]));
     this.forwardingTable = new ForwardingTable(cfg.users);
-    const nonces = new NonceManager({ secret: Buffer.from(init.nonceSecret), ttlSeconds: cfg.auth.nonceTtlSeconds, now: () => clock.now() });
-    const auth = new DigestAuthenticator({ realm: cfg.auth.realm, algorithms: [...cfg.auth.algorithms], nonces, passwordOf: (u) => users.get(u)?.password });
-    const now = (): number => clock.now();
-    const toTag = (): string => `${this.tagPrefix}${(this.tagCounter++).toString(36)}`;
-    const registrar = new Registrar({
-      domains: [...cfg.domains], auth: cfg.auth.register ? auth : undefined, users,
-      minExpires: cfg.registrar.minExpires, maxExpires: cfg.registrar.maxExpires, defaultExpires: cfg.registrar.defaultExpires,
-      maxContacts: cfg.registrar.maxContacts, store: this.location, now, toTag,
-    });
-    const identity = new LocalIdentity(init.listeners, cfg.domains);
-    const txn = { timers: this.timers, times: { t1Ms: cfg.proxy.t1Ms, t2Ms: cfg.proxy.t2Ms, t4Ms: cfg.proxy.t4Ms }, send: (to: SendTarget, data: Buffer) => this.emit({ t: 'sip', d: data, to }) };
+    const { times, ...configured } = this.configured(cfg);
+    const txn = { timers: this.timers, times, send: (to: SendTarget, data: Buffer) => this.emit({ t: 'sip', d: data, to }) };
     const resolver = new NextHopResolver();
-    const originator = new Originator(txn, identity, init.shardId);
+    const now = (): number => clock.now();
+    const originator = new Originator(txn, configured.identity, init.shardId);
     this.peers = new PeerRuntime({
       config: cfg, shardId: init.shardId, shardCount: init.shardCount, trunkCalls: init.trunkCalls, initialStates: init.peerStates ?? [],
       originator, resolver, timers: this.timers, log: this.log, now, publish: (s) => this.emit({ t: 'peer', s }),
     });
-    this.core = new ProxyCore({
+    this.coreDeps = {
       shardId: init.shardId,
-      identity,
-      domains: cfg.domains,
-      options: { recordRoute: cfg.proxy.recordRoute, maxForwards: cfg.proxy.maxForwards, timerCMs: cfg.proxy.timerCSeconds * 1000 },
       txn,
       resolver,
       originator,
@@ -75,17 +74,14 @@ export class ShardRuntime {
       peerLegs: this.peers.legs,
       dialogs: this.dialogs,
       stats: this.stats,
-      registrar,
       location: this.location,
-      users,
-      routes: new StaticRoutes(cfg.routes),
-      inviteAuth: cfg.auth.invite ? auth : undefined,
-      forwarding: { options: cfg.forwarding, table: this.forwardingTable },
       log: this.log,
       onBindingUpdate: (u) => { this.stats.registrations++; this.emit({ t: 'bind', u }); },
-      toTag,
-      now,
-    });
+      toTag: this.toTag,
+      now: () => clock.now(),
+      ...configured,
+    };
+    this.core = new ProxyCore(this.coreDeps);
     if (autoTick) {
       setInterval(() => {
         this.dialogs.sweep(clock.now(), DIALOG_MAX_AGE_MS);
@@ -93,6 +89,52 @@ export class ShardRuntime {
       }, DIALOG_SWEEP_MS).unref();
     }
     this.peers.start();
+  }
+
+  /** The parts of the core's dependencies that come from the config (users, routes, auth, options). */
+  private configured(cfg: Config): ConfiguredDeps {
+    const users = new Map(cfg.users.map((u) => [u.username, { password: u.password }]));
+    const now = (): number => this.clock.now();
+    // keep the nonce replay cache across reloads unless the nonce lifetime changed
+    if (this.nonces === undefined || this.nonceTtl !== cfg.auth.nonceTtlSeconds) {
+      this.nonces = new NonceManager({ secret: Buffer.from(this.init.nonceSecret), ttlSeconds: cfg.auth.nonceTtlSeconds, now });
+      this.nonceTtl = cfg.auth.nonceTtlSeconds;
+    }
+    const auth = new DigestAuthenticator({ realm: cfg.auth.realm, algorithms: [...cfg.auth.algorithms], nonces: this.nonces, passwordOf: (u) => users.get(u)?.password });
+    const registrar = new Registrar({
+      domains: [...cfg.domains], auth: cfg.auth.register ? auth : undefined, users,
+      minExpires: cfg.registrar.minExpires, maxExpires: cfg.registrar.maxExpires, defaultExpires: cfg.registrar.defaultExpires,
+      maxContacts: cfg.registrar.maxContacts, store: this.location, now, toTag: this.toTag,
+    });
+    return {
+      identity: new LocalIdentity(this.init.listeners, cfg.domains),
+      domains: cfg.domains,
+      options: { recordRoute: cfg.proxy.recordRoute, maxForwards: cfg.proxy.maxForwards, timerCMs: cfg.proxy.timerCSeconds * 1000 },
+      registrar,
+      users,
+      routes: new StaticRoutes(cfg.routes),
+      inviteAuth: cfg.auth.invite ? auth : undefined,
+      forwarding: this.forwardingOf(cfg),
+      times: { t1Ms: cfg.proxy.t1Ms, t2Ms: cfg.proxy.t2Ms, t4Ms: cfg.proxy.t4Ms },
+    };
+  }
+
+  private forwardingOf(cfg: Config): NonNullable<ProxyCoreDeps['forwarding']> {
+    if (this.forwardingDeps === undefined) this.forwardingDeps = { options: cfg.forwarding, table: this.forwardingTable };
+    else this.forwardingDeps.options = cfg.forwarding;
+    return this.forwardingDeps;
+  }
+
+  /**
+   * Live reload: everything built from the config is replaced between two batches, so each message
+   * sees either the old or the new config whole. Transactions and dialogs in progress carry on.
+   */
+  applyConfig(cfg: Config): void {
+    this.forwardingTable.replaceAll(cfg.users);
+    const { times, ...configured } = this.configured(cfg);
+    Object.assign(this.coreDeps, configured);
+    Object.assign(this.coreDeps.txn.times, times);
+    this.log.level = cfg.log.level;
   }
 
   /** One batch from the main thread. */
@@ -112,6 +154,12 @@ export class ShardRuntime {
         case 'stats':
           this.out.push({ t: 'stats', id: item.id, v: this.report() });
           break;
+        case 'dialogs':
+          this.out.push({ t: 'reply', id: item.id, v: this.dialogPage(item.offset, item.limit) });
+          break;
+        case 'config':
+          this.out.push({ t: 'reply', id: item.id, v: this.tryApplyConfig(item.config) });
+          break;
         case 'crash':
           // operator/test hook: die the way a bug would, to exercise replacement of the thread
           setImmediate(() => { throw new Error(`shard ${this.init.shardId} crashed on request`); });
@@ -122,8 +170,29 @@ export class ShardRuntime {
     this.flush();
   }
 
-  report(): { shardId: number; counters: Record<string, number>; transactions: number; dialogs: { early: number; confirmed: number; total: number }; timers: number } {
-    return { shardId: this.init.shardId, counters: this.stats.snapshot(), transactions: this.core.transactionCount, dialogs: this.dialogs.stats(), timers: this.timers.size };
+  report(): ShardStatsReport {
+    return {
+      shardId: this.init.shardId, counters: this.stats.snapshot(), transactions: this.core.transactionCount,
+      dialogs: this.dialogs.stats(), timers: this.timers.size, callSetupMs: this.stats.callSetupMs.snapshot(),
+    };
+  }
+
+  dialogPage(offset: number, limit: number): DialogPage {
+    const dialogs = this.dialogs.list(offset, limit).map((d) => ({
+      callId: d.callId, state: d.state, callerTag: d.callerTag, calleeTag: d.calleeTag,
+      caller: d.callerContact ?? '', callee: d.calleeContact ?? '', createdAt: d.createdAt, confirmedAt: d.confirmedAt ?? null,
+    }));
+    return { shardId: this.init.shardId, total: this.dialogs.stats().total, dialogs };
+  }
+
+  private tryApplyConfig(cfg: Config): ConfigApplied {
+    try {
+      this.applyConfig(cfg);
+      return { shardId: this.init.shardId, ok: true };
+    } catch (err) {
+      this.log.error({ err }, 'config reload failed on this shard; the previous config stays');
+      return { shardId: this.init.shardId, ok: false, error: (err as Error).message };
+    }
   }
 
   applyBinding(u: BindingUpdate): void {

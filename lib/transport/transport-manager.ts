@@ -1,10 +1,12 @@
 // Owns every socket of the main thread: binds the listeners, delivers one InboundMessage per framed
 // message to `onMessage`, sends on the right socket or connection, and keeps the counters.
 import type { RemoteInfo } from 'node:dgram';
-import { connect, isIP } from 'node:net';
+import { connect, isIP, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import { createError, type SipProxyError } from '../errors.js';
 import { ConnectionTable, type StreamConnection } from './connection-table.js';
 import { TcpListener, attachStream, type StreamEvents } from './tcp-listener.js';
+import { connectOptions, createTlsServer, type TlsSettings } from './tls-listener.js';
 import {
   hostPort,
   type InboundMessage,
@@ -21,6 +23,8 @@ export interface TransportManagerOptions {
   listeners: ListenerConfig[];
   limits: TransportLimits;
   logger?: TransportLogger;
+  /** certificate and options for tls listeners and outbound TLS (required with a tls listener) */
+  tls?: TlsSettings;
 }
 
 export interface TransportStats {
@@ -35,6 +39,7 @@ export interface TransportStats {
   sendErrors: number;
   keepAlives: number;
   handlerErrors: number;
+  tlsHandshakeFailures: number;
 }
 
 type Counters = Omit<TransportStats, 'openConnections' | 'received' | 'sent'>;
@@ -68,13 +73,16 @@ export class TransportManager {
     sendErrors: 0,
     keepAlives: 0,
     handlerErrors: 0,
+    tlsHandshakeFailures: 0,
   };
+  private readonly tls: TlsSettings | undefined;
 
   constructor(opts: TransportManagerOptions) {
     validate(opts);
     this.listenerConfigs = opts.listeners.map((l) => ({ ...l }));
     this.limits = Object.freeze({ ...opts.limits });
     this.logger = opts.logger ?? silentLogger;
+    this.tls = opts.tls;
     this.maxWriteQueue = Math.max(MIN_WRITE_QUEUE_BYTES, 16 * this.limits.maxMessageBytes);
     this.table = new ConnectionTable({
       maxConnections: this.limits.maxConnections,
@@ -92,7 +100,12 @@ export class TransportManager {
         this.udp.push(new UdpListener(config, this.limits, this.logger, onDatagram));
       } else {
         const deps = { table: this.table, maxMessageBytes: this.limits.maxMessageBytes, events: this.events, logger: this.logger };
-        this.tcp.push(new TcpListener(config, deps));
+        if (config.transport === 'tls') {
+          const server = createTlsServer(this.tls!, (err, remoteAddress) => this.tlsFailed(err, remoteAddress, 'inbound'));
+          this.tcp.push(new TcpListener(config, { ...deps, server, connectionEvent: 'secureConnection' }));
+        } else {
+          this.tcp.push(new TcpListener(config, deps));
+        }
       }
     }
     try {
@@ -124,8 +137,7 @@ export class TransportManager {
   send(target: SendTarget, data: Buffer): void {
     try {
       if (target.transport === 'udp') this.sendUdp(target, data);
-      else if (target.transport === 'tcp') this.sendStream(target, data);
-      else this.sendFailed(target, 'no listener for this transport');
+      else this.sendStream(target, data);
     } catch (err) {
       this.sendFailed(target, (err as Error).message);
     }
@@ -214,7 +226,7 @@ export class TransportManager {
     // Dial from the listener's address when it is a specific one, so the peer sees a known source.
     const local = this.localAddressFor(target.transport, family);
     const localAddress = local !== undefined && !isWildcard(local.address) ? local.address : undefined;
-    const socket = connect({ host: target.address, port: target.port, family, localAddress, noDelay: true });
+    const socket = target.transport === 'tls' ? this.connectTls(target, localAddress) : connect({ host: target.address, port: target.port, family, localAddress, noDelay: true });
     const conn = this.table.add({
       transport: target.transport,
       socket,
@@ -232,6 +244,24 @@ export class TransportManager {
     });
     attachStream(conn, this.limits.maxMessageBytes, this.events);
     return conn;
+  }
+
+  /** Verified TLS to the peer (connection reused by the table like TCP); writes wait for the handshake. */
+  private connectTls(target: SendTarget, localAddress: string | undefined): Socket {
+    // tls.connect passes socket.connect() options such as localAddress on (not in @types/node)
+    const options = { ...connectOptions(this.tls, target.host), host: target.address, port: target.port, localAddress };
+    const socket = tlsConnect(options);
+    socket.setNoDelay(true);
+    const onError = (err: Error): void => this.tlsFailed(err, target.address, 'outbound');
+    socket.once('error', onError);
+    socket.once('secureConnect', () => socket.off('error', onError));
+    return socket;
+  }
+
+  private tlsFailed(err: Error, remoteAddress: string | undefined, direction: 'inbound' | 'outbound'): void {
+    this.counters.tlsHandshakeFailures++;
+    const code = (err as NodeJS.ErrnoException).code;
+    this.logger.warn({ remoteAddress, direction, code, reason: err.message }, 'TLS handshake failed');
   }
 
   private sendFailed(target: SendTarget, reason: string): void {
@@ -294,7 +324,7 @@ function isOnlyCrlf(data: Buffer): boolean {
 
 function validate(opts: TransportManagerOptions): void {
   for (const l of opts.listeners) {
-    if (l.transport === 'tls') throw createError('SIP_ERR_CONFIG', `tls listener ${hostPort(l.address, l.port)}: TLS is not supported yet`);
+    if (l.transport === 'tls' && opts.tls?.server.cert === undefined) throw createError('SIP_ERR_CONFIG', `tls listener ${hostPort(l.address, l.port)}: no certificate`);
     if (isIP(l.address) === 0) throw createError('SIP_ERR_CONFIG', `listener address must be an IP address, got ${JSON.stringify(l.address)}`);
     if (!Number.isInteger(l.port) || l.port < 0 || l.port > 65535) throw createError('SIP_ERR_CONFIG', `listener port out of range: ${l.port}`);
   }

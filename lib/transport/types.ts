@@ -28,6 +28,8 @@ export interface SendTarget {
   port: number;
   /** Send on this connection if it is still open (responses go back on the request's connection). */
   connId?: number;
+  /** Host name the address was resolved from: the TLS server name (SNI) and certificate identity. */
+  host?: string;
 }
 
 export interface TransportLimits {

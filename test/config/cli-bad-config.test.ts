@@ -20,7 +20,7 @@ t.test('invalid config: exit 2, one line per problem, port left unbound', async 
   const r = spawnSync(process.execPath, [cli, '--config', file], { encoding: 'utf8', timeout: 20_000 });
   t.equal(r.status, 2);
   t.match(r.stderr, /bad\.yaml/);
-  t.match(r.stderr, /listen\[1\]\.transport: got "sctp", must be one of udp, tcp/);
+  t.match(r.stderr, /listen\[1\]\.transport: got "sctp", must be one of udp, tcp, tls/);
   t.match(r.stderr, /workers: got 0, must be 'auto' or an integer 1\.\.64/);
   // nothing was bound: the port is still free
   const again = createSocket('udp4');

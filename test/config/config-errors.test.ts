@@ -18,7 +18,7 @@ function configErrorOf(t: Test, yaml: string): string {
 
 const singleProblems: Array<[name: string, yaml: string, line: string]> = [
   ['port out of range names path, value and range', 'listen:\n  - { transport: udp, port: 5060 }\n  - { transport: tcp, port: 70000 }\n', 'listen[1].port: got 70000, must be an integer 0..65535'],
-  ['bad transport lists the allowed ones', 'listen: [{ transport: sctp }]\n', 'listen[0].transport: got "sctp", must be one of udp, tcp'],
+  ['bad transport lists the allowed ones', 'listen: [{ transport: sctp }]\n', 'listen[0].transport: got "sctp", must be one of udp, tcp, tls'],
   ['missing required key', 'trunks: [{ name: "a" }]\n', 'trunks[0].addresses: missing, must be a non-empty list without duplicates, each an IP address with an optional :port ([v6]:port)'],
 ];
 for (const [name, yaml, line] of singleProblems) {

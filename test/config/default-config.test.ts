@@ -12,11 +12,12 @@ t.test('defaultConfigPath points at config/default.yaml of the package', async (
   t.ok(readFileSync(path, 'utf8').length > 0);
 });
 
-t.test('default.yaml loads: loopback UDP+TCP, demo users, auth on, route 9', async (t) => {
+t.test('default.yaml loads: loopback UDP+TCP+TLS, demo users, auth on, route 9', async (t) => {
   const cfg = loadConfigFile(defaultConfigPath());
   t.same(cfg.listen, [
     { transport: 'udp', address: '127.0.0.1', port: 5060 },
     { transport: 'tcp', address: '127.0.0.1', port: 5060 },
+    { transport: 'tls', address: '127.0.0.1', port: 5061 },
   ]);
   t.same(cfg.users.map((u) => u.username), ['100', '101', '102']);
   t.ok(cfg.users.every((u) => u.password.length > 0));
@@ -47,7 +48,9 @@ t.test('an empty file gives the full defaults, nested sections included', async 
   t.same(cfg.domains, ['127.0.0.1', 'localhost']);
   t.equal(cfg.workers, 'auto');
   t.equal(cfg.log.level, 'info');
-  t.equal(cfg.listen.length, 2);
+  t.equal(cfg.listen.length, 3);
+  t.equal(cfg.tls.minVersion, 'TLSv1.2');
+  t.equal(cfg.tls.certFile, '', 'self-signed unless configured');
   t.equal(cfg.transport.maxMessageBytes, 65535);
   t.equal(cfg.transport.maxConnectionsPerSource, 100);
   t.equal(cfg.shard.maxInFlight, 20000);
@@ -58,7 +61,7 @@ t.test('an empty file gives the full defaults, nested sections included', async 
   t.equal(cfg.registrar.storePath, './data/location.msgpack');
   t.same(cfg.users, []);
   t.same(cfg.routes, []);
-  t.same(cfg.admin, { enabled: true, address: '127.0.0.1', port: 8080, token: '' });
+  t.same(cfg.admin, { enabled: true, address: '127.0.0.1', port: 8080, token: '', tokenFile: './data/admin.token', certFile: '', keyFile: '' });
 });
 
 t.test('partly given sections are completed with defaults', async (t) => {

@@ -23,12 +23,14 @@ export function testConfig(overrides: ConfigOverrides = {}): Config {
       { transport: 'tcp', address: '127.0.0.1', port: 0 },
     ],
     registrar: { ...(base.registrar as object), storePath: join(dir, 'location.msgpack') },
+    tls: { ...(base.tls as object), selfSignedDir: join(dir, 'tls') },
+    admin: { ...(base.admin as object), port: 0, tokenFile: join(dir, 'admin.token') },
     ...overrides,
   };
   return validateConfig(merged, 'test config');
 }
 
-export async function startTestProxy(overrides: ConfigOverrides = {}): Promise<ProxyHandle & { udpPort: number; tcpPort: number }> {
+export async function startTestProxy(overrides: ConfigOverrides = {}): Promise<ProxyHandle & { udpPort: number; tcpPort: number; tlsPort: number }> {
   const config = testConfig(overrides);
   const handle = await startProxy(config, createLogger(config.log.level));
   // shard threads boot after startProxy returns (their queue waits meanwhile): a stats round trip
@@ -36,5 +38,6 @@ export async function startTestProxy(overrides: ConfigOverrides = {}): Promise<P
   await handle.shardStats();
   const udpPort = handle.listeners.find((l) => l.transport === 'udp')?.port ?? 0;
   const tcpPort = handle.listeners.find((l) => l.transport === 'tcp')?.port ?? 0;
-  return Object.assign(handle, { udpPort, tcpPort });
+  const tlsPort = handle.listeners.find((l) => l.transport === 'tls')?.port ?? 0;
+  return Object.assign(handle, { udpPort, tcpPort, tlsPort });
 }

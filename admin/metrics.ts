@@ -1,0 +1,91 @@
+// /metrics: the proxy's figures in Prometheus text format. Shard counters are summed over shards
+// (a counter a later feature adds to ShardStats shows up on its own); per-shard gauges carry a
+// `shard` label; call setup latency is a histogram in seconds.
+import type { ProxyHandle } from '../lib/server.js';
+import type { ShardStatsReport } from '../lib/shard/channel.js';
+import { PrometheusText, type Sample } from '../lib/metrics/prometheus-text.js';
+import { mergedSetup } from './stats.js';
+
+/** Shard counters with a hand-written name and help; any other becomes sipshard_shard_<snake>_total. */
+const SHARD_COUNTERS: Record<string, [string, string]> = {
+  messagesIn: ['sipshard_shard_messages_received_total', 'SIP messages handed to the shards.'],
+  messagesOut: ['sipshard_shard_messages_sent_total', 'SIP messages the shards sent (forwarded or answered).'],
+  requestsIn: ['sipshard_requests_received_total', 'SIP requests received.'],
+  responsesIn: ['sipshard_responses_received_total', 'SIP responses received.'],
+  parseErrors: ['sipshard_parse_errors_total', 'Messages that could not be parsed at all (dropped).'],
+  badRequests: ['sipshard_bad_requests_total', 'Requests answered 400/505/... because they were malformed.'],
+  dropped: ['sipshard_dropped_total', 'Messages a shard dropped (unparseable, unanswerable, unroutable).'],
+  internalErrors: ['sipshard_internal_errors_total', 'Unexpected errors while handling a message.'],
+  retransmissionsAbsorbed: ['sipshard_retransmissions_absorbed_total', 'Request retransmissions absorbed by a server transaction.'],
+  requestsForwarded: ['sipshard_requests_forwarded_total', 'Requests forwarded downstream (each fork branch counts).'],
+  responsesForwardedStateless: ['sipshard_responses_forwarded_stateless_total', 'Responses relayed without a transaction.'],
+  registrations: ['sipshard_registration_updates_total', 'Successful REGISTERs that changed a binding set.'],
+  callsAttempted: ['sipshard_calls_attempted_total', 'Initial INVITEs forwarded (call attempts).'],
+  callsAnswered: ['sipshard_calls_answered_total', 'Initial INVITEs answered with a 2xx.'],
+};
+
+const RESPONSE_CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx', '6xx'] as const;
+
+const snake = (s: string): string => s.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase();
+
+function sum(reports: readonly ShardStatsReport[], key: string): number {
+  let n = 0;
+  for (const r of reports) n += r.counters[key] ?? 0;
+  return n;
+}
+
+export function renderMetrics(proxy: ProxyHandle, reports: readonly ShardStatsReport[], callsPerSecond: number): string {
+  const m = new PrometheusText();
+  const { mainStats } = proxy;
+  const transport = proxy.transports.stats();
+  const shardLabel = (r: ShardStatsReport): { shard: number } => ({ shard: r.shardId });
+
+  m.gauge('sipshard_uptime_seconds', 'Seconds since the proxy started.', Math.round((Date.now() - proxy.startedAt) / 1000));
+  m.gauge('sipshard_workers', 'Worker threads (shards) running.', proxy.pool.size);
+  m.counter('sipshard_shard_restarts_total', 'Shard threads that died and were replaced.', proxy.pool.restarts);
+
+  m.counter('sipshard_transport_messages_received_total', 'SIP messages framed by the main thread, by transport.',
+    Object.entries(transport.received).map(([t, v]): Sample => [{ transport: t }, v]));
+  m.counter('sipshard_transport_messages_sent_total', 'SIP messages written to sockets, by transport.',
+    Object.entries(transport.sent).map(([t, v]): Sample => [{ transport: t }, v]));
+  m.counter('sipshard_transport_framing_errors_total', 'Stream connections closed on a framing error.', transport.framingErrors);
+  m.counter('sipshard_transport_oversize_dropped_total', 'Messages larger than transport.maxMessageBytes.', transport.droppedOversize);
+  m.gauge('sipshard_transport_open_connections', 'Open TCP and TLS connections.', transport.openConnections);
+  m.counter('sipshard_transport_rejected_connections_total', 'Connections refused by the connection limits.', transport.rejectedConnections);
+  m.counter('sipshard_transport_idle_closed_total', 'Connections closed after the idle timeout.', transport.idleClosed);
+  m.counter('sipshard_transport_connect_failures_total', 'Outbound connections that failed.', transport.connectFailures);
+  m.counter('sipshard_transport_send_errors_total', 'Messages that could not be sent.', transport.sendErrors);
+  m.counter('sipshard_transport_keepalives_total', 'CRLF keep-alives received.', transport.keepAlives);
+  m.counter('sipshard_tls_handshake_failures_total', 'TLS handshakes that failed (inbound and outbound).', transport.tlsHandshakeFailures);
+
+  m.counter('sipshard_no_call_id_total', 'Messages whose Call-ID the main thread could not find.', mainStats.noCallId);
+  m.counter('sipshard_overload_rejected_total', 'New INVITEs answered 503 because their shard was full.',
+    mainStats.overload503ByShard.map((v, shard): Sample => [{ shard }, v]));
+  m.counter('sipshard_overload_dropped_total', 'Messages dropped because their shard was over twice its in-flight bound.',
+    mainStats.overloadDroppedByShard.map((v, shard): Sample => [{ shard }, v]));
+  m.gauge('sipshard_shard_in_flight', 'Messages queued to or being processed by a shard.',
+    reports.map((r): Sample => [shardLabel(r), proxy.pool.inFlight(r.shardId)]));
+
+  const keys = new Set<string>();
+  for (const r of reports) for (const k of Object.keys(r.counters)) if (!/^responses\dxx$/.test(k)) keys.add(k);
+  for (const key of keys) {
+    const [name, help] = SHARD_COUNTERS[key] ?? [`sipshard_shard_${snake(key)}_total`, `Shard counter ${key}, summed over shards.`];
+    m.counter(name, help, sum(reports, key));
+  }
+  m.counter('sipshard_responses_sent_total', 'Final and provisional responses sent upstream by the proxy core, by class.',
+    RESPONSE_CLASSES.map((c): Sample => [{ class: c }, sum(reports, `responses${c}`)]));
+
+  m.gauge('sipshard_transactions', 'Open transactions (server and client).', reports.reduce((n, r) => n + r.transactions, 0));
+  m.gauge('sipshard_dialogs', 'Dialogs by state and shard.', reports.flatMap((r): Sample[] => [
+    [{ shard: r.shardId, state: 'early' }, r.dialogs.early],
+    [{ shard: r.shardId, state: 'confirmed' }, r.dialogs.confirmed],
+  ]));
+  m.gauge('sipshard_timers', 'Pending transaction timers.', reports.reduce((n, r) => n + r.timers, 0));
+  m.gauge('sipshard_calls_per_second', 'Call attempts per second over the last 10 s.', callsPerSecond);
+  const reg = proxy.location.store.size();
+  m.gauge('sipshard_registered_aors', 'Addresses-of-record with at least one binding.', reg.aors);
+  m.gauge('sipshard_registered_contacts', 'Bindings (contacts) in the location service.', reg.bindings);
+
+  m.histogram('sipshard_call_setup_seconds', 'Time from an initial INVITE reaching its shard to the first 2xx sent upstream.', mergedSetup(reports), 1 / 1000);
+  return m.toString();
+}

@@ -1,0 +1,135 @@
+// The admin page: polls the JSON API every 2 s with the bearer token kept in sessionStorage.
+// Everything shown is set with textContent: Call-IDs and contacts come from the network.
+'use strict';
+
+const POLL_MS = 2000;
+const PAGE = 50;
+let dialogOffset = 0;
+let timer;
+
+const $ = (id) => document.getElementById(id);
+const token = () => sessionStorage.getItem('sipshard-token') || '';
+
+async function api(path) {
+  const res = await fetch(path, { headers: { authorization: `Bearer ${token()}` } });
+  const body = await res.json();
+  if (!res.ok) throw new Error(body.error ? `${body.error.code}: ${body.error.message}` : `HTTP ${res.status}`);
+  return body;
+}
+
+function setStatus(text, kind) {
+  const s = $('status');
+  s.textContent = text;
+  s.className = `status ${kind}`;
+}
+
+function cell(text, num) {
+  const td = document.createElement('td');
+  td.textContent = text === null || text === undefined ? '' : String(text);
+  if (num) td.className = 'num';
+  return td;
+}
+
+function fillTable(id, rows) {
+  const body = document.querySelector(`#${id} tbody`);
+  body.replaceChildren(...rows.map((cells) => {
+    const tr = document.createElement('tr');
+    tr.append(...cells);
+    return tr;
+  }));
+}
+
+function card(label, value, key) {
+  const d = document.createElement('div');
+  d.className = 'card';
+  d.dataset.key = key;
+  const v = document.createElement('div');
+  v.className = 'v';
+  v.textContent = String(value);
+  const k = document.createElement('div');
+  k.className = 'k';
+  k.textContent = label;
+  d.append(v, k);
+  return d;
+}
+
+const ms = (v) => (v === null ? '-' : `${v} ms`);
+const age = (t) => `${Math.max(0, Math.round((Date.now() - t) / 1000))} s`;
+
+function renderStats(s) {
+  const t = s.total;
+  const c = t.counters;
+  $('totals').replaceChildren(
+    card('calls/s', t.callsPerSecond, 'cps'),
+    card('dialogs', t.dialogs.total, 'dialogs'),
+    card('confirmed', t.dialogs.confirmed, 'confirmed'),
+    card('transactions', t.transactions, 'transactions'),
+    card('in flight', t.inFlight, 'inflight'),
+    card('calls attempted', c.callsAttempted || 0, 'attempted'),
+    card('calls answered', c.callsAnswered || 0, 'answered'),
+    card('setup p50', ms(t.callSetup.p50Ms), 'p50'),
+    card('setup p99', ms(t.callSetup.p99Ms), 'p99'),
+    card('overload 503', t.overload503, 'overload'),
+    card('dropped', (c.dropped || 0) + t.overloadDropped, 'dropped'),
+    card('registered', s.registrations.bindings, 'registered'),
+    card('shards', t.shards, 'shards'),
+    card('uptime', `${s.uptimeSeconds} s`, 'uptime'),
+  );
+  fillTable('shards', s.shards.map((sh) => [
+    cell(sh.shardId, true), cell(sh.inFlight, true), cell(sh.callsPerSecond, true), cell(sh.counters.messagesIn, true),
+    cell(sh.transactions, true), cell(sh.dialogs.total, true), cell(sh.overload503, true), cell((sh.counters.dropped || 0) + sh.overloadDropped, true),
+  ]));
+}
+
+function renderDialogs(p) {
+  $('dialogs-count').textContent = `(${p.total})`;
+  fillTable('dialogs', p.items.map((d) => [
+    cell(d.shardId, true), cell(d.callId), cell(d.state), cell(d.caller), cell(d.callee), cell(age(d.createdAt), true),
+  ]));
+  $('dialogs-prev').disabled = p.offset === 0;
+  $('dialogs-next').disabled = p.offset + p.limit >= p.total;
+}
+
+function renderRegistrations(p) {
+  $('regs-count').textContent = `(${p.total})`;
+  fillTable('registrations', p.items.map((r) => [
+    cell(r.aor), cell(r.contact), cell(r.source), cell(`${r.expiresInSeconds} s`, true), cell(r.userAgent),
+  ]));
+}
+
+function renderPeers(p) {
+  fillTable('peers', p.routes.map((r) => [cell(r.prefix), cell(r.destination), cell(r.strip, true), cell(r.prepend), cell(r.state)]));
+}
+
+async function refresh() {
+  try {
+    const [stats, dialogs, regs, peers] = await Promise.all([
+      api('/api/stats'), api(`/api/dialogs?offset=${dialogOffset}&limit=${PAGE}`), api(`/api/registrations?limit=${PAGE}`), api('/api/peers'),
+    ]);
+    renderStats(stats);
+    renderDialogs(dialogs);
+    renderRegistrations(regs);
+    renderPeers(peers);
+    setStatus(`live · ${new Date(stats.time).toLocaleTimeString()}`, 'ok');
+  } catch (err) {
+    setStatus(String(err.message || err), 'error');
+  }
+}
+
+function start() {
+  clearInterval(timer);
+  refresh();
+  timer = setInterval(refresh, POLL_MS);
+}
+
+document.addEventListener('DOMContentLoaded', () => {
+  $('login').addEventListener('submit', (e) => {
+    e.preventDefault();
+    sessionStorage.setItem('sipshard-token', $('token').value.trim());
+    $('token').value = '';
+    start();
+  });
+  $('dialogs-prev').addEventListener('click', () => { dialogOffset = Math.max(0, dialogOffset - PAGE); refresh(); });
+  $('dialogs-next').addEventListener('click', () => { dialogOffset += PAGE; refresh(); });
+  if (token() !== '') start();
+});

@@ -1,0 +1,33 @@
+// What a live reload may change. Users, routes, auth, registrar limits, proxy options and timers,
+// overload thresholds, domains, the log level and the admin token swap at run time; what binds
+// sockets or sizes the shard pool needs a restart, so a reload that changes it is refused whole
+// (the running config stays) rather than applied in part.
+import { createError } from '../errors.js';
+import { resolveWorkerCount } from './load-config.js';
+import type { Config } from './schema.js';
+
+/** Dotted paths read only at start. */
+export const RESTART_ONLY_PATHS: readonly string[] = [
+  'workers', 'listen', 'transport', 'tls', 'shard.batchMax', 'registrar.storePath', 'locale', 'lines', 'trunks',
+  'admin.enabled', 'admin.address', 'admin.port', 'admin.tokenFile', 'admin.certFile', 'admin.keyFile',
+];
+
+function at(config: Config, path: string): unknown {
+  if (path === 'workers') return resolveWorkerCount(config);
+  let node: unknown = config;
+  for (const key of path.split('.')) node = (node as Record<string, unknown> | undefined)?.[key];
+  return node;
+}
+
+/** Restart-only paths whose value differs between the running config and the new one. */
+export function restartOnlyChanges(running: Config, next: Config): string[] {
+  return RESTART_ONLY_PATHS.filter((p) => JSON.stringify(at(running, p)) !== JSON.stringify(at(next, p)));
+}
+
+/** Throws SIP_ERR_CONFIG naming every restart-only change; the caller keeps the running config. */
+export function assertLiveReloadable(running: Config, next: Config): void {
+  const changed = restartOnlyChanges(running, next);
+  if (changed.length === 0) return;
+  const lines = changed.map((p) => `  ${p}: changed, but it is read only at start (restart to apply it)`);
+  throw createError('SIP_ERR_CONFIG', [`reload refused: ${changed.length} setting${changed.length === 1 ? '' : 's'} need${changed.length === 1 ? 's' : ''} a restart`, ...lines].join('\n'));
+}
