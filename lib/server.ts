@@ -32,7 +32,7 @@ export interface ProxyHandle {
 
 export async function startProxy(config: Config, log: Logger): Promise<ProxyHandle> {
   const workers = resolveWorkerCount(config);
-  const location = new PersistentLocation(config.registrar.storePath, log);
+  const location = new PersistentLocation(config.registrar.storePath, log, config.registrar.fsync);
   const transports = new TransportManager({ listeners: config.listen.map((l) => ({ ...l })), limits: config.transport, logger: log });
   await transports.start();
   const listeners = transports.boundListeners();
@@ -106,7 +106,7 @@ export async function startProxy(config: Config, log: Logger): Promise<ProxyHand
     async close(): Promise<void> {
       await transports.close();
       await pool.close();
-      location.save();
+      location.close();
     },
   };
 }

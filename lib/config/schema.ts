@@ -10,6 +10,7 @@ export const MAX_WORKERS = 64;
 export const TRANSPORTS = ['udp', 'tcp'] as const;
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export const DIGEST_ALGORITHMS = ['SHA-256', 'MD5'] as const;
+export const FSYNC_POLICIES = ['always', 'interval', 'never'] as const;
 
 /** A string restricted to `values`, typed as their union but emitted as a plain JSON-schema enum
  *  (Type.Union of literals would give ajv an anyOf and one error per branch). */
@@ -89,7 +90,8 @@ const RegistrarSchema = Type.Object(
     maxExpires: Type.Integer({ minimum: 1, default: 7200, description: 'Longer registrations are shortened to this.' }),
     defaultExpires: Type.Integer({ minimum: 1, default: 3600, description: 'Expiry granted when the REGISTER asks for none.' }),
     maxContacts: Type.Integer({ minimum: 1, maximum: 1000, default: 10, description: 'Contacts kept per address-of-record; the oldest is dropped beyond it.' }),
-    storePath: Type.String({ default: './data/location.msgpack', description: "File the location service is persisted to across restarts (relative to the working directory); '' keeps it in memory only." }),
+    storePath: Type.String({ default: './data/location.msgpack', description: "Snapshot file of the location service (relative to the working directory); changes go to a write-ahead log beside it (`<storePath>.wal`) before the REGISTER is answered, so a crash loses none. '' keeps it in memory only." }),
+    fsync: StringEnum(FSYNC_POLICIES, { default: 'interval', description: "When the write-ahead log is flushed to disk (a process crash loses nothing either way; this is about power loss): 'always' before each REGISTER is answered, 'interval' once a second, 'never' left to the OS." }),
   },
   { additionalProperties: false, default: {}, description: 'Registrar and location service.' },
 );
