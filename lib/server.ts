@@ -6,6 +6,7 @@ import { resolveWorkerCount } from './config/load-config.js';
 import type { Logger } from './log.js';
 import { PersistentLocation } from './registrar/location-persistence.js';
 import { peekCallId } from './shard/callid-peek.js';
+import { DialogCheckpoints } from './shard/dialog-checkpoint.js';
 import type { FromShardBatch, ShardStatsReport } from './shard/channel.js';
 import { shardFor } from './shard/hash.js';
 import { isInitialInvite, overloadResponse } from './shard/overload.js';
@@ -38,6 +39,7 @@ export async function startProxy(config: Config, log: Logger): Promise<ProxyHand
   const listeners = transports.boundListeners();
   const nonceSecret = randomBytes(32);
   const mainStats: MainStats = { noCallId: 0, overload503: 0, overloadDropped: 0, shardRestarts: 0 };
+  const checkpoints = new DialogCheckpoints();
   const pending = new Map<number, { left: number; reports: ShardStatsReport[]; done: (r: ShardStatsReport[]) => void }>();
   let statsSeq = 0;
 
@@ -48,6 +50,8 @@ export async function startProxy(config: Config, log: Logger): Promise<ProxyHand
       } else if (item.t === 'bind') {
         location.apply(item.u);
         pool.broadcast({ t: 'bind', u: item.u }, shardId);
+      } else if (item.t === 'dlg') {
+        checkpoints.apply(shardId, item.k, item.d);
       } else {
         const p = pending.get(item.id);
         if (p === undefined) continue;
@@ -62,8 +66,11 @@ export async function startProxy(config: Config, log: Logger): Promise<ProxyHand
     batchMax: config.shard.batchMax,
     log,
     onBatch,
-    // a replacement shard starts from the current bindings
-    init: (shardId) => ({ shardId, shardCount: workers, config, listeners, nonceSecret, location: location.store.snapshot() }),
+    // a replacement shard starts from the current bindings and its predecessor's confirmed dialogs
+    init: (shardId) => ({
+      shardId, shardCount: workers, config, listeners, nonceSecret, location: location.store.snapshot(),
+      dialogs: checkpoints.forShard(shardId), nonceNotBefore: Date.now(),
+    }),
   });
 
   const { maxInFlight, retryAfterSeconds } = config.shard;

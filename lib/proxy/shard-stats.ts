@@ -19,6 +19,8 @@ export class ShardStats {
   responses5xx = 0;
   responses6xx = 0;
   registrations = 0;
+  /** confirmed dialogs this shard took over from a crashed predecessor */
+  dialogsRestored = 0;
 
   countResponse(status: number): void {
     switch (Math.floor(status / 100)) {

@@ -14,6 +14,10 @@ export interface ShardInit {
   nonceSecret: Uint8Array;
   /** location snapshot (LocationStore.snapshot()) or empty */
   location: Uint8Array;
+  /** confirmed dialogs checkpointed by this shard's previous thread (lib/shard/dialog-checkpoint.ts) */
+  dialogs?: Uint8Array[];
+  /** nonces issued before this time (ms) are stale here: a replacement lost the nc counters */
+  nonceNotBefore?: number;
 }
 
 export type ToShard =
@@ -26,6 +30,8 @@ export type ToShard =
 export type FromShard =
   | { t: 'sip'; d: Uint8Array; to: SendTarget }
   | { t: 'bind'; u: BindingUpdate }
+  /** checkpoint of a confirmed dialog (msgpackr), null when it ended */
+  | { t: 'dlg'; k: string; d: Uint8Array | null }
   | { t: 'stats'; id: number; v: ShardStatsReport };
 
 export interface FromShardBatch {

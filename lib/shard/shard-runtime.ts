@@ -16,6 +16,7 @@ import { Registrar } from '../registrar/registrar.js';
 import type { SendTarget } from '../transport/types.js';
 import { TimerWheel, type Clock, systemClock } from '../txn/timers.js';
 import type { FromShard, FromShardBatch, ShardInit, ToShard } from './channel.js';
+import { packDialog, unpackDialog } from './dialog-checkpoint.js';
 
 const DIALOG_SWEEP_MS = 60_000;
 const DIALOG_MAX_AGE_MS = 12 * 3600_000;
@@ -67,9 +68,21 @@ export class ShardRuntime {
       toTag,
       now,
     });
+    this.restoreDialogs(init.dialogs ?? []);
+    this.dialogs.onConfirmedChange = (k, d) => this.emit({ t: 'dlg', k, d: d === undefined ? null : packDialog(d) });
     if (autoTick) {
       setInterval(() => this.dialogs.sweep(clock.now(), DIALOG_MAX_AGE_MS), DIALOG_SWEEP_MS).unref();
     }
+  }
+
+  private restoreDialogs(checkpoints: readonly Uint8Array[]): void {
+    if (checkpoints.length === 0) return;
+    for (const bytes of checkpoints) {
+      const d = unpackDialog(bytes);
+      if (d !== undefined) this.dialogs.restore(d);
+    }
+    this.stats.dialogsRestored += this.dialogs.stats().confirmed;
+    this.log.warn({ dialogs: this.stats.dialogsRestored, checkpoints: checkpoints.length }, 'confirmed dialogs restored from checkpoints');
   }
 
   /** One batch from the main thread. */
