@@ -7,6 +7,7 @@ import type { Logger } from './log.js';
 import { PersistentLocation } from './registrar/location-persistence.js';
 import { peekCallId } from './shard/callid-peek.js';
 import { DialogCheckpoints } from './shard/dialog-checkpoint.js';
+import { waitForPending } from './shard/drain.js';
 import type { FromShardBatch, ShardStatsReport } from './shard/channel.js';
 import { shardFor } from './shard/hash.js';
 import { isInitialInvite, overloadResponse } from './shard/overload.js';
@@ -19,6 +20,8 @@ export interface MainStats {
   overload503: number;
   overloadDropped: number;
   shardRestarts: number;
+  /** new INVITEs refused with 503 while shutting down */
+  draining503: number;
 }
 
 export interface ProxyHandle {
@@ -28,6 +31,9 @@ export interface ProxyHandle {
   readonly location: PersistentLocation;
   readonly mainStats: MainStats;
   shardStats(): Promise<ShardStatsReport[]>;
+  /** Graceful stop: refuse new INVITEs (503 + Retry-After), let open transactions finish up to
+   *  `deadlineMs` (default shard.drainSeconds), then close. Resolves with the transactions cut off. */
+  shutdown(deadlineMs?: number): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -38,7 +44,8 @@ export async function startProxy(config: Config, log: Logger): Promise<ProxyHand
   await transports.start();
   const listeners = transports.boundListeners();
   const nonceSecret = randomBytes(32);
-  const mainStats: MainStats = { noCallId: 0, overload503: 0, overloadDropped: 0, shardRestarts: 0 };
+  const mainStats: MainStats = { noCallId: 0, overload503: 0, overloadDropped: 0, shardRestarts: 0, draining503: 0 };
+  let draining = false;
   const checkpoints = new DialogCheckpoints();
   const pending = new Map<number, { left: number; reports: ShardStatsReport[]; done: (r: ShardStatsReport[]) => void }>();
   let statsSeq = 0;
@@ -75,6 +82,12 @@ export async function startProxy(config: Config, log: Logger): Promise<ProxyHand
 
   const { maxInFlight, retryAfterSeconds } = config.shard;
   transports.onMessage = (msg: InboundMessage): void => {
+    if (draining && isInitialInvite(msg.data)) {
+      const res = overloadResponse(msg.data, retryAfterSeconds);
+      if (res !== undefined) mainStats.draining503++;
+      if (res !== undefined) transports.send({ transport: msg.transport, address: msg.remoteAddress, port: msg.remotePort, connId: msg.connId }, res);
+      return;
+    }
     const callId = peekCallId(msg.data);
     if (callId === undefined) mainStats.noCallId++; // the shard answers 400 or drops it
     const shard = shardFor(callId ?? '', pool.size);
@@ -96,24 +109,37 @@ export async function startProxy(config: Config, log: Logger): Promise<ProxyHand
 
   log.info({ workers, listeners }, 'proxy started');
 
+  const shardStats = (): Promise<ShardStatsReport[]> => {
+    mainStats.shardRestarts = pool.restarts;
+    return new Promise((resolve) => {
+      const id = ++statsSeq;
+      pending.set(id, { left: pool.size, reports: [], done: resolve });
+      pool.broadcast({ t: 'stats', id });
+    });
+  };
+  const close = async (): Promise<void> => {
+    await transports.close();
+    await pool.close();
+    location.close();
+  };
+
   return {
     listeners,
     pool,
     transports,
     location,
     mainStats,
-    shardStats(): Promise<ShardStatsReport[]> {
-      mainStats.shardRestarts = pool.restarts;
-      return new Promise((resolve) => {
-        const id = ++statsSeq;
-        pending.set(id, { left: pool.size, reports: [], done: resolve });
-        pool.broadcast({ t: 'stats', id });
-      });
+    shardStats,
+    async shutdown(deadlineMs = config.shard.drainSeconds * 1000): Promise<number> {
+      draining = true;
+      const started = Date.now();
+      log.info({ deadlineMs }, 'draining: new calls get 503, open transactions may finish');
+      const left = await waitForPending(shardStats, deadlineMs);
+      log[left === 0 ? 'info' : 'warn']({ pendingLeft: left, ms: Date.now() - started }, left === 0 ? 'drained' : 'drain deadline reached');
+      await close();
+      log.info({ ...location.store.size() }, 'state flushed, proxy stopped');
+      return left;
     },
-    async close(): Promise<void> {
-      await transports.close();
-      await pool.close();
-      location.close();
-    },
+    close,
   };
 }

@@ -69,6 +69,13 @@ export class ProxyCore {
     return this.serverTxns.size + this.clientTxns.size;
   }
 
+  /** Server transactions still waiting for their final response (what a graceful stop waits for). */
+  get pendingCount(): number {
+    let n = 0;
+    for (const st of this.serverTxns.values()) if (st.state === 'proceeding' || st.state === 'trying') n++;
+    return n;
+  }
+
   /** One framed message from the wire. Never throws: bad input is answered or dropped and counted. */
   receive(data: Buffer, source: SendTarget): void {
     const stats = this.deps.stats;

@@ -44,6 +44,8 @@ export interface ShardStatsReport {
   shardId: number;
   counters: Record<string, number>;
   transactions: number;
+  /** server transactions without a final response yet */
+  pending: number;
   dialogs: { early: number; confirmed: number; total: number };
   timers: number;
 }

@@ -15,7 +15,7 @@ import { NonceManager } from '../registrar/nonce.js';
 import { Registrar } from '../registrar/registrar.js';
 import type { SendTarget } from '../transport/types.js';
 import { TimerWheel, type Clock, systemClock } from '../txn/timers.js';
-import type { FromShard, FromShardBatch, ShardInit, ToShard } from './channel.js';
+import type { FromShard, FromShardBatch, ShardInit, ShardStatsReport, ToShard } from './channel.js';
 import { packDialog, unpackDialog } from './dialog-checkpoint.js';
 
 const DIALOG_SWEEP_MS = 60_000;
@@ -109,8 +109,11 @@ export class ShardRuntime {
     this.flush();
   }
 
-  report(): { shardId: number; counters: Record<string, number>; transactions: number; dialogs: { early: number; confirmed: number; total: number }; timers: number } {
-    return { shardId: this.init.shardId, counters: this.stats.snapshot(), transactions: this.core.transactionCount, dialogs: this.dialogs.stats(), timers: this.timers.size };
+  report(): ShardStatsReport {
+    return {
+      shardId: this.init.shardId, counters: this.stats.snapshot(), transactions: this.core.transactionCount,
+      pending: this.core.pendingCount, dialogs: this.dialogs.stats(), timers: this.timers.size,
+    };
   }
 
   applyBinding(u: BindingUpdate): void {
