@@ -5,6 +5,7 @@ import type { Config } from './config/schema.js';
 import { resolveWorkerCount } from './config/load-config.js';
 import type { Logger } from './log.js';
 import { PersistentLocation } from './registrar/location-persistence.js';
+import { SourceGuard } from './security/source-guard.js';
 import { peekCallId } from './shard/callid-peek.js';
 import { DialogCheckpoints } from './shard/dialog-checkpoint.js';
 import { waitForPending } from './shard/drain.js';
@@ -30,6 +31,8 @@ export interface ProxyHandle {
   readonly transports: TransportManager;
   readonly location: PersistentLocation;
   readonly mainStats: MainStats;
+  /** per-source rate limits, bans and auth back-off (counters in guard.stats) */
+  readonly guard: SourceGuard;
   shardStats(): Promise<ShardStatsReport[]>;
   /** Graceful stop: refuse new INVITEs (503 + Retry-After), let open transactions finish up to
    *  `deadlineMs` (default shard.drainSeconds), then close. Resolves with the transactions cut off. */
@@ -40,7 +43,15 @@ export interface ProxyHandle {
 export async function startProxy(config: Config, log: Logger): Promise<ProxyHandle> {
   const workers = resolveWorkerCount(config);
   const location = new PersistentLocation(config.registrar.storePath, log, config.registrar.fsync);
+  const sec = config.security;
+  const guard = new SourceGuard({
+    windowMs: sec.rateWindowMs, maxPerWindow: sec.ratePerWindow, banMs: sec.banSeconds * 1000,
+    maxAuthFailures: sec.maxAuthFailures, authWindowMs: sec.authWindowSeconds * 1000, authBanMs: sec.authBanSeconds * 1000,
+    maxHeaders: sec.maxHeaders, exempt: sec.exempt,
+    onBan: (address, reason, until) => log.warn({ address, reason, until: new Date(until).toISOString() }, reason === 'rate' ? 'source over the rate limit: banned' : 'source failing authentication: banned'),
+  });
   const transports = new TransportManager({ listeners: config.listen.map((l) => ({ ...l })), limits: config.transport, logger: log });
+  transports.admitConnection = (address) => guard.admitConnection(address);
   await transports.start();
   const listeners = transports.boundListeners();
   const nonceSecret = randomBytes(32);
@@ -59,6 +70,8 @@ export async function startProxy(config: Config, log: Logger): Promise<ProxyHand
         pool.broadcast({ t: 'bind', u: item.u }, shardId);
       } else if (item.t === 'dlg') {
         checkpoints.apply(shardId, item.k, item.d);
+      } else if (item.t === 'authfail') {
+        guard.authFailed(item.a);
       } else {
         const p = pending.get(item.id);
         if (p === undefined) continue;
@@ -82,6 +95,8 @@ export async function startProxy(config: Config, log: Logger): Promise<ProxyHand
 
   const { maxInFlight, retryAfterSeconds } = config.shard;
   transports.onMessage = (msg: InboundMessage): void => {
+    // flood protection first: a banned or flooding source costs one Map lookup, nothing more
+    if (!guard.admit(msg.remoteAddress) || guard.tooManyHeaders(msg.data)) return;
     if (draining && isInitialInvite(msg.data)) {
       const res = overloadResponse(msg.data, retryAfterSeconds);
       if (res !== undefined) mainStats.draining503++;
@@ -129,6 +144,7 @@ export async function startProxy(config: Config, log: Logger): Promise<ProxyHand
     transports,
     location,
     mainStats,
+    guard,
     shardStats,
     async shutdown(deadlineMs = config.shard.drainSeconds * 1000): Promise<number> {
       draining = true;

@@ -40,11 +40,29 @@ const TransportSchema = Type.Object(
     udpRecvBufferBytes: Type.Integer({ minimum: 65536, default: 4194304, description: 'SO_RCVBUF for UDP sockets; a large buffer absorbs bursts while shards are busy.' }),
     udpSendBufferBytes: Type.Integer({ minimum: 65536, default: 4194304, description: 'SO_SNDBUF for UDP sockets.' }),
     tcpIdleTimeoutMs: Type.Integer({ minimum: 1000, default: 120000, description: 'Close a TCP connection after this long without traffic.' }),
+    tcpMessageTimeoutMs: Type.Integer({ minimum: 0, default: 10000, description: 'An inbound TCP connection must send its first message, and finish every message it begins, within this; slower ones are closed and counted (slow-loris). 0: no limit.' }),
     tcpConnectTimeoutMs: Type.Integer({ minimum: 100, default: 5000, description: 'Give up on an outbound TCP connect after this long (the request then fails with 503).' }),
     maxConnections: Type.Integer({ minimum: 1, default: 10000, description: 'Cap on open TCP connections, inbound and outbound together.' }),
     maxConnectionsPerSource: Type.Integer({ minimum: 1, default: 100, description: 'Cap on inbound TCP connections from one source IP.' }),
   },
   { additionalProperties: false, default: {}, description: 'Socket and framing limits.' },
+);
+
+const SecuritySchema = Type.Object(
+  {
+    rateWindowMs: Type.Integer({ minimum: 100, maximum: 60000, default: 1000, description: 'Sliding window of the per-source rate limit (checked on the main thread before a message reaches a shard, like Kamailio\'s pike).' }),
+    ratePerWindow: Type.Integer({ minimum: 0, default: 2000, description: 'Messages (and TCP connections) one source IP may send per window; above it the source is banned. 0 turns the limit off.' }),
+    banSeconds: Type.Integer({ minimum: 1, maximum: 86400, default: 60, description: 'How long a source over the rate is banned: everything it sends is dropped unanswered and counted.' }),
+    maxAuthFailures: Type.Integer({ minimum: 0, default: 20, description: 'Failed digest checks (wrong password, unknown user) one source IP may cause per authWindowSeconds before it is banned; 0 turns the back-off off.' }),
+    authWindowSeconds: Type.Integer({ minimum: 1, maximum: 86400, default: 60, description: 'Window of maxAuthFailures.' }),
+    authBanSeconds: Type.Integer({ minimum: 1, maximum: 86400, default: 300, description: 'How long a source over maxAuthFailures is banned.' }),
+    maxHeaders: Type.Integer({ minimum: 0, maximum: 10000, default: 200, description: 'Most header lines in one message; longer header sections are dropped and counted. 0: no limit.' }),
+    exempt: Type.Array(Type.String({ format: 'ip', allowed: 'an IPv4 or IPv6 address', description: 'A trusted address.' }), {
+      default: [],
+      description: 'Source addresses never rate-limited or banned (trunks, load balancers, monitoring).',
+    }),
+  },
+  { additionalProperties: false, default: {}, description: 'Flood protection and authentication back-off, per source IP address.' },
 );
 
 const ShardSchema = Type.Object(
@@ -173,6 +191,7 @@ export const ConfigSchema = Type.Object(
     }),
     transport: TransportSchema,
     shard: ShardSchema,
+    security: SecuritySchema,
     proxy: ProxySchema,
     auth: AuthSchema,
     registrar: RegistrarSchema,

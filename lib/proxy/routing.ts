@@ -41,6 +41,8 @@ export interface RoutingDeps {
   dialogs: DialogTable;
   log: Logger;
   onBindingUpdate(update: BindingUpdate): void;
+  /** wrong credentials from this source (the main thread backs off repeated offenders) */
+  onAuthFailure?(source: SendTarget): void;
   toTag(): string;
   now(): number;
 }
@@ -81,13 +83,14 @@ export function decideTargets(req: SipMessage, source: SendTarget, deps: Routing
     }
   }
   if (!local) {
-    const denied = authenticateCaller(req, deps);
+    const denied = authenticateCaller(req, source, deps);
     if (denied !== undefined) return { kind: 'reply', rejection: denied };
     return routeByNumber(uri, deps) ?? forward({ uri: req.uri });
   }
   if (req.method === 'REGISTER') {
-    const { response, update } = deps.registrar.handle(req, { transport: source.transport, address: source.address, port: source.port, connId: source.connId ?? 0 });
+    const { response, update, authFailed } = deps.registrar.handle(req, { transport: source.transport, address: source.address, port: source.port, connId: source.connId ?? 0 });
     if (update !== undefined) deps.onBindingUpdate(update);
+    if (authFailed === true) deps.onAuthFailure?.(source);
     return { kind: 'local', response };
   }
   if (uri.user === undefined) {
@@ -95,7 +98,7 @@ export function decideTargets(req: SipMessage, source: SendTarget, deps: Routing
     const res = buildResponse(req, 200, { toTag: deps.toTag(), headers: [['Allow', ALLOW], ['Accept', 'application/sdp'], ['Supported', 'path']] });
     return { kind: 'local', response: res };
   }
-  const denied = authenticateCaller(req, deps);
+  const denied = authenticateCaller(req, source, deps);
   if (denied !== undefined) return { kind: 'reply', rejection: denied };
   const user = unescapeUser(uri.user);
   if (deps.users.has(user)) {
@@ -142,7 +145,7 @@ function dialogTarget(req: SipMessage, dialogs: DialogTable): Target | undefined
  * INVITEs from a caller claiming to be one of our users must prove it (407 challenge) when
  * INVITE auth is on; our credentials are then removed before forwarding (RFC 3261 22.3).
  */
-function authenticateCaller(req: SipMessage, deps: RoutingDeps): Rejection | undefined {
+function authenticateCaller(req: SipMessage, source: SendTarget, deps: RoutingDeps): Rejection | undefined {
   const auth = deps.inviteAuth;
   if (auth === undefined || req.method !== 'INVITE') return undefined;
   const from = parseUri(parseNameAddr(req.get('from')!).uri);
@@ -150,8 +153,14 @@ function authenticateCaller(req: SipMessage, deps: RoutingDeps): Rejection | und
   const user = unescapeUser(from.user);
   if (!deps.identity.isLocalDomain(from.host) || !deps.users.has(user)) return undefined;
   const result = auth.verify(req, true);
-  if (!result.ok) return { status: 407, headers: auth.challengeHeaders(true, result.reason === 'stale') };
-  if (result.username !== user) return { status: 403, reason: 'Credentials Do Not Match From' };
+  if (!result.ok) {
+    if (result.reason === 'failed') deps.onAuthFailure?.(source);
+    return { status: 407, headers: auth.challengeHeaders(true, result.reason === 'stale', req.callId) };
+  }
+  if (result.username !== user) {
+    deps.onAuthFailure?.(source);
+    return { status: 403, reason: 'Credentials Do Not Match From' };
+  }
   // only our own credentials: others may be meant for proxies further on
   req.headers = req.headers.filter((h) => h.name !== 'proxy-authorization' || realmOf(h.value) !== auth.realm);
   return undefined;

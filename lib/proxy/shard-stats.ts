@@ -21,6 +21,8 @@ export class ShardStats {
   registrations = 0;
   /** confirmed dialogs this shard took over from a crashed predecessor */
   dialogsRestored = 0;
+  /** digest checks that failed (wrong password, unknown user, someone else's AOR) */
+  authFailures = 0;
 
   countResponse(status: number): void {
     switch (Math.floor(status / 100)) {

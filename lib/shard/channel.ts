@@ -32,6 +32,8 @@ export type FromShard =
   | { t: 'bind'; u: BindingUpdate }
   /** checkpoint of a confirmed dialog (msgpackr), null when it ended */
   | { t: 'dlg'; k: string; d: Uint8Array | null }
+  /** a failed digest check from this source address (per-source back-off on the main thread) */
+  | { t: 'authfail'; a: string }
   | { t: 'stats'; id: number; v: ShardStatsReport };
 
 export interface FromShardBatch {

@@ -40,7 +40,7 @@ export class ShardRuntime {
     this.timers = new TimerWheel(clock, 10, autoTick);
     this.location = init.location.byteLength > 0 ? LocationStore.restore(Buffer.from(init.location)) : new LocationStore();
     const users = new Map(cfg.users.map((u) => [u.username, { password: u.password }]));
-    const nonces = new NonceManager({ secret: Buffer.from(init.nonceSecret), ttlSeconds: cfg.auth.nonceTtlSeconds, now: () => clock.now() });
+    const nonces = new NonceManager({ secret: Buffer.from(init.nonceSecret), ttlSeconds: cfg.auth.nonceTtlSeconds, now: () => clock.now(), notBefore: init.nonceNotBefore });
     const auth = new DigestAuthenticator({ realm: cfg.auth.realm, algorithms: [...cfg.auth.algorithms], nonces, passwordOf: (u) => users.get(u)?.password });
     const now = (): number => clock.now();
     const toTag = (): string => `${this.tagPrefix}${(this.tagCounter++).toString(36)}`;
@@ -65,6 +65,7 @@ export class ShardRuntime {
       inviteAuth: cfg.auth.invite ? auth : undefined,
       log: this.log,
       onBindingUpdate: (u) => { this.stats.registrations++; this.emit({ t: 'bind', u }); },
+      onAuthFailure: (source) => { this.stats.authFailures++; this.emit({ t: 'authfail', a: source.address }); },
       toTag,
       now,
     });
