@@ -14,6 +14,10 @@ export function checkRequest(msg: SipMessage): Defect | undefined {
   for (const name of ['via', 'to', 'from', 'call-id', 'cseq']) {
     if (!msg.has(name)) return bad(`Missing ${name} Header`);
   }
+  // `Via:` or `Route:` with an empty value is present but names no hop (found by the fuzzer)
+  for (const name of ['via', 'route']) {
+    if (msg.has(name) && msg.getAll(name).length === 0) return bad(`Empty ${name} Header`);
+  }
   for (const name of SINGLE_VALUE_HEADERS) {
     if (msg.count(name) > 1) return bad(`Duplicate ${name} Header`);
   }
@@ -33,6 +37,7 @@ export function checkRequest(msg: SipMessage): Defect | undefined {
 /** A response we cannot trust is dropped (there is no one to answer it). */
 export function checkResponse(msg: SipMessage): boolean {
   for (const name of ['via', 'to', 'from', 'call-id', 'cseq']) if (!msg.has(name)) return false;
+  if (msg.getAll('via').length === 0) return false;
   for (const name of SINGLE_VALUE_HEADERS) if (msg.count(name) > 1) return false;
   const cseq = CSEQ_RE.exec(msg.get('cseq')!);
   if (cseq === null || Number(cseq[1]) > MAX_CSEQ) return false;
