@@ -27,10 +27,15 @@ async function main(): Promise<void> {
   });
   let stopping = false;
   const stop = (signal: string): void => {
-    if (stopping) return;
+    if (stopping) {
+      // a second signal: stop waiting for transactions (state is still flushed)
+      log.warn({ signal }, 'second signal: closing now');
+      proxy.close().then(() => process.exit(0), () => process.exit(1));
+      return;
+    }
     stopping = true;
     log.info({ signal }, 'stopping');
-    Promise.resolve(admin?.close()).then(() => proxy.close()).then(() => process.exit(0), () => process.exit(1));
+    Promise.resolve(admin?.close()).then(() => proxy.shutdown()).then(() => process.exit(0), (err: unknown) => { log.error({ err }, 'shutdown failed'); process.exit(1); });
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));

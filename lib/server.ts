@@ -9,8 +9,11 @@ import type { Logger } from './log.js';
 import { PeerStateTable, type PeerState } from './peers/peer-state.js';
 import { TrunkCalls } from './peers/trunk-calls.js';
 import { PersistentLocation } from './registrar/location-persistence.js';
+import { SourceGuard } from './security/source-guard.js';
 import { peekCallId } from './shard/callid-peek.js';
 import type { ConfigApplied, FromShardBatch, ShardStatsReport, ToShard } from './shard/channel.js';
+import { DialogCheckpoints } from './shard/dialog-checkpoint.js';
+import { waitForPending } from './shard/drain.js';
 import { shardFor } from './shard/hash.js';
 import { isInitialInvite, overloadResponse } from './shard/overload.js';
 import { ShardPool } from './shard/shard-pool.js';
@@ -27,6 +30,8 @@ export interface MainStats {
   /** overload503 and overloadDropped split by the shard that was full */
   overload503ByShard: number[];
   overloadDroppedByShard: number[];
+  /** new INVITEs refused with 503 while shutting down */
+  draining503: number;
 }
 
 export interface ProxyHandle {
@@ -41,27 +46,42 @@ export interface ProxyHandle {
   readonly config: Config;
   readonly tls: TlsSettings;
   readonly startedAt: number;
+  /** per-source rate limits, bans and auth back-off (counters in guard.stats) */
+  readonly guard: SourceGuard;
   shardStats(): Promise<ShardStatsReport[]>;
   /** Ask shards (default: all) a question of the channel; answers in arrival order. */
   askShards<T>(make: (id: number) => ToShard, shards?: readonly number[]): Promise<T[]>;
   /** Swap to a validated config on every shard; rejects (SIP_ERR_CONFIG) keeping the old one. */
   reload(next: Config): Promise<void>;
+  /** Graceful stop: refuse new INVITEs (503 + Retry-After), let open transactions finish up to
+   *  `deadlineMs` (default shard.drainSeconds), then close. Resolves with the transactions cut off. */
+  shutdown(deadlineMs?: number): Promise<number>;
   close(): Promise<void>;
 }
 
 export async function startProxy(config: Config, log: Logger): Promise<ProxyHandle> {
   const workers = resolveWorkerCount(config);
-  const location = new PersistentLocation(config.registrar.storePath, log);
+  const location = new PersistentLocation(config.registrar.storePath, log, config.registrar.fsync);
+  const sec = config.security;
+  const guard = new SourceGuard({
+    windowMs: sec.rateWindowMs, maxPerWindow: sec.ratePerWindow, banMs: sec.banSeconds * 1000,
+    maxAuthFailures: sec.maxAuthFailures, authWindowMs: sec.authWindowSeconds * 1000, authBanMs: sec.authBanSeconds * 1000,
+    maxHeaders: sec.maxHeaders, exempt: sec.exempt,
+    onBan: (address, reason, until) => log.warn({ address, reason, until: new Date(until).toISOString() }, reason === 'rate' ? 'source over the rate limit: banned' : 'source failing authentication: banned'),
+  });
   const tls = await loadTlsSettings(config.tls, config.listen, log);
   const transports = new TransportManager({ listeners: config.listen.map((l) => ({ ...l })), limits: config.transport, logger: log, tls });
+  transports.admitConnection = (address) => guard.admitConnection(address);
   await transports.start();
   const listeners = transports.boundListeners();
   const nonceSecret = randomBytes(32);
   const mainStats: MainStats = {
-    noCallId: 0, overload503: 0, overloadDropped: 0, shardRestarts: 0,
+    noCallId: 0, overload503: 0, overloadDropped: 0, shardRestarts: 0, draining503: 0,
     overload503ByShard: new Array<number>(workers).fill(0), overloadDroppedByShard: new Array<number>(workers).fill(0),
   };
   let current = config;
+  let draining = false;
+  const checkpoints = new DialogCheckpoints();
   const peerStates = new PeerStateTable();
   const trunkCalls = new SharedArrayBuffer(TrunkCalls.bytesFor(config.trunks.length, workers));
 
@@ -75,6 +95,10 @@ export async function startProxy(config: Config, log: Logger): Promise<ProxyHand
       } else if (item.t === 'peer') {
         peerStates.apply(item.s);
         pool.broadcast({ t: 'peer', s: item.s }, shardId);
+      } else if (item.t === 'dlg') {
+        checkpoints.apply(shardId, item.k, item.d);
+      } else if (item.t === 'authfail') {
+        guard.authFailed(item.a);
       } else {
         requests.answer(item.id, item.v);
       }
@@ -86,13 +110,25 @@ export async function startProxy(config: Config, log: Logger): Promise<ProxyHand
     batchMax: config.shard.batchMax,
     log,
     onBatch,
-    // a replacement shard starts from the current bindings
-    init: (shardId) => ({ shardId, shardCount: workers, config: current, listeners, nonceSecret, location: location.store.snapshot(), trunkCalls, peerStates: peerStates.snapshot() }),
+    // a replacement shard starts from the current bindings, peer states and its predecessor's
+    // confirmed dialogs
+    init: (shardId) => ({
+      shardId, shardCount: workers, config: current, listeners, nonceSecret, location: location.store.snapshot(),
+      trunkCalls, peerStates: peerStates.snapshot(), dialogs: checkpoints.forShard(shardId), nonceNotBefore: Date.now(),
+    }),
   });
   const requests = new ShardRequests(pool);
 
   let { maxInFlight, retryAfterSeconds } = config.shard;
   transports.onMessage = (msg: InboundMessage): void => {
+    // flood protection first: a banned or flooding source costs one Map lookup, nothing more
+    if (!guard.admit(msg.remoteAddress) || guard.tooManyHeaders(msg.data)) return;
+    if (draining && isInitialInvite(msg.data)) {
+      const res = overloadResponse(msg.data, retryAfterSeconds);
+      if (res !== undefined) mainStats.draining503++;
+      if (res !== undefined) transports.send({ transport: msg.transport, address: msg.remoteAddress, port: msg.remotePort, connId: msg.connId }, res);
+      return;
+    }
     const callId = peekCallId(msg.data);
     if (callId === undefined) mainStats.noCallId++; // the shard answers 400 or drops it
     const shard = shardFor(callId ?? '', pool.size);
@@ -118,6 +154,17 @@ export async function startProxy(config: Config, log: Logger): Promise<ProxyHand
   const askShards = <T>(make: (id: number) => ToShard, shards?: readonly number[]): Promise<T[]> => requests.ask<T>(make, shards);
   const sendConfig = async (cfg: Config): Promise<ConfigApplied[]> => askShards<ConfigApplied>((id) => ({ t: 'config', id, config: cfg }));
 
+  const shardStats = async (): Promise<ShardStatsReport[]> => {
+    mainStats.shardRestarts = pool.restarts;
+    const reports = await askShards<ShardStatsReport>((id) => ({ t: 'stats', id }));
+    return reports.sort((a, b) => a.shardId - b.shardId);
+  };
+  const close = async (): Promise<void> => {
+    await transports.close();
+    await pool.close();
+    location.close();
+  };
+
   return {
     listeners,
     pool,
@@ -130,11 +177,8 @@ export async function startProxy(config: Config, log: Logger): Promise<ProxyHand
     get config(): Config {
       return current;
     },
-    async shardStats(): Promise<ShardStatsReport[]> {
-      mainStats.shardRestarts = pool.restarts;
-      const reports = await askShards<ShardStatsReport>((id) => ({ t: 'stats', id }));
-      return reports.sort((a, b) => a.shardId - b.shardId);
-    },
+    guard,
+    shardStats,
     askShards,
     async reload(next: Config): Promise<void> {
       assertLiveReloadable(current, next);
@@ -149,10 +193,16 @@ export async function startProxy(config: Config, log: Logger): Promise<ProxyHand
       log.level = next.log.level;
       log.info('config reloaded');
     },
-    async close(): Promise<void> {
-      await transports.close();
-      await pool.close();
-      location.save();
+    async shutdown(deadlineMs = current.shard.drainSeconds * 1000): Promise<number> {
+      draining = true;
+      const started = Date.now();
+      log.info({ deadlineMs }, 'draining: new calls get 503, open transactions may finish');
+      const left = await waitForPending(shardStats, deadlineMs);
+      log[left === 0 ? 'info' : 'warn']({ pendingLeft: left, ms: Date.now() - started }, left === 0 ? 'drained' : 'drain deadline reached');
+      await close();
+      log.info({ ...location.store.size() }, 'state flushed, proxy stopped');
+      return left;
     },
+    close,
   };
 }

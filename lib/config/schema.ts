@@ -11,6 +11,7 @@ export const TRANSPORTS = ['udp', 'tcp', 'tls'] as const;
 export const TLS_VERSIONS = ['TLSv1.2', 'TLSv1.3'] as const;
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export const DIGEST_ALGORITHMS = ['SHA-256', 'MD5'] as const;
+export const FSYNC_POLICIES = ['always', 'interval', 'never'] as const;
 
 /** A string restricted to `values`, typed as their union but emitted as a plain JSON-schema enum
  *  (Type.Union of literals would give ajv an anyOf and one error per branch). */
@@ -40,6 +41,7 @@ const TransportSchema = Type.Object(
     udpRecvBufferBytes: Type.Integer({ minimum: 65536, default: 4194304, description: 'SO_RCVBUF for UDP sockets; a large buffer absorbs bursts while shards are busy.' }),
     udpSendBufferBytes: Type.Integer({ minimum: 65536, default: 4194304, description: 'SO_SNDBUF for UDP sockets.' }),
     tcpIdleTimeoutMs: Type.Integer({ minimum: 1000, default: 120000, description: 'Close a TCP connection after this long without traffic.' }),
+    tcpMessageTimeoutMs: Type.Integer({ minimum: 0, default: 10000, description: 'An inbound TCP connection must send its first message, and finish every message it begins, within this; slower ones are closed and counted (slow-loris). 0: no limit.' }),
     tcpConnectTimeoutMs: Type.Integer({ minimum: 100, default: 5000, description: 'Give up on an outbound TCP connect after this long (the request then fails with 503).' }),
     maxConnections: Type.Integer({ minimum: 1, default: 10000, description: 'Cap on open TCP connections, inbound and outbound together.' }),
     maxConnectionsPerSource: Type.Integer({ minimum: 1, default: 100, description: 'Cap on inbound TCP connections from one source IP.' }),
@@ -47,11 +49,29 @@ const TransportSchema = Type.Object(
   { additionalProperties: false, default: {}, description: 'Socket and framing limits.' },
 );
 
+const SecuritySchema = Type.Object(
+  {
+    rateWindowMs: Type.Integer({ minimum: 100, maximum: 60000, default: 1000, description: 'Sliding window of the per-source rate limit (checked on the main thread before a message reaches a shard, like Kamailio\'s pike).' }),
+    ratePerWindow: Type.Integer({ minimum: 0, default: 2000, description: 'Messages (and TCP connections) one source IP may send per window; above it the source is banned. 0 turns the limit off.' }),
+    banSeconds: Type.Integer({ minimum: 1, maximum: 86400, default: 60, description: 'How long a source over the rate is banned: everything it sends is dropped unanswered and counted.' }),
+    maxAuthFailures: Type.Integer({ minimum: 0, default: 20, description: 'Failed digest checks (wrong password, unknown user) one source IP may cause per authWindowSeconds before it is banned; 0 turns the back-off off.' }),
+    authWindowSeconds: Type.Integer({ minimum: 1, maximum: 86400, default: 60, description: 'Window of maxAuthFailures.' }),
+    authBanSeconds: Type.Integer({ minimum: 1, maximum: 86400, default: 300, description: 'How long a source over maxAuthFailures is banned.' }),
+    maxHeaders: Type.Integer({ minimum: 0, maximum: 10000, default: 200, description: 'Most header lines in one message; longer header sections are dropped and counted. 0: no limit.' }),
+    exempt: Type.Array(Type.String({ format: 'ip', allowed: 'an IPv4 or IPv6 address', description: 'A trusted address.' }), {
+      default: [],
+      description: 'Source addresses never rate-limited or banned (trunks, load balancers, monitoring).',
+    }),
+  },
+  { additionalProperties: false, default: {}, description: 'Flood protection and authentication back-off, per source IP address.' },
+);
+
 const ShardSchema = Type.Object(
   {
     maxInFlight: Type.Integer({ minimum: 1, default: 20000, description: 'Messages queued to or being processed by one shard; above it new requests get 503 with Retry-After.' }),
     batchMax: Type.Integer({ minimum: 1, maximum: 4096, default: 64, description: 'Most messages handed to a shard in one batch (one postMessage).' }),
-    retryAfterSeconds: Type.Integer({ minimum: 0, maximum: 3600, default: 5, description: 'Retry-After value of the overload 503.' }),
+    retryAfterSeconds: Type.Integer({ minimum: 0, maximum: 3600, default: 5, description: 'Retry-After value of the overload 503 (and of the 503 to new calls while shutting down).' }),
+    drainSeconds: Type.Integer({ minimum: 0, maximum: 3600, default: 20, description: 'On SIGTERM/SIGINT: new INVITEs get 503 with Retry-After while open transactions finish, for at most this long; then state is flushed and the process exits 0.' }),
   },
   { additionalProperties: false, default: {}, description: 'Worker (shard) queueing and overload control.' },
 );
@@ -105,7 +125,8 @@ const RegistrarSchema = Type.Object(
     maxExpires: Type.Integer({ minimum: 1, default: 7200, description: 'Longer registrations are shortened to this.' }),
     defaultExpires: Type.Integer({ minimum: 1, default: 3600, description: 'Expiry granted when the REGISTER asks for none.' }),
     maxContacts: Type.Integer({ minimum: 1, maximum: 1000, default: 10, description: 'Contacts kept per address-of-record; the oldest is dropped beyond it.' }),
-    storePath: Type.String({ default: './data/location.msgpack', description: "File the location service is persisted to across restarts (relative to the working directory); '' keeps it in memory only." }),
+    storePath: Type.String({ default: './data/location.msgpack', description: "Snapshot file of the location service (relative to the working directory); changes go to a write-ahead log beside it (`<storePath>.wal`) before the REGISTER is answered, so a crash loses none. '' keeps it in memory only." }),
+    fsync: StringEnum(FSYNC_POLICIES, { default: 'interval', description: "When the write-ahead log is flushed to disk (a process crash loses nothing either way; this is about power loss): 'always' before each REGISTER is answered, 'interval' once a second, 'never' left to the OS." }),
   },
   { additionalProperties: false, default: {}, description: 'Registrar and location service.' },
 );
@@ -286,6 +307,7 @@ export const ConfigSchema = Type.Object(
     transport: TransportSchema,
     tls: TlsSchema,
     shard: ShardSchema,
+    security: SecuritySchema,
     proxy: ProxySchema,
     auth: AuthSchema,
     registrar: RegistrarSchema,

@@ -21,7 +21,7 @@ export interface Dialog {
 
 export interface DialogCounts { early: number; confirmed: number; total: number }
 
-const dialogKey = (callId: string, tagA: string, tagB: string): string =>
+export const dialogKey = (callId: string, tagA: string, tagB: string): string =>
   tagA < tagB ? `${callId}|${tagA}|${tagB}` : `${callId}|${tagB}|${tagA}`;
 
 export class DialogTable {
@@ -31,6 +31,8 @@ export class DialogTable {
   private counts = { early: 0, confirmed: 0 };
   createdTotal = 0;
   confirmedTotal = 0;
+  /** Told when a confirmed dialog appears, changes or ends (undefined): crash-recovery checkpoints. */
+  onConfirmedChange: ((key: string, dialog: Dialog | undefined) => void) | undefined;
 
   /** Find by Call-ID and the two tags, in either order (a request from either side matches). */
   find(callId: string, tagA: string, tagB: string): Dialog | undefined {
@@ -49,8 +51,9 @@ export class DialogTable {
       set.add(dialog);
       this.counts.early++;
       this.createdTotal++;
-    } else if (d.calleeContact !== undefined) {
+    } else if (d.calleeContact !== undefined && d.calleeContact !== dialog.calleeContact) {
       dialog.calleeContact = d.calleeContact;
+      if (dialog.state === 'confirmed') this.onConfirmedChange?.(key, dialog);
     }
     if (confirmed && dialog.state === 'early') {
       dialog.state = 'confirmed';
@@ -58,16 +61,32 @@ export class DialogTable {
       this.counts.early--;
       this.counts.confirmed++;
       this.confirmedTotal++;
+      this.onConfirmedChange?.(key, dialog);
     }
     return dialog;
   }
 
+  /** Put back a confirmed dialog from a checkpoint (a replacement shard after a crash). */
+  restore(d: Dialog): void {
+    const key = dialogKey(d.callId, d.callerTag, d.calleeTag);
+    if (this.dialogs.has(key) || d.state !== 'confirmed') return;
+    this.dialogs.set(key, d);
+    let set = this.byCallId.get(d.callId);
+    if (set === undefined) this.byCallId.set(d.callId, (set = new Set()));
+    set.add(d);
+    this.counts.confirmed++;
+  }
+
   terminate(dialog: Dialog): void {
     if (dialog.state === 'terminated') return;
+    const key = dialogKey(dialog.callId, dialog.callerTag, dialog.calleeTag);
     if (dialog.state === 'early') this.counts.early--;
-    else this.counts.confirmed--;
+    else {
+      this.counts.confirmed--;
+      this.onConfirmedChange?.(key, undefined);
+    }
     dialog.state = 'terminated';
-    this.dialogs.delete(dialogKey(dialog.callId, dialog.callerTag, dialog.calleeTag));
+    this.dialogs.delete(key);
     const set = this.byCallId.get(dialog.callId);
     if (set !== undefined) {
       set.delete(dialog);

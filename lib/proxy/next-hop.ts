@@ -20,8 +20,17 @@ function stripBrackets(host: string): string {
   return host.startsWith('[') ? host.slice(1, -1) : host;
 }
 
+/** Host-name lookups in flight at once; more fail at once (503) rather than queue without bound. */
+const MAX_LOOKUPS_IN_FLIGHT = 256;
+/** A host that did not resolve is not asked again for this long (a flood of requests for an
+ *  unresolvable host would otherwise queue one getaddrinfo each in libuv's small thread pool). */
+const NEGATIVE_TTL_MS = 30_000;
+
 export class NextHopResolver {
   private readonly cache = new LRUCache<string, string>({ max: 10_000, ttl: 60_000 });
+  private readonly failed = new LRUCache<string, true>({ max: 10_000, ttl: NEGATIVE_TTL_MS });
+  /** one lookup per host at a time, shared by every request waiting for it */
+  private readonly inFlight = new Map<string, Promise<string>>();
 
   /** A target now when the host is an address or cached; otherwise a promise. */
   resolve(uri: SipUri): SendTarget | Promise<SendTarget> {
@@ -32,10 +41,18 @@ export class NextHopResolver {
     if (isIP(host) !== 0) return { transport, address: host, port };
     const cached = this.cache.get(host);
     if (cached !== undefined) return { transport, address: cached, port, host };
-    return lookup(host).then((r) => {
-      this.cache.set(host, r.address);
-      return { transport, address: r.address, port, host };
-    });
+    // `;maddr=` with nothing after it (found by the fuzzer): nothing to look up
+    if (host === '' || this.failed.has(host)) return Promise.reject(new Error(`cannot resolve '${host}'`));
+    let pending = this.inFlight.get(host);
+    if (pending === undefined) {
+      if (this.inFlight.size >= MAX_LOOKUPS_IN_FLIGHT) return Promise.reject(new Error('too many host-name lookups in flight'));
+      pending = lookup(host).then(
+        (r) => { this.cache.set(host, r.address); return r.address; },
+        (err: unknown) => { this.failed.set(host, true); throw err; },
+      ).finally(() => this.inFlight.delete(host));
+      this.inFlight.set(host, pending);
+    }
+    return pending.then((address) => ({ transport, address, port, host }));
   }
 }
 

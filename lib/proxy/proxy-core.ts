@@ -85,6 +85,13 @@ export class ProxyCore {
     return this.serverTxns.size + this.clientTxns.size;
   }
 
+  /** Server transactions still waiting for their final response (what a graceful stop waits for). */
+  get pendingCount(): number {
+    let n = 0;
+    for (const st of this.serverTxns.values()) if (st.state === 'proceeding' || st.state === 'trying') n++;
+    return n;
+  }
+
   /** One framed message from the wire. Never throws: bad input is answered or dropped and counted. */
   receive(data: Buffer, source: SendTarget): void {
     const stats = this.deps.stats;
@@ -155,19 +162,38 @@ export class ProxyCore {
     if (req.method === 'CANCEL' && this.onCancel(req, source, topVia)) return;
 
     const st = this.createServerTxn(key, req, source);
-    const reject = checkScheme(req) ?? checkMaxForwards(req) ?? this.checkLoop(req) ?? checkProxyRequire(req);
-    if (reject !== undefined) { this.respond(st, req, reject); return; }
-    if (st instanceof InviteServerTxn) this.respond(st, req, { status: 100 });
+    try {
+      const reject = checkScheme(req) ?? checkMaxForwards(req) ?? this.checkLoop(req) ?? checkProxyRequire(req);
+      if (reject !== undefined) { this.respond(st, req, reject); return; }
+      if (st instanceof InviteServerTxn) this.respond(st, req, { status: 100 });
 
-    const decision = decideTargets(req, source, this.deps);
-    if (decision.kind === 'local') { st.respond(decision.response.status, decision.response.toBuffer()); return; }
-    // a new call to a local user: its forwarding rules (and 3xx recursion) may add hops
-    if (decision.user !== undefined && this.forwarding !== undefined && st instanceof InviteServerTxn && !/;\s*tag\s*=/i.test(req.get('to') ?? '')) {
-      this.forwarding.begin(this.openContext(req, st), decision);
-      return;
+      const decision = decideTargets(req, source, this.deps);
+      if (decision.kind === 'local') { st.respond(decision.response.status, decision.response.toBuffer()); return; }
+      // a new call to a local user: its forwarding rules (and 3xx recursion) may add hops
+      if (decision.user !== undefined && this.forwarding !== undefined && st instanceof InviteServerTxn && !/;\s*tag\s*=/i.test(req.get('to') ?? '')) {
+        this.forwarding.begin(this.openContext(req, st), decision);
+        return;
+      }
+      if (decision.kind === 'reply') { this.respond(st, req, decision.rejection); return; }
+      this.forward(req, st, decision.targets, decision.alternates);
+    } catch (err) {
+      // A defect met while routing: answer through the transaction, or it would wait forever with
+      // no timer to end it (found by the fuzzer: a leak of one transaction per such request).
+      this.failServerTxn(st, req, err);
     }
-    if (decision.kind === 'reply') { this.respond(st, req, decision.rejection); return; }
-    this.forward(req, st, decision.targets, decision.alternates);
+  }
+
+  private failServerTxn(st: ServerTxn, req: SipMessage, err: unknown): void {
+    const stats = this.deps.stats;
+    if (isSipProxyError(err)) stats.badRequests++;
+    else { stats.internalErrors++; this.deps.log.error({ err }, 'error while handling request'); }
+    if (st.state !== 'proceeding' && st.state !== 'trying') return;
+    const status = isSipProxyError(err) ? err.status ?? 400 : 500;
+    try {
+      this.respond(st, req, { status: status >= 400 && status < 700 ? status : 400 });
+    } catch {
+      st.respond(500, buildResponse(req, 500, { toTag: this.deps.toTag() }).toBuffer());
+    }
   }
 
   private createServerTxn(key: string, req: SipMessage, source: SendTarget): ServerTxn {
@@ -262,7 +288,9 @@ export class ProxyCore {
     const hop = this.prepareForward(copy, target);
     if (peer !== undefined) { peer.base = copy.clone(); ctx.restoreUpstream = true; }
     if (hop instanceof Promise) {
-      hop.then((dest) => this.startBranch(ctx, branch, dest, hash), () => this.failBranch(ctx, branch, 503));
+      hop.then((dest) => this.startBranch(ctx, branch, dest, hash), () => this.failBranch(ctx, branch, 503))
+        // a throw here would be an unhandled rejection, which ends the worker thread
+        .catch((err: unknown) => { this.deps.stats.internalErrors++; this.deps.log.error({ err }, 'error starting a branch'); this.failBranch(ctx, branch, 500); });
     } else if (hop === undefined) {
       this.failBranch(ctx, branch, 503);
     } else {
@@ -575,7 +603,7 @@ export class ProxyCore {
       this.send(dest, copy);
       this.deps.stats.requestsForwarded++;
     };
-    if (hop instanceof Promise) hop.then(go, () => { this.deps.stats.dropped++; });
+    if (hop instanceof Promise) hop.then(go, () => { this.deps.stats.dropped++; }).catch((err: unknown) => { this.deps.stats.internalErrors++; this.deps.log.error({ err }, 'error forwarding statelessly'); });
     else if (hop === undefined) this.deps.stats.dropped++;
     else go(hop);
   }

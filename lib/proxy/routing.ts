@@ -51,6 +51,8 @@ export interface RoutingDeps {
   dialogs: DialogTable;
   log: Logger;
   onBindingUpdate(update: BindingUpdate): void;
+  /** wrong credentials from this source (the main thread backs off repeated offenders) */
+  onAuthFailure?(source: SendTarget): void;
   toTag(): string;
   now(): number;
 }
@@ -102,7 +104,7 @@ export function decideTargets(req: SipMessage, source: SendTarget, deps: Routing
     }
   }
   if (!local) {
-    const denied = authenticateCaller(req, deps);
+    const denied = authenticateCaller(req, source, deps);
     if (denied !== undefined) return { kind: 'reply', rejection: denied };
     return targetsOf(req.uri, uri, false, deps);
   }
@@ -113,8 +115,9 @@ export function decideTargets(req: SipMessage, source: SendTarget, deps: Routing
     return routeByNumber(to.number, deps) ?? { kind: 'reply', rejection: { status: 404 } };
   }
   if (req.method === 'REGISTER') {
-    const { response, update } = deps.registrar.handle(req, { transport: source.transport, address: source.address, port: source.port, connId: source.connId ?? 0 });
+    const { response, update, authFailed } = deps.registrar.handle(req, { transport: source.transport, address: source.address, port: source.port, connId: source.connId ?? 0 });
     if (update !== undefined) deps.onBindingUpdate(update);
+    if (authFailed === true) deps.onAuthFailure?.(source);
     return { kind: 'local', response };
   }
   if (uri.user === undefined) {
@@ -122,7 +125,7 @@ export function decideTargets(req: SipMessage, source: SendTarget, deps: Routing
     const res = buildResponse(req, 200, { toTag: deps.toTag(), headers: [['Allow', ALLOW], ['Accept', 'application/sdp'], ['Supported', 'path']] });
     return { kind: 'local', response: res };
   }
-  const denied = authenticateCaller(req, deps);
+  const denied = authenticateCaller(req, source, deps);
   if (denied !== undefined) return { kind: 'reply', rejection: denied };
   return targetsOf(req.uri, uri, true, deps);
 }
@@ -193,7 +196,7 @@ function dialogTarget(req: SipMessage, dialogs: DialogTable): Target | undefined
  * INVITEs from a caller claiming to be one of our users must prove it (407 challenge) when
  * INVITE auth is on; our credentials are then removed before forwarding (RFC 3261 22.3).
  */
-function authenticateCaller(req: SipMessage, deps: RoutingDeps): Rejection | undefined {
+function authenticateCaller(req: SipMessage, source: SendTarget, deps: RoutingDeps): Rejection | undefined {
   const auth = deps.inviteAuth;
   if (auth === undefined || req.method !== 'INVITE') return undefined;
   const from = parseUri(parseNameAddr(req.get('from')!).uri);
@@ -201,8 +204,14 @@ function authenticateCaller(req: SipMessage, deps: RoutingDeps): Rejection | und
   const user = unescapeUser(from.user);
   if (!deps.identity.isLocalDomain(from.host) || !deps.users.has(user)) return undefined;
   const result = auth.verify(req, true);
-  if (!result.ok) return { status: 407, headers: auth.challengeHeaders(true, result.reason === 'stale') };
-  if (result.username !== user) return { status: 403, reason: 'Credentials Do Not Match From' };
+  if (!result.ok) {
+    if (result.reason === 'failed') deps.onAuthFailure?.(source);
+    return { status: 407, headers: auth.challengeHeaders(true, result.reason === 'stale', req.callId) };
+  }
+  if (result.username !== user) {
+    deps.onAuthFailure?.(source);
+    return { status: 403, reason: 'Credentials Do Not Match From' };
+  }
   // only our own credentials: others may be meant for proxies further on
   req.headers = req.headers.filter((h) => h.name !== 'proxy-authorization' || realmOf(h.value) !== auth.realm);
   return undefined;

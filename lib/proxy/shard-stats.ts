@@ -45,6 +45,10 @@ export class ShardStats {
   callsAnswered = 0;
   /** INVITE received to first 2xx sent upstream, ms */
   readonly callSetupMs = new Histogram(CALL_SETUP_BOUNDS_MS);
+  /** confirmed dialogs this shard took over from a crashed predecessor */
+  dialogsRestored = 0;
+  /** digest checks that failed (wrong password, unknown user, someone else's AOR) */
+  authFailures = 0;
 
   countResponse(status: number): void {
     switch (Math.floor(status / 100)) {

@@ -45,10 +45,11 @@ export class DigestAuthenticator {
     this.#passwordOf = opts.passwordOf;
   }
 
-  /** WWW-Authenticate (401) or Proxy-Authenticate (407) values, one per algorithm, sharing a nonce. */
-  challengeHeaders(proxy: boolean, stale = false): Array<[string, string]> {
+  /** WWW-Authenticate (401) or Proxy-Authenticate (407) values, one per algorithm, sharing a nonce
+   *  bound to `callId` (pass the request's: see nonce.ts). */
+  challengeHeaders(proxy: boolean, stale = false, callId = ''): Array<[string, string]> {
     const name = proxy ? 'Proxy-Authenticate' : 'WWW-Authenticate';
-    const head = `Digest realm=${quote(this.realm)}, nonce="${this.#nonces.issue()}"`;
+    const head = `Digest realm=${quote(this.realm)}, nonce="${this.#nonces.issue(callId)}"`;
     const tail = stale ? ', qop="auth", stale=true' : ', qop="auth"';
     return this.#algorithms.map((alg) => [name, `${head}, algorithm=${alg}${tail}`]);
   }
@@ -82,7 +83,9 @@ export class DigestAuthenticator {
       uri: decodeWireText(uri), nonce, nc, cnonce: cnonce === undefined ? undefined : decodeWireText(cnonce), qop,
     });
     if (!sameHex(expected, response) || password === undefined) return FAILED;
-    if (this.#nonces.check(nonce) !== 'valid') return STALE;
+    // RFC 7616 3.4.6: the response must be for this request's URI, not one captured elsewhere
+    if (!sameRequestUri(decodeWireText(uri), req.uri)) return FAILED;
+    if (this.#nonces.check(nonce, req.callId) !== 'valid') return STALE;
     // RFC 2069-style credentials (no qop) carry no count: replay is bounded by the nonce lifetime.
     if (qop !== undefined && !this.#nonces.checkCount(nonce, parseInt(nc!, 16))) return STALE;
     return { ok: true, username };
@@ -105,6 +108,10 @@ export class DigestAuthenticator {
     }
     return undefined;
   }
+}
+
+function sameRequestUri(digestUri: string, requestUri: string): boolean {
+  return digestUri === requestUri || digestUri.toLowerCase() === requestUri.toLowerCase();
 }
 
 /** Constant-time comparison of our lower-case hex digest with the client's (any case). */

@@ -1,10 +1,14 @@
 // Stateless digest nonces: base64url(issue time (8 bytes BE ms) || salt (8 random bytes) ||
-// HMAC-SHA256(secret, time || salt)[0..16]). The salt makes every challenge unique: nonces issued in
-// the same millisecond would otherwise be equal and two clients would share one nc counter.
+// HMAC-SHA256(secret, time || salt || binding)[0..16]). The salt makes every challenge unique: nonces
+// issued in the same millisecond would otherwise be equal and two clients would share one nc counter.
 // Any shard holding the secret can check a nonce another shard issued, with no shared table.
+//
 // Replay protection (RFC 7616 3.3: nc must grow) is the one piece of state, kept per thread in a
-// bounded LRU; a nonce evicted from it simply starts counting again. Per thread means a replay is
-// caught on the shard that saw the original, i.e. under the same Call-ID.
+// bounded LRU. To make a per-thread counter enough, a nonce is bound to the Call-ID it was issued
+// for (`binding`): the same Call-ID always lands on the same shard, so a captured Authorization
+// replayed under another Call-ID fails the MAC on whichever shard it reaches (the client is told
+// stale=true and simply answers a fresh challenge). A replacement shard lost its predecessor's
+// counters, so it treats every nonce issued before it started (`notBefore`) as stale.
 import { createHmac, randomFillSync, timingSafeEqual } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import { createError } from '../errors.js';
@@ -18,6 +22,8 @@ export interface NonceOptions {
   now: () => number;
   /** how many nonces' nc counters to remember (default 100 000) */
   maxTracked?: number;
+  /** ms since epoch; nonces issued earlier are stale (counters of that time are lost) */
+  notBefore?: number;
 }
 
 const TIME_BYTES = 8;
@@ -31,6 +37,7 @@ export class NonceManager {
   readonly #ttlMs: number;
   readonly #now: () => number;
   readonly #counts: LRUCache<string, number>;
+  readonly #notBefore: number;
 
   constructor(opts: NonceOptions) {
     if (opts.secret.length < 16) throw createError('SIP_ERR_CONFIG', 'nonce secret must be at least 16 bytes');
@@ -38,26 +45,30 @@ export class NonceManager {
     this.#secret = opts.secret;
     this.#ttlMs = opts.ttlSeconds * 1000;
     this.#now = opts.now;
+    this.#notBefore = opts.notBefore ?? 0;
     // An entry older than the nonce lifetime protects nothing: let it age out lazily (no timers).
     this.#counts = new LRUCache<string, number>({ max: opts.maxTracked ?? 100_000, ttl: this.#ttlMs, ttlAutopurge: false });
   }
 
-  issue(): string {
+  /** A fresh nonce, valid only for requests with the same `binding` (their Call-ID). */
+  issue(binding = ''): string {
     const buf = Buffer.allocUnsafe(SIGNED_BYTES + MAC_BYTES);
     buf.writeBigUInt64BE(BigInt(Math.max(0, Math.floor(this.#now()))), 0);
     randomFillSync(buf, TIME_BYTES, SALT_BYTES);
-    this.#mac(buf.subarray(0, SIGNED_BYTES)).copy(buf, SIGNED_BYTES, 0, MAC_BYTES);
+    this.#mac(buf.subarray(0, SIGNED_BYTES), binding).copy(buf, SIGNED_BYTES, 0, MAC_BYTES);
     return buf.toString('base64url');
   }
 
-  check(nonce: string): NonceState {
+  check(nonce: string, binding = ''): NonceState {
     if (!NONCE_RE.test(nonce)) return 'invalid';
     const buf = Buffer.from(nonce, 'base64url');
     // only the canonical spelling: two strings for one nonce would get two nc counters
     if (buf.length !== SIGNED_BYTES + MAC_BYTES || buf.toString('base64url') !== nonce) return 'invalid';
-    const mac = this.#mac(buf.subarray(0, SIGNED_BYTES)).subarray(0, MAC_BYTES);
+    const mac = this.#mac(buf.subarray(0, SIGNED_BYTES), binding).subarray(0, MAC_BYTES);
     if (!timingSafeEqual(mac, buf.subarray(SIGNED_BYTES))) return 'invalid';
-    const age = this.#now() - Number(buf.readBigUInt64BE(0));
+    const issued = Number(buf.readBigUInt64BE(0));
+    if (issued < this.#notBefore) return 'stale';
+    const age = this.#now() - issued;
     // A nonce from the future means our clock stepped back: it is ours, so ask for a fresh one
     // (stale) rather than make the user agent think its password is wrong.
     return age > this.#ttlMs || age < -this.#ttlMs ? 'stale' : 'valid';
@@ -72,7 +83,7 @@ export class NonceManager {
     return true;
   }
 
-  #mac(signed: Buffer): Buffer {
-    return createHmac('sha256', this.#secret).update(signed).digest();
+  #mac(signed: Buffer, binding: string): Buffer {
+    return createHmac('sha256', this.#secret).update(signed).update(binding, 'latin1').digest();
   }
 }

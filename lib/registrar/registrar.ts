@@ -32,6 +32,8 @@ export interface RegisterResult {
   response: SipMessage;
   /** present when the AOR's bindings changed (also when a refresh only moved expiry times) */
   update?: BindingUpdate;
+  /** credentials were given and were wrong (per-source back-off counts these) */
+  authFailed?: boolean;
 }
 
 /** Option tags we can honour in Require (RFC 3261 8.2.2.3); Path is stored and echoed (RFC 3327). */
@@ -100,8 +102,12 @@ export class Registrar {
     // headers): only an authenticated user ever learns whether an AOR exists.
     if (this.#auth !== undefined) {
       const result = this.#auth.verify(req, false);
-      if (!result.ok) return this.#fail(req, 401, undefined, this.#auth.challengeHeaders(false, result.reason === 'stale'));
-      if (result.username !== user) return this.#fail(req, 403, 'Not Authorized For This AOR');
+      if (!result.ok) {
+        const r = this.#fail(req, 401, undefined, this.#auth.challengeHeaders(false, result.reason === 'stale', req.callId));
+        if (result.reason === 'failed') r.authFailed = true;
+        return r;
+      }
+      if (result.username !== user) return { ...this.#fail(req, 403, 'Not Authorized For This AOR'), authFailed: true };
     }
     if (!this.#users.has(user)) return this.#fail(req, 404, 'Not Found');
 

@@ -20,6 +20,10 @@ export interface ShardInit {
   trunkCalls?: SharedArrayBuffer;
   /** line and trunk states the main thread knows (a replacement shard starts from them) */
   peerStates?: PeerState[];
+  /** confirmed dialogs checkpointed by this shard's previous thread (lib/shard/dialog-checkpoint.ts) */
+  dialogs?: Uint8Array[];
+  /** nonces issued before this time (ms) are stale here: a replacement lost the nc counters */
+  nonceNotBefore?: number;
 }
 
 export type ToShard =
@@ -38,6 +42,10 @@ export type FromShard =
   | { t: 'sip'; d: Uint8Array; to: SendTarget }
   | { t: 'bind'; u: BindingUpdate }
   | { t: 'peer'; s: PeerState }
+  /** checkpoint of a confirmed dialog (msgpackr), null when it ended */
+  | { t: 'dlg'; k: string; d: Uint8Array | null }
+  /** a failed digest check from this source address (per-source back-off on the main thread) */
+  | { t: 'authfail'; a: string }
   | { t: 'stats'; id: number; v: ShardStatsReport }
   | { t: 'reply'; id: number; v: DialogPage | ConfigApplied };
 
@@ -51,6 +59,8 @@ export interface ShardStatsReport {
   shardId: number;
   counters: Record<string, number>;
   transactions: number;
+  /** server transactions without a final response yet */
+  pending: number;
   dialogs: { early: number; confirmed: number; total: number };
   timers: number;
   /** INVITE to first 2xx, ms */

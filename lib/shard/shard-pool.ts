@@ -35,8 +35,9 @@ export class ShardPool {
   constructor(private readonly opts: ShardPoolOptions) {
     this.pool = new Piscina({
       filename: opts.filename ?? join(packageRoot(), 'dist', 'workers', 'shard.js'),
-      minThreads: opts.workers,
-      maxThreads: opts.workers,
+      // one warm spare (modules loaded) takes over a dead shard at once instead of a cold thread start
+      minThreads: opts.workers + 1,
+      maxThreads: opts.workers + 1,
       idleTimeout: Number.MAX_SAFE_INTEGER,
       concurrentTasksPerWorker: 1,
       // 'sync' atomics stall timers of idle workers (DESIGN.md): shards live on their event loop

@@ -21,6 +21,7 @@ import { TimerWheel, type Clock, systemClock } from '../txn/timers.js';
 import type { Config } from '../config/schema.js';
 import type { TxnTimersConfig } from '../txn/context.js';
 import type { ConfigApplied, DialogPage, FromShard, FromShardBatch, ShardInit, ShardStatsReport, ToShard } from './channel.js';
+import { packDialog, unpackDialog } from './dialog-checkpoint.js';
 
 const DIALOG_SWEEP_MS = 60_000;
 const DIALOG_MAX_AGE_MS = 12 * 3600_000;
@@ -77,11 +78,14 @@ export class ShardRuntime {
       location: this.location,
       log: this.log,
       onBindingUpdate: (u) => { this.stats.registrations++; this.emit({ t: 'bind', u }); },
+      onAuthFailure: (source) => { this.stats.authFailures++; this.emit({ t: 'authfail', a: source.address }); },
       toTag: this.toTag,
       now: () => clock.now(),
       ...configured,
     };
     this.core = new ProxyCore(this.coreDeps);
+    this.restoreDialogs(init.dialogs ?? []);
+    this.dialogs.onConfirmedChange = (k, d) => this.emit({ t: 'dlg', k, d: d === undefined ? null : packDialog(d) });
     if (autoTick) {
       setInterval(() => {
         this.dialogs.sweep(clock.now(), DIALOG_MAX_AGE_MS);
@@ -97,7 +101,7 @@ export class ShardRuntime {
     const now = (): number => this.clock.now();
     // keep the nonce replay cache across reloads unless the nonce lifetime changed
     if (this.nonces === undefined || this.nonceTtl !== cfg.auth.nonceTtlSeconds) {
-      this.nonces = new NonceManager({ secret: Buffer.from(this.init.nonceSecret), ttlSeconds: cfg.auth.nonceTtlSeconds, now });
+      this.nonces = new NonceManager({ secret: Buffer.from(this.init.nonceSecret), ttlSeconds: cfg.auth.nonceTtlSeconds, now, notBefore: this.init.nonceNotBefore });
       this.nonceTtl = cfg.auth.nonceTtlSeconds;
     }
     const auth = new DigestAuthenticator({ realm: cfg.auth.realm, algorithms: [...cfg.auth.algorithms], nonces: this.nonces, passwordOf: (u) => users.get(u)?.password });
@@ -137,6 +141,16 @@ export class ShardRuntime {
     this.log.level = cfg.log.level;
   }
 
+  private restoreDialogs(checkpoints: readonly Uint8Array[]): void {
+    if (checkpoints.length === 0) return;
+    for (const bytes of checkpoints) {
+      const d = unpackDialog(bytes);
+      if (d !== undefined) this.dialogs.restore(d);
+    }
+    this.stats.dialogsRestored += this.dialogs.stats().confirmed;
+    this.log.warn({ dialogs: this.stats.dialogsRestored, checkpoints: checkpoints.length }, 'confirmed dialogs restored from checkpoints');
+  }
+
   /** One batch from the main thread. */
   handleBatch(items: readonly ToShard[]): void {
     for (const item of items) {
@@ -173,7 +187,7 @@ export class ShardRuntime {
   report(): ShardStatsReport {
     return {
       shardId: this.init.shardId, counters: this.stats.snapshot(), transactions: this.core.transactionCount,
-      dialogs: this.dialogs.stats(), timers: this.timers.size, callSetupMs: this.stats.callSetupMs.snapshot(),
+      pending: this.core.pendingCount, dialogs: this.dialogs.stats(), timers: this.timers.size, callSetupMs: this.stats.callSetupMs.snapshot(),
     };
   }
 

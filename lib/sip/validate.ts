@@ -18,6 +18,10 @@ export function checkRequest(msg: SipMessage): Defect | undefined {
     if (REQUIRED.has(h.name) || SINGLE_VALUE_HEADERS.has(h.name)) seen.set(h.name, (seen.get(h.name) ?? 0) + 1);
   }
   for (const name of REQUIRED) if (!seen.has(name)) return bad(`Missing ${name} Header`);
+  // `Via:` or `Route:` with an empty value is present but names no hop (found by the fuzzer)
+  for (const name of ['via', 'route']) {
+    if (msg.has(name) && msg.getAll(name).length === 0) return bad(`Empty ${name} Header`);
+  }
   for (const [name, n] of seen) if (n > 1 && SINGLE_VALUE_HEADERS.has(name)) return bad(`Duplicate ${name} Header`);
   const cseq = CSEQ_RE.exec(msg.get('cseq')!);
   if (cseq === null || Number(cseq[1]) > MAX_CSEQ) return bad('Bad CSeq');
@@ -35,6 +39,7 @@ export function checkRequest(msg: SipMessage): Defect | undefined {
 /** A response we cannot trust is dropped (there is no one to answer it). */
 export function checkResponse(msg: SipMessage): boolean {
   for (const name of ['via', 'to', 'from', 'call-id', 'cseq']) if (!msg.has(name)) return false;
+  if (msg.getAll('via').length === 0) return false;
   for (const name of SINGLE_VALUE_HEADERS) if (msg.count(name) > 1) return false;
   const cseq = CSEQ_RE.exec(msg.get('cseq')!);
   if (cseq === null || Number(cseq[1]) > MAX_CSEQ) return false;

@@ -15,6 +15,8 @@ export interface StreamConnection {
   /** Accepted from a listener (counts against the per-source limit) rather than dialled by us. */
   readonly inbound: boolean;
   readonly key: string;
+  /** Progress of the stream, for the slow-connection sweep (ms timestamps; 0: not applicable). */
+  readonly progress: { openedAt: number; messages: number; partialSince: number };
 }
 
 export interface ConnectionTableOptions {
@@ -74,7 +76,7 @@ export class ConnectionTable {
   /** Registers a connection under a fresh id (never 0, which means UDP). */
   add(c: NewConnection): StreamConnection {
     const id = this.nextId++;
-    const conn: StreamConnection = { ...c, id, key: connectionKey(c.transport, c.remoteAddress, c.remotePort) };
+    const conn: StreamConnection = { ...c, id, key: connectionKey(c.transport, c.remoteAddress, c.remotePort), progress: { openedAt: Date.now(), messages: 0, partialSince: 0 } };
     this.byId.set(id, conn);
     // The newest connection to a peer wins for reuse; older ones stay reachable by id.
     this.byKey.set(conn.key, conn);

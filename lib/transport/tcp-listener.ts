@@ -25,7 +25,7 @@ export function attachStream(conn: StreamConnection, maxMessageBytes: number, ev
   const { socket } = conn;
   const framer = new StreamFramer({
     maxMessageBytes,
-    onMessage: (buf) => events.message(conn, buf),
+    onMessage: (buf) => { conn.progress.messages++; events.message(conn, buf); },
     onKeepAlive: () => {
       // RFC 5626 3.5.1: a double-CRLF ping is answered with a single CRLF pong.
       if (socket.writable) socket.write(CRLF);
@@ -40,7 +40,13 @@ export function attachStream(conn: StreamConnection, maxMessageBytes: number, ev
   // socket.connecting is already false when a failed connect reports its error: track it here.
   let connecting = socket.connecting;
   if (connecting) socket.once('connect', () => (connecting = false));
-  socket.on('data', (chunk: Buffer) => framer.push(chunk));
+  const progress = conn.progress;
+  socket.on('data', (chunk: Buffer) => {
+    framer.push(chunk);
+    // a message begun and not yet complete: the slow-connection sweep times it from here
+    if (framer.bufferedBytes === 0) progress.partialSince = 0;
+    else if (progress.partialSince === 0) progress.partialSince = Date.now();
+  });
   socket.on('timeout', () => {
     events.timeout(conn, connecting);
     socket.destroy();
@@ -54,6 +60,8 @@ export interface StreamListenerDeps {
   maxMessageBytes: number;
   events: StreamEvents;
   logger: TransportLogger;
+  /** Per-source admission (rate limit, bans) before the connection limits; absent: all admitted. */
+  admit?: (remoteAddress: string) => boolean;
   /** Defaults to a plain net.Server; pass a tls.Server (with 'secureConnection') for TLS. */
   server?: Server;
   connectionEvent?: 'connection' | 'secureConnection';
@@ -95,7 +103,7 @@ export class TcpListener {
       socket.destroy(); // already gone
       return;
     }
-    const verdict = table.admits(remoteAddress);
+    const verdict = this.deps.admit?.(remoteAddress) === false ? 'banned' : table.admits(remoteAddress);
     if (verdict !== 'ok') {
       socket.on('error', () => {}); // a reset racing the destroy must not become an uncaught error
       socket.destroy();
@@ -112,6 +120,8 @@ export class TcpListener {
       inbound: true,
     });
     table.armIdle(conn);
+    // a peer that vanished without FIN (half-open) is found by TCP keep-alive, not only by idling
+    socket.setKeepAlive(true, 30_000);
     attachStream(conn, maxMessageBytes, events);
   }
 

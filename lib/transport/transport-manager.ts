@@ -40,6 +40,8 @@ export interface TransportStats {
   keepAlives: number;
   handlerErrors: number;
   tlsHandshakeFailures: number;
+  /** connections closed for a message that took too long, or no first message in time */
+  slowClosed: number;
 }
 
 type Counters = Omit<TransportStats, 'openConnections' | 'received' | 'sent'>;
@@ -74,8 +76,12 @@ export class TransportManager {
     keepAlives: 0,
     handlerErrors: 0,
     tlsHandshakeFailures: 0,
+    slowClosed: 0,
   };
   private readonly tls: TlsSettings | undefined;
+  /** Per-source admission of inbound TCP connections (rate limit, bans); may be replaced before start(). */
+  admitConnection: (remoteAddress: string) => boolean = () => true;
+  private slowSweep: NodeJS.Timeout | undefined;
 
   constructor(opts: TransportManagerOptions) {
     validate(opts);
@@ -99,7 +105,7 @@ export class TransportManager {
       if (config.transport === 'udp') {
         this.udp.push(new UdpListener(config, this.limits, this.logger, onDatagram));
       } else {
-        const deps = { table: this.table, maxMessageBytes: this.limits.maxMessageBytes, events: this.events, logger: this.logger };
+        const deps = { table: this.table, maxMessageBytes: this.limits.maxMessageBytes, events: this.events, logger: this.logger, admit: (a: string) => this.admitConnection(a) };
         if (config.transport === 'tls') {
           const server = createTlsServer(this.tls!, (err, remoteAddress) => this.tlsFailed(err, remoteAddress, 'inbound'));
           this.tcp.push(new TcpListener(config, { ...deps, server, connectionEvent: 'secureConnection' }));
@@ -116,6 +122,24 @@ export class TransportManager {
     } catch (err) {
       await this.close();
       throw err;
+    }
+    const slowMs = this.limits.tcpMessageTimeoutMs ?? 0;
+    if (this.tcp.length > 0 && slowMs > 0) {
+      this.slowSweep = setInterval(() => this.closeSlow(slowMs), Math.min(1000, slowMs));
+      this.slowSweep.unref();
+    }
+  }
+
+  /** Slow-loris defence: a message must not take longer than `ms` to arrive, nor the first one. */
+  private closeSlow(ms: number): void {
+    const now = Date.now();
+    for (const conn of this.table.values()) {
+      const p = conn.progress;
+      const silent = conn.inbound && p.messages === 0 && p.partialSince === 0 && now - p.openedAt > ms;
+      if (!silent && !(p.partialSince > 0 && now - p.partialSince > ms)) continue;
+      this.counters.slowClosed++;
+      this.logger.warn({ connId: conn.id, peer: hostPort(conn.remoteAddress, conn.remotePort), messages: p.messages }, silent ? 'no message in time: closing connection' : 'message too slow: closing connection');
+      conn.socket.destroy();
     }
   }
 
@@ -153,6 +177,7 @@ export class TransportManager {
   }
 
   async close(): Promise<void> {
+    if (this.slowSweep !== undefined) clearInterval(this.slowSweep);
     for (const conn of [...this.table.values()]) conn.socket.destroy();
     const listeners = [...this.udp, ...this.tcp];
     this.udp = [];
@@ -302,6 +327,8 @@ export class TransportManager {
       closed: (conn: StreamConnection) => this.table.remove(conn),
       rejected: (remoteAddress: string, reason: string) => {
         this.counters.rejectedConnections++;
+        // a banned source is logged once, when banned (lib/security/source-guard.ts)
+        if (reason === 'banned') return;
         this.logger.warn({ remoteAddress, reason }, 'connection rejected');
       },
     };

@@ -37,6 +37,9 @@ export interface TransportLimits {
   udpRecvBufferBytes: number;
   udpSendBufferBytes: number;
   tcpIdleTimeoutMs: number;
+  /** An inbound connection must deliver its first message, and every message once begun must be
+   *  complete, within this (slow-loris and silent connections); 0 or absent: no limit. */
+  tcpMessageTimeoutMs?: number;
   tcpConnectTimeoutMs: number;
   maxConnections: number;
   maxConnectionsPerSource: number;

@@ -6,6 +6,7 @@ import { parseMessage } from '../../lib/sip/parser.js';
 
 const REALM = 'example.com';
 const URI = 'sip:example.com';
+const CALL_ID = '843817637684230@998sdasdh09';
 
 function setup(algorithms: ChallengeAlgorithm[] = ['SHA-256', 'MD5']) {
   const clock = { ms: 1_700_000_000_000 };
@@ -15,14 +16,14 @@ function setup(algorithms: ChallengeAlgorithm[] = ['SHA-256', 'MD5']) {
   return { clock, auth };
 }
 
-function register(authHeaders: string[], headerName = 'Authorization') {
+function register(authHeaders: string[], headerName = 'Authorization', callId = CALL_ID, uri = URI) {
   const text = [
-    `REGISTER ${URI} SIP/2.0`,
+    `REGISTER ${uri} SIP/2.0`,
     'Via: SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bK776asdhds',
     'Max-Forwards: 70',
     'To: <sip:alice@example.com>',
     'From: <sip:alice@example.com>;tag=456248',
-    'Call-ID: 843817637684230@998sdasdh09',
+    `Call-ID: ${callId}`,
     'CSeq: 1826 REGISTER',
     'Contact: <sip:alice@192.0.2.10>',
     ...authHeaders.map((v) => `${headerName}: ${v}`),
@@ -32,7 +33,7 @@ function register(authHeaders: string[], headerName = 'Authorization') {
 }
 
 function challengeFor(auth: DigestAuthenticator, algorithm: string): string {
-  const found = auth.challengeHeaders(false).find(([, v]) => v.includes(`algorithm=${algorithm}`));
+  const found = auth.challengeHeaders(false, false, CALL_ID).find(([, v]) => v.includes(`algorithm=${algorithm}`));
   if (found === undefined) throw new Error(`no ${algorithm} challenge`);
   return found[1];
 }
