@@ -37,7 +37,7 @@ t.test('407 from the provider: re-sent with credentials and CSeq + 1; the caller
   t.match(inv1!.msg.get('from'), /^<sip:acct1@provider\.example>;tag=ft1$/, "the line's identity, the caller's tag");
   t.equal(inv1!.msg.get('cseq'), '1 INVITE');
 
-  h.receive(reply(inv1!.msg, 407, 'Proxy Authentication Required', auth.challengeHeaders(true).map(([n, v]) => `${n}: ${v}`), 'pt1'), PROVIDER);
+  h.receive(reply(inv1!.msg, 407, 'Proxy Authentication Required', auth.challengeHeaders(true, false, inv1!.msg.callId).map(([n, v]) => `${n}: ${v}`), 'pt1'), PROVIDER);
   out = h.take();
   t.equal(toProvider(out, 'ACK').length, 1, 'the 407 is ACKed hop by hop');
   t.equal(toCaller(out).filter((s) => s.msg.status >= 200).length, 0, 'the caller sees no 407');
@@ -79,10 +79,10 @@ t.test('a second challenge fails the call with 403, not a loop of challenges', a
   const auth = providerAuth({ acct1: 'linepass' }, ['MD5']);
   h.receive(invite({ callId: 'lc2', branch: 'z9hG4bK-lc2', uri: 'sip:0123@127.0.0.1:5060' }), CALLER);
   const [inv1] = toProvider(h.take(), 'INVITE');
-  h.receive(reply(inv1!.msg, 401, 'Unauthorized', auth.challengeHeaders(false).map(([n, v]) => `${n}: ${v}`), 'pt2'), PROVIDER);
+  h.receive(reply(inv1!.msg, 401, 'Unauthorized', auth.challengeHeaders(false, false, inv1!.msg.callId).map(([n, v]) => `${n}: ${v}`), 'pt2'), PROVIDER);
   const [inv2] = toProvider(h.take(), 'INVITE');
   t.match(inv2!.msg.get('authorization'), /^Digest username="acct1"/);
-  h.receive(reply(inv2!.msg, 401, 'Unauthorized', auth.challengeHeaders(false).map(([n, v]) => `${n}: ${v}`), 'pt2'), PROVIDER);
+  h.receive(reply(inv2!.msg, 401, 'Unauthorized', auth.challengeHeaders(false, false, inv2!.msg.callId).map(([n, v]) => `${n}: ${v}`), 'pt2'), PROVIDER);
   const out = h.take();
   t.equal(toProvider(out, 'INVITE').length, 0);
   t.same(toCaller(out).map((s) => s.msg.status), [403]);

@@ -36,7 +36,7 @@ t.test('REGISTER, 401, digest checked by the provider, 200: registered, refreshe
   t.equal(first!.msg.get('expires'), '3600');
   t.equal(lineState(h).state, 'registering');
 
-  h.receive(reply(first!.msg, 401, 'Unauthorized', auth.challengeHeaders(false).map(([n, v]) => `${n}: ${v}`)), PROVIDER);
+  h.receive(reply(first!.msg, 401, 'Unauthorized', auth.challengeHeaders(false, false, first!.msg.callId).map(([n, v]) => `${n}: ${v}`)), PROVIDER);
   const [second] = registers(h);
   t.ok(second, 'the challenge is answered');
   t.equal(second!.msg.callId, first!.msg.callId, 'same Call-ID');
@@ -64,7 +64,7 @@ t.test('MD5-only provider is answered with MD5', async (t) => {
   t.teardown(() => h.close());
   const auth = providerAuth({ 'auth-acct': 'linepass' }, ['MD5']);
   const [first] = registers(h);
-  h.receive(reply(first!.msg, 407, 'Proxy Authentication Required', auth.challengeHeaders(true).map(([n, v]) => `${n}: ${v}`)), PROVIDER);
+  h.receive(reply(first!.msg, 407, 'Proxy Authentication Required', auth.challengeHeaders(true, false, first!.msg.callId).map(([n, v]) => `${n}: ${v}`)), PROVIDER);
   const [second] = registers(h);
   t.match(second!.msg.get('proxy-authorization'), /username="auth-acct".*algorithm=MD5/);
   t.same(auth.verify(second!.msg, true), { ok: true, username: 'auth-acct' });
@@ -74,7 +74,7 @@ t.test('a wrong password: failed with the last status, retried with growing back
   const h = harness({ password: 'wrong' });
   t.teardown(() => h.close());
   const auth = providerAuth({ acct1: 'linepass' });
-  const challenge = (req: Sent): void => h.receive(reply(req.msg, 401, 'Unauthorized', auth.challengeHeaders(false).map(([n, v]) => `${n}: ${v}`)), PROVIDER);
+  const challenge = (req: Sent): void => h.receive(reply(req.msg, 401, 'Unauthorized', auth.challengeHeaders(false, false, req.msg.callId).map(([n, v]) => `${n}: ${v}`)), PROVIDER);
   let [req] = registers(h);
   challenge(req!);
   [req] = registers(h);
