@@ -13,6 +13,7 @@ import { freeUdpPort } from './lib/net.js';
 import { startOurProxy } from './lib/proxy.js';
 import { fmt, mdTable, writeResults } from './lib/results.js';
 import { readSippStats, startSipp } from './lib/sipp.js';
+import { callSpec } from './lib/specs.js';
 import type { Target } from './lib/target.js';
 
 const { values: o } = parseArgs({
@@ -47,9 +48,9 @@ async function measure(target: Target, uasPort: number): Promise<MemoryResult> {
   const timeoutS = Math.ceil(rampS * 2.5 + holdMs / 1000 + 60);
   await sleep(2000);
   const base = target.currentMemoryKb();
-  const uas = startSipp('uas', ['-sn', 'uas', '-i', '127.0.0.1', '-p', String(uasPort), '-m', String(n)], timeoutS + 5);
+  const uas = startSipp('uas', ['-sn', 'uas', '-i', '127.0.0.1', '-p', String(uasPort)], timeoutS + 5);
   await sleep(300);
-  const uac = startSipp('uac', ['-sn', 'uac', '-s', '9000', '-d', String(holdMs), '-i', '127.0.0.1', '-p', String(await freeUdpPort()),
+  const uac = startSipp('uac', [...callSpec(rate, rampS, holdMs, uasPort).uacArgs, '-i', '127.0.0.1', '-p', String(await freeUdpPort()),
     '-r', String(rate), '-m', String(n), '-l', String(n + 1000), '-recv_timeout', '10000',
     `127.0.0.1:${target.port}`], timeoutS, { failOnTimeout: true });
   try {
@@ -82,7 +83,7 @@ try {
   for (const w of wanted) {
     const uasPort = await freeUdpPort();
     const t = w === 'kamailio'
-      ? await startKamailio({ uasPort, shmMb: 1024, maxMs: 30 * 60 * 1000 })
+      ? await startKamailio({ uasPort, maxMs: 30 * 60 * 1000 })
       : await startOurProxy({ workers: Number(o.workers), uasPort, maxMs: 30 * 60 * 1000 });
     try {
       results.push(await measure(t, uasPort));
@@ -96,7 +97,8 @@ try {
     `calls up ${settleS} s later`, 'memory then MB', 'kB/dialog then', 'calls ok/failed'], rows)}\n\n` +
     `${n} calls at ${rate}/s held together; memory: ours VmRSS of the process, Kamailio sum of PSS of its processes. ` +
     'At ramp end the INVITE transactions of the last seconds are still alive (ours: RFC 6026 Timer L, 64*T1 = 32 s; ' +
-    `Kamailio: tm wait timer); ${settleS} s later only the dialogs remain.`;
+    `Kamailio: tm wait timer); ${settleS} s later only the dialogs remain, but neither V8's heap nor Kamailio's ` +
+    'shared memory returns freed pages at once, so the second figure is rarely lower.';
   console.log(md);
   console.log(writeResults('memory', command, { rate, settleS, results }, md).slice(2).join('\n'));
 } finally {

@@ -1,6 +1,7 @@
 // One bounded load step against a target: start the sipp UAS (for calls), run the sipp UAC at a
 // rate for a duration, charge the target's CPU over the UAC's run, then read both sipp's stats.
 import { rmSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { freeUdpPort } from './net.js';
 import { cpuSecondsOf } from './proc.js';
 import { percentile, readSippStats, startSipp, type SippProcess } from './sipp.js';
@@ -41,6 +42,8 @@ export interface StepResult {
   cpuS: number;
   cpuPer1000: number;
   memMb: number;
+  /** 1-minute load average of the machine when the step ended (the machine is shared). */
+  loadAvg: number;
   /** sipp's working dirs (stat CSV, -trace_err log), kept only when something went wrong. */
   traces?: string;
 }
@@ -52,7 +55,9 @@ export async function runStep(target: Target, s: StepSpec): Promise<StepResult> 
   let uac: SippProcess | undefined;
   try {
     if (s.uasPort !== undefined) {
-      uas = startSipp('uas', ['-sn', 'uas', '-i', '127.0.0.1', '-p', String(s.uasPort), '-m', String(planned)], timeoutS + 5);
+      // no -m: stray requests of an earlier step (a server's retransmissions to this port) would
+      // count as calls and make the UAS stop early; it is stopped once the UAC is done instead
+      uas = startSipp('uas', ['-sn', 'uas', '-i', '127.0.0.1', '-p', String(s.uasPort)], timeoutS + 5);
       await sleep(300);
     }
     const uacPort = await freeUdpPort();
@@ -62,7 +67,7 @@ export async function runStep(target: Target, s: StepSpec): Promise<StepResult> 
       `127.0.0.1:${target.port}`], timeoutS, { failOnTimeout: true });
     await uac.exited;
     const cpuS = cpuSecondsOf(target.cpuPids()) - cpu0;
-    if (uas !== undefined) await Promise.race([uas.exited, sleep(3000)]);
+    if (uas !== undefined) await sleep(1000); // the UAS's last stat dump (-fd 1) after the last BYE
     const memMb = target.memoryKb() / 1024;
     await uas?.stop();
     const a = readSippStats(uac.dir);
@@ -79,7 +84,7 @@ export async function runStep(target: Target, s: StepSpec): Promise<StepResult> 
       failedPct: attempted > 0 ? ((attempted - a.successful) / attempted) * 100 : 100,
       achievedRate: a.rttMs.length > 1 ? a.rttMs.length / window : 0,
       p50Ms: percentile(a.rttMs, 50), p99Ms: percentile(a.rttMs, 99),
-      cpuS, cpuPer1000: a.successful > 0 ? (cpuS / a.successful) * 1000 : NaN, memMb,
+      cpuS, cpuPer1000: a.successful > 0 ? (cpuS / a.successful) * 1000 : NaN, memMb, loadAvg: loadavg()[0]!,
       traces: clean ? undefined : [uac.dir, uas?.dir].filter((d) => d !== undefined).join(' '),
     };
   } finally {

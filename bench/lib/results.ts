@@ -26,6 +26,7 @@ export function machine(): Record<string, string | number> {
     node: process.version,
     sipp: version(SIPP, ['-v'], /SIPp (v[^\s,]+?)\.?\s/),
     kamailio: version('/usr/sbin/kamailio', ['-v'], /version: kamailio ([^\s]+)/),
+    commit: version('git', ['rev-parse', '--short', 'HEAD'], /^(\w+)/),
   };
 }
 
@@ -43,7 +44,7 @@ export function writeResults(kind: string, command: string, data: unknown, markd
   const m = machine();
   const json = `${JSON.stringify({ kind, at: new Date().toISOString(), command, machine: m, data }, null, 2)}\n`;
   const md = `# ${kind} benchmark\n\n\`${command}\` at ${new Date().toISOString()} on ${m.cpus} cores (${m.cpuModel}), ` +
-    `node ${m.node}, sipp ${m.sipp}, kamailio ${m.kamailio}\n\n${markdown}\n`;
+    `node ${m.node}, sipp ${m.sipp}, kamailio ${m.kamailio}, commit ${m.commit}\n\n${markdown}\n`;
   const paths: string[] = [];
   for (const base of [`${kind}-${stamp}`, `latest-${kind}`]) {
     writeFileSync(`${RESULTS_DIR}${base}.json`, json);

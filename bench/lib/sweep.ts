@@ -20,7 +20,7 @@ export function parseRates(s: string): number[] {
 }
 
 export async function sweep(targets: readonly Target[], rates: readonly number[], spec: (rate: number) => StepSpec,
-  pauseMs = 3000): Promise<SweepOutcome[]> {
+  pauseMs = 5000): Promise<SweepOutcome[]> {
   const out = targets.map((t) => ({ target: t.name, steps: [] as SweepOutcome['steps'], best: 0, done: false }));
   for (const rate of rates) {
     for (const [i, t] of targets.entries()) {
@@ -44,14 +44,14 @@ export async function sweep(targets: readonly Target[], rates: readonly number[]
 export function stepLine(r: StepResult): string {
   return `${r.target.padEnd(24)} rate ${String(r.rate).padStart(5)}/s: ${r.successful}/${r.attempted} ok, ${r.failed} failed, ` +
     `retrans ${r.retransUac}+${r.retransUas} (${fmt(r.retransPct, 2)}%), achieved ${fmt(r.achievedRate, 0)}/s, ` +
-    `p50/p99 ${r.p50Ms}/${r.p99Ms} ms, CPU ${fmt(r.cpuPer1000, 3)} s/1000, mem ${fmt(r.memMb, 0)} MB`;
+    `p50/p99 ${r.p50Ms}/${r.p99Ms} ms, CPU ${fmt(r.cpuPer1000, 3)} s/1000, mem ${fmt(r.memMb, 0)} MB, load ${fmt(r.loadAvg)}`;
 }
 
 export const STEP_HEADERS = ['target', 'rate/s', 'achieved/s', 'attempted', 'successful', 'failed', 'retrans uac+uas (%)',
-  'setup p50/p99 ms', 'CPU s/1000', 'mem MB', 'verdict'];
+  'setup p50/p99 ms', 'CPU s/1000', 'mem MB', 'machine load', 'verdict'];
 
 export function stepRow(r: StepResult & { verdict?: string }): Cell[] {
   return [r.target, r.rate, fmt(r.achievedRate, 0), r.attempted, r.successful, r.failed,
     `${r.retransUac}+${r.retransUas} (${fmt(r.retransPct, 2)})`, `${r.p50Ms}/${r.p99Ms}`, fmt(r.cpuPer1000, 3), fmt(r.memMb, 0),
-    r.verdict ?? ''];
+    fmt(r.loadAvg), r.verdict ?? ''];
 }
