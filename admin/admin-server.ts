@@ -13,6 +13,7 @@ import { PROMETHEUS_CONTENT_TYPE } from '../lib/metrics/prometheus-text.js';
 import type { ProxyHandle } from '../lib/server.js';
 import { AdminError, adminError } from './errors.js';
 import { renderMetrics } from './metrics.js';
+import { peersView, rel100ResetPath, resetRel100 } from './peers.js';
 import { maskedConfig, reloadConfig, validateNewConfig } from './reload.js';
 import { buildStats, dialogPage, RateSampler, registrationPage } from './stats.js';
 import { bearerMatches, resolveAdminToken } from './token.js';
@@ -119,8 +120,7 @@ export async function startAdmin(proxy: ProxyHandle, opts: AdminOptions): Promis
     ['/api/dialogs', { GET: async ({ url }) => { const p = page(url); return json(await dialogPage(proxy, p.offset, p.limit).catch(shardTimeout)); } }],
     ['/api/registrations', { GET: ({ url }) => { const p = page(url); return json(registrationPage(proxy, p.offset, p.limit)); } }],
     ['/api/peers', {
-      // static routes are the only peers until lines and trunks exist; their state comes with them
-      GET: () => json({ routes: proxy.config.routes.map((r) => ({ ...r, state: 'static' })), lines: [], trunks: [] }),
+      GET: () => json(peersView(proxy)),
     }],
     ['/api/tls', { GET: () => json({ selfSigned: proxy.tls.selfSigned, fingerprint: proxy.tls.fingerprint || null, minVersion: proxy.config.tls.minVersion }) }],
     ['/api/config', { GET: () => json(maskedConfig(proxy.config)) }],
@@ -155,7 +155,8 @@ export async function startAdmin(proxy: ProxyHandle, opts: AdminOptions): Promis
       send(res, { type: file.type, body: file.body, headers: { 'content-security-policy': "default-src 'self'; frame-ancestors 'none'" } });
       return;
     }
-    const route = routes.get(url.pathname);
+    const resetOf = rel100ResetPath(url.pathname);
+    const route = routes.get(url.pathname) ?? (resetOf === undefined ? undefined : { POST: () => json(resetRel100(proxy, resetOf)) });
     if (route === undefined) throw adminError('ADMIN_ERR_NOT_FOUND', `no such resource: ${url.pathname}`);
     if (!route.public && !bearerMatches(req.headers.authorization, currentToken())) {
       throw adminError('ADMIN_ERR_UNAUTHORIZED', 'missing or wrong bearer token (Authorization: Bearer <admin token>)');

@@ -7,6 +7,8 @@ import { resolveWorkerCount } from './config/load-config.js';
 import { createError } from './errors.js';
 import type { Logger } from './log.js';
 import { PeerStateTable, type PeerState } from './peers/peer-state.js';
+import { Rel100Memory } from './peers/rel100-memory.js';
+import type { Rel100Learned } from './policy/rel100.js';
 import { TrunkCalls } from './peers/trunk-calls.js';
 import { PersistentLocation } from './registrar/location-persistence.js';
 import { SourceGuard } from './security/source-guard.js';
@@ -42,6 +44,9 @@ export interface ProxyHandle {
   readonly mainStats: MainStats;
   /** registration state of each line, up/down of each trunk, as their owning shards report them */
   peerStates(): PeerState[];
+  /** peers in 100rel `auto` mode switched to disable (persisted), and the operator's reset of one */
+  rel100Learned(): Rel100Learned[];
+  resetRel100(peer: string): boolean;
   /** the running config (replaced by a successful reload) */
   readonly config: Config;
   readonly tls: TlsSettings;
@@ -83,6 +88,7 @@ export async function startProxy(config: Config, log: Logger): Promise<ProxyHand
   let draining = false;
   const checkpoints = new DialogCheckpoints();
   const peerStates = new PeerStateTable();
+  const rel100 = new Rel100Memory(location.journal, location.restored.get('rel100'));
   const trunkCalls = new SharedArrayBuffer(TrunkCalls.bytesFor(config.trunks.length, workers));
 
   const onBatch = (shardId: number, batch: FromShardBatch): void => {
@@ -95,6 +101,8 @@ export async function startProxy(config: Config, log: Logger): Promise<ProxyHand
       } else if (item.t === 'peer') {
         peerStates.apply(item.s);
         pool.broadcast({ t: 'peer', s: item.s }, shardId);
+      } else if (item.t === 'rel100') {
+        if (rel100.learn(item.l)) pool.broadcast({ t: 'rel100', p: item.l.peer, l: item.l }, shardId);
       } else if (item.t === 'dlg') {
         checkpoints.apply(shardId, item.k, item.d);
       } else if (item.t === 'authfail') {
@@ -114,7 +122,7 @@ export async function startProxy(config: Config, log: Logger): Promise<ProxyHand
     // confirmed dialogs
     init: (shardId) => ({
       shardId, shardCount: workers, config: current, listeners, nonceSecret, location: location.store.snapshot(),
-      trunkCalls, peerStates: peerStates.snapshot(), dialogs: checkpoints.forShard(shardId), nonceNotBefore: Date.now(),
+      trunkCalls, peerStates: peerStates.snapshot(), rel100: rel100.list(), dialogs: checkpoints.forShard(shardId), nonceNotBefore: Date.now(),
     }),
   });
   const requests = new ShardRequests(pool);
@@ -172,6 +180,13 @@ export async function startProxy(config: Config, log: Logger): Promise<ProxyHand
     location,
     mainStats,
     peerStates: () => peerStates.snapshot(),
+    rel100Learned: () => rel100.list(),
+    resetRel100(peer: string): boolean {
+      if (!rel100.reset(peer)) return false;
+      pool.broadcast({ t: 'rel100', p: peer, l: null });
+      log.info({ peer }, '100rel learned disable reset by the operator');
+      return true;
+    },
     tls,
     startedAt: Date.now(),
     get config(): Config {

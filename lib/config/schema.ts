@@ -4,6 +4,7 @@
 // `allowed` is an annotation (registered with ajv as a no-op keyword) giving the human wording of a
 // constraint a regex or format cannot explain; error messages and the reference table use it.
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { REL100_MODES } from '../policy/rel100.js';
 
 export const MAX_WORKERS = 64;
 
@@ -227,6 +228,7 @@ const LineSchema = Type.Object(
     requestUriParams: Type.Optional(RequestUriParams({ description: "Parameters appended to the Request-URI of REGISTER and of out-of-dialog requests on this line (never duplicated). Default: 'user=phone' when locale is Chinese (zh, zh-CN, ...), '' otherwise; an explicit '' overrides it." })),
     inboundUser: Type.String({ pattern: '^[A-Za-z0-9._+-]*$', allowed: 'a local username or empty', default: '', description: "Calls arriving on the line go to this local user; '' routes them by the called number (or inboundNumber)." }),
     inboundNumber: Type.String({ pattern: '^[0-9+*]*$', allowed: 'a string of digits, + and *', default: '', description: "Calls arriving on the line are routed through the dial plan as if this number was dialled; '' uses the called number." }),
+    rel100: StringEnum(REL100_MODES, { default: 'passthrough', description: "100rel (RFC 3262) towards this peer: 'passthrough' relays reliable 1xx and PRACK untouched; 'disable' removes 100rel from Supported of INVITEs to it and answers 420 to callers that Require it; 'auto' is passthrough until the peer answers a PRACK with 405 or 501, then disable (kept across restarts; reset in the admin API)." }),
   },
   { additionalProperties: false, description: 'An account at a provider that the proxy registers.' },
 );
@@ -246,6 +248,7 @@ const TrunkSchema = Type.Object(
     transport: StringEnum(TRANSPORTS, { default: 'udp', description: 'Transport towards the trunk.' }),
     maxCalls: Type.Integer({ minimum: 0, default: 0, description: 'Concurrent calls sent to the trunk, counted across all shards; 0 for no limit. A full trunk is skipped like a down one.' }),
     requestUriParams: RequestUriParams({ default: '', description: 'Parameters appended to the Request-URI of out-of-dialog requests to this trunk (never duplicated).' }),
+    rel100: StringEnum(REL100_MODES, { default: 'passthrough', description: "100rel (RFC 3262) towards this peer: 'passthrough' relays reliable 1xx and PRACK untouched; 'disable' removes 100rel from Supported of INVITEs to it and answers 420 to callers that Require it; 'auto' is passthrough until the peer answers a PRACK with 405 or 501, then disable (kept across restarts; reset in the admin API)." }),
     keepAlive: Type.Object(
       {
         intervalSeconds: Type.Integer({ minimum: 0, maximum: 3600, default: 0, description: 'Send OPTIONS every this many seconds; 0 disables the keep-alive (the trunk is then always up).' }),

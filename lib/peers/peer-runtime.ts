@@ -7,8 +7,9 @@ import type { NextHopResolver } from '../proxy/next-hop.js';
 import type { Originator } from '../proxy/originated.js';
 import { ownerShard } from '../shard/owned-callid.js';
 import type { TimerWheel } from '../txn/timers.js';
+import { effectiveRel100, type Rel100Learned } from '../policy/rel100.js';
 import { LineRegistration } from './line-registration.js';
-import { PeerLegs } from './peer-legs.js';
+import { PeerLegs, type PeerTarget } from './peer-legs.js';
 import { PeerStateTable, type PeerState } from './peer-state.js';
 import { Peers } from './peers.js';
 import { TrunkCalls } from './trunk-calls.js';
@@ -29,6 +30,10 @@ export interface PeerRuntimeDeps {
   now(): number;
   /** a state of a peer this shard owns changed: for the main thread and the other shards */
   publish(s: PeerState): void;
+  /** 100rel disables learned so far (kept by the main thread across restarts) */
+  initialRel100?: readonly Rel100Learned[];
+  /** this shard learned a 100rel disable: for the main thread (persists, broadcasts) and metrics */
+  publishRel100?(l: Rel100Learned): void;
 }
 
 export class PeerRuntime {
@@ -37,11 +42,14 @@ export class PeerRuntime {
   readonly legs: PeerLegs;
   private readonly registrations: LineRegistration[] = [];
   private readonly keepAlives: TrunkKeepAlive[] = [];
+  /** peers in 100rel `auto` mode that refused a PRACK, by name */
+  readonly rel100Learned = new Map<string, Rel100Learned>();
 
   constructor(private readonly deps: PeerRuntimeDeps) {
     const { config, shardId, shardCount } = deps;
     this.peers = new Peers(config);
     for (const s of deps.initialStates) this.states.apply(s);
+    for (const l of deps.initialRel100 ?? []) this.rel100Learned.set(l.peer, l);
     const buffer = deps.trunkCalls ?? new ArrayBuffer(TrunkCalls.bytesFor(config.trunks.length, shardCount));
     this.legs = new PeerLegs(new TrunkCalls(buffer, shardCount, shardId), this.states, deps.now);
     const onState = (s: PeerState): void => { this.states.apply(s); deps.publish(s); };
@@ -64,6 +72,28 @@ export class PeerRuntime {
   /** A state published by the shard that owns the peer. */
   apply(s: PeerState): void {
     this.states.apply(s);
+  }
+
+  /** The 100rel mode INVITEs to this peer get now. */
+  rel100Mode(peer: PeerTarget): 'passthrough' | 'disable' {
+    const c = peer.kind === 'line' ? peer.line.config : peer.trunk.config;
+    return effectiveRel100(c.rel100, this.rel100Learned.has(c.name));
+  }
+
+  /** The peer answered a PRACK with 405/501: an `auto` peer is disabled for new calls from now on. */
+  prackRefused(peer: PeerTarget, status: number): void {
+    const c = peer.kind === 'line' ? peer.line.config : peer.trunk.config;
+    if (c.rel100 !== 'auto' || this.rel100Learned.has(c.name)) return;
+    const l: Rel100Learned = { peer: c.name, learnedAt: this.deps.now(), status };
+    this.rel100Learned.set(c.name, l);
+    this.deps.log.warn({ peer: c.name, kind: peer.kind, status }, `peer ${c.name} answered PRACK with ${status}: 100rel disabled for its new calls (rel100: auto)`);
+    this.deps.publishRel100?.(l);
+  }
+
+  /** A disable learned on another shard (l), or an operator's reset (undefined). */
+  applyRel100(peer: string, l: Rel100Learned | undefined): void {
+    if (l === undefined) this.rel100Learned.delete(peer);
+    else this.rel100Learned.set(peer, l);
   }
 
   stop(): void {

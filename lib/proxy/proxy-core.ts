@@ -21,7 +21,8 @@ import { BranchGenerator, loopHash, loopHashOfBranch, statelessBranch } from './
 import { checkMaxForwards, checkProxyRequire, checkScheme, type Rejection } from './request-checks.js';
 import type { LocalIdentity } from './local-identity.js';
 import { isForbiddenDestination, type NextHopResolver } from './next-hop.js';
-import type { PeerLegs } from '../peers/peer-legs.js';
+import type { PeerLegs, PeerTarget } from '../peers/peer-legs.js';
+import { isPrackRefusal, REL100_REJECTION, requires100rel, strip100rel } from '../policy/rel100.js';
 import type { Originator } from './originated.js';
 import { bestResponse, collectChallenges, ResponseContext, type Branch, type BranchPeer } from './response-context.js';
 import { decideTargets, type RoutingDeps, type Target } from './routing.js';
@@ -48,6 +49,8 @@ export interface ProxyCoreDeps extends RoutingDeps {
   peerLegs: PeerLegs;
   /** requests the shard sends itself (line REGISTERs, OPTIONS pings): their responses stop here */
   originator?: Originator;
+  /** 100rel per peer (PeerRuntime): the mode INVITEs to it get, and PRACKs it refused */
+  rel100?: { mode(peer: PeerTarget): 'passthrough' | 'disable'; prackRefused(peer: PeerTarget, status: number): void };
   toTag(): string;
   now(): number;
 }
@@ -257,7 +260,17 @@ export class ProxyCore {
 
   private addBranches(ctx: ResponseContext, targets: readonly Target[], edit?: (copy: SipMessage, target: Target) => void): void {
     const hash = loopHash(ctx.request);
-    for (const target of targets) this.startTarget(ctx, target, hash, edit);
+    for (const target of targets) {
+      if (this.rel100Refuses(ctx, target)) this.addFinal(ctx, REL100_REJECTION);
+      else this.startTarget(ctx, target, hash, edit);
+    }
+  }
+
+  /** A caller's Require: 100rel cannot go to a peer in 100rel `disable` mode (RFC 3261 8.2.2.3: 420). */
+  private rel100Refuses(ctx: ResponseContext, target: Target): boolean {
+    if (target.peer === undefined || !ctx.isInvite || this.deps.rel100?.mode(target.peer) !== 'disable' || !requires100rel(ctx.request)) return false;
+    ctx.rel100Refused = true;
+    return true;
   }
 
   private forward(req: SipMessage, st: ServerTxn, targets: Target[], alternates: Target[] = []): void {
@@ -265,7 +278,8 @@ export class ProxyCore {
     ctx.alternates = alternates;
     this.addBranches(ctx, targets);
     // every trunk of the route is down or at its call limit: nothing can take the call
-    if (targets.length === 0 && !this.nextAlternate(ctx)) this.respond(st, req, { status: 503 });
+    if (targets.length === 0 && !this.nextAlternate(ctx)) this.respond(st, req, ctx.rel100Refused ? REL100_REJECTION : { status: 503 });
+    else this.maybeSendBest(ctx); // a target refused at once (100rel) is final already
   }
 
   /** A branch towards one target; false when the target's peer cannot take it (down, full). */
@@ -273,6 +287,7 @@ export class ProxyCore {
     const copy = ctx.request.clone();
     copy.uri = target.uri;
     edit?.(copy, target);
+    if (target.peer !== undefined && copy.method === 'INVITE' && this.deps.rel100?.mode(target.peer) === 'disable') strip100rel(copy);
     let peer: BranchPeer | undefined;
     const legs = this.deps.peerLegs;
     if (target.peer !== undefined) {
@@ -303,7 +318,8 @@ export class ProxyCore {
   private nextAlternate(ctx: ResponseContext): boolean {
     const hash = loopHash(ctx.request);
     for (let t = ctx.alternates.shift(); t !== undefined; t = ctx.alternates.shift()) {
-      if (this.startTarget(ctx, t, hash)) return true;
+      // a trunk in 100rel disable mode is skipped for a Require: 100rel call, like a full one
+      if (!this.rel100Refuses(ctx, t) && this.startTarget(ctx, t, hash)) return true;
     }
     return false;
   }
@@ -477,6 +493,8 @@ export class ProxyCore {
     const ctx = branch.ctx.server.state === 'terminated' ? undefined : branch.ctx;
     const status = res.status;
     if (txn instanceof InviteClientTxn) this.trackDialog(branch, res, txn.target);
+    // relayed as passthrough would; only later calls to an `auto` peer change (lib/policy/rel100.ts)
+    if (branch.peer !== undefined && isPrackRefusal(res.method, status)) this.deps.rel100?.prackRefused(branch.peer.leg.peer, status);
     if (status === 100) return;
     if (status < 200) {
       branch.gotProvisional = true;

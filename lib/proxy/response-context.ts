@@ -43,6 +43,8 @@ export class ResponseContext {
   alternates: Target[] = [];
   /** a branch's copy went out with another CSeq or From: responses get the caller's back */
   restoreUpstream = false;
+  /** a peer in 100rel `disable` mode could not take this Require: 100rel call (lib/policy/rel100.ts) */
+  rel100Refused = false;
   /** when an initial INVITE arrived (ms), for the call setup histogram; undefined for others */
   callStartedAt: number | undefined;
 

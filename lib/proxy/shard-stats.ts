@@ -49,6 +49,8 @@ export class ShardStats {
   dialogsRestored = 0;
   /** digest checks that failed (wrong password, unknown user, someone else's AOR) */
   authFailures = 0;
+  /** peers in 100rel `auto` mode switched to disable by a refused PRACK */
+  rel100Learned = 0;
 
   countResponse(status: number): void {
     switch (Math.floor(status / 100)) {

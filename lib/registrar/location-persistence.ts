@@ -12,6 +12,8 @@ const NS = 'location';
 export class PersistentLocation {
   readonly store: LocationStore;
   readonly journal: Journal | undefined;
+  /** every namespace as loaded: other state kept in the same journal (e.g. 'rel100') reads its own */
+  restored = new Map<string, Map<string, unknown>>();
 
   constructor(path: string, private readonly log: Logger, fsync: FsyncPolicy = 'interval', compactBytes?: number) {
     this.store = new LocationStore();
@@ -24,6 +26,7 @@ export class PersistentLocation {
     let state;
     try {
       state = this.journal.load();
+      this.restored = state;
     } catch (err) {
       // An unreadable snapshot is kept aside by the operator; we must not overwrite it blindly.
       this.log.error({ err, path }, 'location snapshot unreadable; refusing to start over it');

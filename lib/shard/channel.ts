@@ -2,6 +2,7 @@
 // postMessage per event-loop turn carries many SIP messages (DESIGN.md hot-path rules).
 import type { Config } from '../config/schema.js';
 import type { PeerState } from '../peers/peer-state.js';
+import type { Rel100Learned } from '../policy/rel100.js';
 import type { HistogramSnapshot } from '../metrics/histogram.js';
 import type { BindingUpdate } from '../registrar/binding.js';
 import type { ListenerConfig, SendTarget } from '../transport/types.js';
@@ -24,12 +25,16 @@ export interface ShardInit {
   dialogs?: Uint8Array[];
   /** nonces issued before this time (ms) are stale here: a replacement lost the nc counters */
   nonceNotBefore?: number;
+  /** peers in 100rel `auto` mode already switched to disable (persisted by the main thread) */
+  rel100?: Rel100Learned[];
 }
 
 export type ToShard =
   | { t: 'sip'; d: Uint8Array; s: SendTarget }
   | { t: 'bind'; u: BindingUpdate }
   | { t: 'peer'; s: PeerState }
+  /** a 100rel disable learned (l) or reset by the operator (l null) for peer p */
+  | { t: 'rel100'; p: string; l: Rel100Learned | null }
   | { t: 'stats'; id: number }
   /** a page of this shard's dialogs, answered with a 'reply' carrying a DialogPage */
   | { t: 'dialogs'; id: number; offset: number; limit: number }
@@ -42,6 +47,8 @@ export type FromShard =
   | { t: 'sip'; d: Uint8Array; to: SendTarget }
   | { t: 'bind'; u: BindingUpdate }
   | { t: 'peer'; s: PeerState }
+  /** this shard learned a 100rel disable (a PRACK refused by an `auto` peer) */
+  | { t: 'rel100'; l: Rel100Learned }
   /** checkpoint of a confirmed dialog (msgpackr), null when it ended */
   | { t: 'dlg'; k: string; d: Uint8Array | null }
   /** a failed digest check from this source address (per-source back-off on the main thread) */

@@ -65,6 +65,7 @@ export class ShardRuntime {
     this.peers = new PeerRuntime({
       config: cfg, shardId: init.shardId, shardCount: init.shardCount, trunkCalls: init.trunkCalls, initialStates: init.peerStates ?? [],
       originator, resolver, timers: this.timers, log: this.log, now, publish: (s) => this.emit({ t: 'peer', s }),
+      initialRel100: init.rel100, publishRel100: (l) => { this.stats.rel100Learned++; this.emit({ t: 'rel100', l }); },
     });
     this.coreDeps = {
       shardId: init.shardId,
@@ -73,6 +74,7 @@ export class ShardRuntime {
       originator,
       peers: this.peers.peers,
       peerLegs: this.peers.legs,
+      rel100: { mode: (p) => this.peers.rel100Mode(p), prackRefused: (p, status) => this.peers.prackRefused(p, status) },
       dialogs: this.dialogs,
       stats: this.stats,
       location: this.location,
@@ -164,6 +166,9 @@ export class ShardRuntime {
           break;
         case 'peer':
           this.peers.apply(item.s);
+          break;
+        case 'rel100':
+          this.peers.applyRel100(item.p, item.l ?? undefined);
           break;
         case 'stats':
           this.out.push({ t: 'stats', id: item.id, v: this.report() });
