@@ -127,3 +127,38 @@ t.test('passthrough and disable peers never learn from a refused PRACK', async (
   t.equal(h.runtime.stats.rel100Learned, 0);
   t.equal(h.runtime.peers.rel100Learned.size, 0);
 });
+
+t.test('forked early dialogs keep their own PRACKs and UPDATEs (Route + each Contact)', async (t) => {
+  const h = new ShardHarness({ auth: { invite: false, register: false } });
+  t.teardown(() => h.close());
+  const now = h.clock.now();
+  const src = (port: number) => ({ transport: 'udp' as const, address: '127.0.0.1', port, connId: 0 });
+  h.runtime.applyBinding({
+    aor: 'sip:101@127.0.0.1',
+    bindings: [
+      { contact: 'sip:101@127.0.0.1:6001', expiresAt: now + 3600_000, q: 1, callId: 'r1', cseq: 1, source: src(6001) },
+      { contact: 'sip:101@127.0.0.1:6002', expiresAt: now + 3600_000, q: 0.5, callId: 'r2', cseq: 1, source: src(6002) },
+    ],
+  });
+  h.receive(call('k1', 'sip:101@127.0.0.1', ['Supported: 100rel']), CALLER);
+  const fwds = h.take().filter((s) => s.msg.isRequest);
+  t.equal(fwds.length, 2, 'forked');
+  for (const f of fwds) {
+    const port = f.to.port;
+    h.receive(reply(f.msg, 183, 'Session Progress', ['Require: 100rel', 'RSeq: 1', `Contact: <sip:101@127.0.0.1:${port}>`], `t${port}`), src(port));
+  }
+  const up = toCaller(h.take());
+  t.same(up.map((s) => s.msg.get('to')?.match(/tag=(\w+)/)?.[1]).sort(), ['t6001', 't6002'], 'both reliable 183s relayed');
+  let seq = 2;
+  for (const port of [6001, 6002]) {
+    for (const method of ['PRACK', 'UPDATE']) {
+      h.receive([
+        `${method} sip:101@127.0.0.1:${port} SIP/2.0`, `Via: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK-k1-${method}${port}`, 'Max-Forwards: 70',
+        'Route: <sip:127.0.0.1:5060;lr>', 'From: <sip:caller@127.0.0.9>;tag=ft1', `To: <sip:101@127.0.0.1>;tag=t${port}`,
+        'Call-ID: k1', `CSeq: ${seq++} ${method}`, ...(method === 'PRACK' ? ['RAck: 1 1 INVITE'] : []), 'Content-Length: 0', '', '',
+      ].join('\n'), CALLER);
+      const sent = h.take().filter((s) => s.msg.isRequest && s.msg.method === method);
+      t.same(sent.map((s) => s.to.port), [port], `${method} for the early dialog with tag t${port} goes to its callee`);
+    }
+  }
+});
