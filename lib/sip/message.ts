@@ -150,8 +150,10 @@ export class SipMessage {
     // Every message we send carries Content-Length: required on streams, harmless on UDP.
     if (!hasLength) s += `Content-Length: ${this.body.length}\r\n`;
     s += '\r\n';
-    // one allocation: header text (latin1 keeps the received bytes) then the body
-    const out = Buffer.allocUnsafe(s.length + this.body.length);
+    // one allocation: header text (latin1 keeps the received bytes) then the body. An ArrayBuffer of
+    // its own, not a slice of Node's 8 KB pool: a transaction keeping it for retransmission would
+    // keep the whole slab alive, and postMessage to the main thread would clone the whole slab.
+    const out = Buffer.allocUnsafeSlow(s.length + this.body.length);
     out.write(s, 0, 'latin1');
     if (this.body.length > 0) this.body.copy(out, s.length);
     return out;
