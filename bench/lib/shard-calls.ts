@@ -57,19 +57,24 @@ export class CallDriver {
     }, clock, autoTick);
   }
 
+  /** Hand messages over as the worker channel does: each in an ArrayBuffer of its own. */
+  private batch(items: [Buffer, SendTarget][]): void {
+    this.rt.handleBatch(items.map(([d, s]) => ({ t: 'sip', d: new Uint8Array(d), s: { ...s } })));
+  }
+
   /** INVITE, 100, 180, 200 and ACK: the call is confirmed. Returns the callee's tag. */
   setUp(i: number): string {
     const callId = `${i}-bench@127.0.0.1`;
     this.sent = [];
-    this.rt.handleBatch([{ t: 'sip', d: req('INVITE', 'sip:9000@127.0.0.1:5060', callId, `z9hG4bK-i${i}`, 1, undefined, SDP), s: CALLER }]);
+    this.batch([[req('INVITE', 'sip:9000@127.0.0.1:5060', callId, `z9hG4bK-i${i}`, 1, undefined, SDP), CALLER]]);
     const inv = this.sent.find((m) => m.startsWith('INVITE'))!;
     const tag = `u${i}`;
-    this.rt.handleBatch([
-      { t: 'sip', d: respond(inv, 100, 'Trying', tag), s: CALLEE },
-      { t: 'sip', d: respond(inv, 180, 'Ringing', tag), s: CALLEE },
-      { t: 'sip', d: respond(inv, 200, 'OK', tag, SDP), s: CALLEE },
+    this.batch([
+      [respond(inv, 100, 'Trying', tag), CALLEE],
+      [respond(inv, 180, 'Ringing', tag), CALLEE],
+      [respond(inv, 200, 'OK', tag, SDP), CALLEE],
     ]);
-    this.rt.handleBatch([{ t: 'sip', d: req('ACK', 'sip:9000@127.0.0.1:5060', callId, `z9hG4bK-a${i}`, 1, tag), s: CALLER }]);
+    this.batch([[req('ACK', 'sip:9000@127.0.0.1:5060', callId, `z9hG4bK-a${i}`, 1, tag), CALLER]]);
     this.sent = [];
     return tag;
   }
@@ -78,9 +83,9 @@ export class CallDriver {
   hangUp(i: number, tag: string): void {
     const callId = `${i}-bench@127.0.0.1`;
     this.sent = [];
-    this.rt.handleBatch([{ t: 'sip', d: req('BYE', 'sip:9000@127.0.0.1:5060', callId, `z9hG4bK-b${i}`, 2, tag), s: CALLER }]);
+    this.batch([[req('BYE', 'sip:9000@127.0.0.1:5060', callId, `z9hG4bK-b${i}`, 2, tag), CALLER]]);
     const bye = this.sent.find((m) => m.startsWith('BYE'))!;
-    this.rt.handleBatch([{ t: 'sip', d: respond(bye, 200, 'OK', tag), s: CALLEE }]);
+    this.batch([[respond(bye, 200, 'OK', tag), CALLEE]]);
     this.sent = [];
   }
 }
