@@ -131,11 +131,19 @@ export class SipMessage {
 
   cseq(): CSeq {
     const v = this.get('cseq') ?? '';
-    const sp = v.search(/\s/);
+    let sp = v.indexOf(' ');
+    const tab = v.indexOf('\t');
+    if (tab !== -1 && (sp === -1 || tab < sp)) sp = tab;
     return { seq: Number(v.slice(0, sp)), method: v.slice(sp).trim() };
   }
 
   topVia(): Via | undefined {
+    // the first value of the first Via line; split on commas only when that line has any
+    for (const h of this.headers) {
+      if (h.name !== 'via') continue;
+      const v = h.value.indexOf(',') === -1 ? h.value : splitCommas(h.value)[0];
+      if (v !== undefined && v !== '') return parseVia(v);
+    }
     const v = this.getAll('via')[0];
     return v === undefined ? undefined : parseVia(v);
   }
