@@ -8,6 +8,8 @@ import { SipMessage, type HeaderField } from './message.js';
 export interface Defect { status: number; reason: string }
 export interface ParseResult { message: SipMessage; defect: Defect | undefined }
 
+const KNOWN_METHODS: ReadonlySet<string> = new Set(['INVITE', 'ACK', 'BYE', 'CANCEL', 'OPTIONS', 'REGISTER', 'PRACK', 'UPDATE',
+  'INFO', 'SUBSCRIBE', 'NOTIFY', 'REFER', 'MESSAGE', 'PUBLISH']);
 const METHOD_RE = /^[A-Za-z0-9\-.!%*_+`'~]+$/;
 const CRLFCRLF = Buffer.from('\r\n\r\n');
 const LFLF = Buffer.from('\n\n');
@@ -74,14 +76,34 @@ function finish(buf: Buffer, lines: string[], headEnd: number, sepLen: number): 
   return complete(buf, msg.message, headers, defect, headEnd, sepLen);
 }
 
+// The usual spellings of the usual headers, by first character: matched in place, without cutting
+// the name out of the line (anything else takes the general path).
+const KNOWN = new Map<number, Array<[string, string]>>();
+for (const wire of ['Via', 'From', 'To', 'Call-ID', 'CSeq', 'Contact', 'Max-Forwards', 'Content-Type', 'Content-Length',
+  'Record-Route', 'Route', 'Subject', 'User-Agent', 'Allow', 'Supported', 'Expires', 'Authorization', 'Proxy-Authorization',
+  'Server', 'Accept', 'Require', 'Session-Expires', 'Min-SE', 'P-Asserted-Identity', 'Privacy', 'Date']) {
+  const c = wire.charCodeAt(0);
+  let list = KNOWN.get(c);
+  if (list === undefined) KNOWN.set(c, (list = []));
+  list.push([wire, tokenHeaderName(wire)!]);
+}
+
 function headerField(line: string, folded: boolean): HeaderField | undefined {
   const colon = line.indexOf(':');
   if (colon === -1) return undefined;
-  const name = tokenHeaderName(trimEndWs(line.slice(0, colon)));
+  let name: string | undefined;
+  const known = KNOWN.get(line.charCodeAt(0));
+  if (known !== undefined) for (const [wire, n] of known) if (wire.length === colon && line.startsWith(wire)) { name = n; break; }
+  name ??= tokenHeaderName(trimEndWs(line.slice(0, colon)));
   if (name === undefined) return undefined;
-  let value = line.slice(colon + 1);
-  if (folded) value = value.replace(/\r\n[ \t]+/g, ' ');
-  return { name, value: value.trim(), line };
+  if (folded) return { name, value: line.slice(colon + 1).replace(/\r\n[ \t]+/g, ' ').trim(), line };
+  // one slice for the value: skip SP/HTAB on both sides in place (other whitespace: trim())
+  let a = colon + 1;
+  let b = line.length;
+  while (a < b && (line.charCodeAt(a) === 0x20 || line.charCodeAt(a) === 0x09)) a++;
+  while (b > a && (line.charCodeAt(b - 1) === 0x20 || line.charCodeAt(b - 1) === 0x09)) b--;
+  const value = line.slice(a, b);
+  return { name, value: value.length > 0 && (value.charCodeAt(0) <= 0x20 || value.charCodeAt(0) === 0xa0 || value.charCodeAt(value.length - 1) <= 0x20 || value.charCodeAt(value.length - 1) === 0xa0) ? value.trim() : value, line };
 }
 
 function complete(buf: Buffer, message: SipMessage, headers: HeaderField[], defect: Defect | undefined, headEnd: number, sepLen: number): ParseResult {
@@ -110,6 +132,13 @@ function parseStartLine(line: string): { message: SipMessage; defect: Defect | u
     const m = /^SIP\/2\.0 ([1-6][0-9]{2})(?: (.*))?$/.exec(line);
     if (m === null) throw createError('SIP_ERR_PARSE', `malformed status line '${line.slice(0, 80)}'`);
     return { message: SipMessage.response(Number(m[1]), m[2] ?? ''), defect: undefined };
+  }
+  // the common shape, 'METHOD uri SIP/2.0', checked without split or regex
+  const sp1 = line.indexOf(' ');
+  const sp2 = sp1 === -1 ? -1 : line.indexOf(' ', sp1 + 1);
+  if (sp1 > 0 && sp2 > sp1 + 1 && line.length === sp2 + 8 && line.endsWith(' SIP/2.0')) {
+    const method = line.slice(0, sp1);
+    if (KNOWN_METHODS.has(method)) return { message: SipMessage.request(method, line.slice(sp1 + 1, sp2)), defect: undefined };
   }
   const parts = line.split(' ');
   const method = parts[0] ?? '';
