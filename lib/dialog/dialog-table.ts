@@ -24,10 +24,46 @@ export interface DialogCounts { early: number; confirmed: number; total: number 
 export const dialogKey = (callId: string, tagA: string, tagB: string): string =>
   tagA < tagB ? `${callId}|${tagA}|${tagB}` : `${callId}|${tagB}|${tagA}`;
 
+const NON_LATIN1 = /[^\x00-\xff]/;
+
+/**
+ * A flat copy of a string. Header values are slices of the whole received header text, and V8's
+ * sliced strings keep their parent alive: a dialog holding its Call-ID and tags as slices would keep
+ * the INVITE's and the 2xx's header sections for the life of the call.
+ */
+export function detach(s: string): string;
+export function detach(s: string | undefined): string | undefined;
+export function detach(s: string | undefined): string | undefined {
+  // V8 copies slices shorter than 13 characters anyway
+  if (s === undefined || s.length < 13) return s;
+  return NON_LATIN1.test(s) ? JSON.parse(JSON.stringify(s)) as string : Buffer.from(s, 'latin1').toString('latin1');
+}
+
+/**
+ * One shared object per distinct destination: every dialog with the same caller or callee address
+ * points at it instead of keeping the per-message copy that came through the worker channel. The
+ * cache is only a lookup aid; when it grows past its bound it starts over (dialogs keep theirs).
+ */
+const targets = new Map<string, SendTarget>();
+const TARGETS_MAX = 10_000;
+export function internTarget(t: SendTarget): SendTarget {
+  const k = `${t.transport}|${t.address}|${t.port}|${t.connId ?? ''}|${t.host ?? ''}`;
+  let v = targets.get(k);
+  if (v === undefined) {
+    if (targets.size >= TARGETS_MAX) targets.clear();
+    v = { transport: t.transport, address: detach(t.address), port: t.port };
+    if (t.connId !== undefined) v.connId = t.connId;
+    if (t.host !== undefined) v.host = detach(t.host);
+    targets.set(detach(k), v);
+  }
+  return v;
+}
+
 export class DialogTable {
   private readonly dialogs = new Map<string, Dialog>();
-  /** Dialogs per Call-ID, so a failed INVITE ends its early dialogs without a scan. */
-  private readonly byCallId = new Map<string, Set<Dialog>>();
+  /** Dialogs per Call-ID (one, or an array when a forked INVITE made several), so a failed INVITE
+   *  ends its early dialogs without a scan. */
+  private readonly byCallId = new Map<string, Dialog | Dialog[]>();
   private counts = { early: 0, confirmed: 0 };
   createdTotal = 0;
   confirmedTotal = 0;
@@ -41,18 +77,22 @@ export class DialogTable {
 
   /** Record a provisional (early) or 2xx (confirmed) answer to an INVITE. */
   upsert(d: Omit<Dialog, 'state' | 'confirmedAt'>, confirmed: boolean, now: number): Dialog {
-    const key = dialogKey(d.callId, d.callerTag, d.calleeTag);
+    let key = dialogKey(d.callId, d.callerTag, d.calleeTag);
     let dialog = this.dialogs.get(key);
     if (dialog === undefined) {
-      dialog = { ...d, state: 'early', confirmedAt: undefined };
+      key = detach(key);
+      dialog = {
+        callId: detach(d.callId), callerTag: detach(d.callerTag), calleeTag: detach(d.calleeTag), state: 'early',
+        callerContact: detach(d.callerContact), callerDest: internTarget(d.callerDest),
+        calleeContact: detach(d.calleeContact), calleeDest: internTarget(d.calleeDest),
+        createdAt: d.createdAt, confirmedAt: undefined,
+      };
       this.dialogs.set(key, dialog);
-      let set = this.byCallId.get(d.callId);
-      if (set === undefined) this.byCallId.set(d.callId, (set = new Set()));
-      set.add(dialog);
+      this.index(dialog);
       this.counts.early++;
       this.createdTotal++;
     } else if (d.calleeContact !== undefined && d.calleeContact !== dialog.calleeContact) {
-      dialog.calleeContact = d.calleeContact;
+      dialog.calleeContact = detach(d.calleeContact);
       if (dialog.state === 'confirmed') this.onConfirmedChange?.(key, dialog);
     }
     if (confirmed && dialog.state === 'early') {
@@ -70,11 +110,28 @@ export class DialogTable {
   restore(d: Dialog): void {
     const key = dialogKey(d.callId, d.callerTag, d.calleeTag);
     if (this.dialogs.has(key) || d.state !== 'confirmed') return;
+    d.callerDest = internTarget(d.callerDest);
+    d.calleeDest = internTarget(d.calleeDest);
     this.dialogs.set(key, d);
-    let set = this.byCallId.get(d.callId);
-    if (set === undefined) this.byCallId.set(d.callId, (set = new Set()));
-    set.add(d);
+    this.index(d);
     this.counts.confirmed++;
+  }
+
+  private index(d: Dialog): void {
+    const cur = this.byCallId.get(d.callId);
+    if (cur === undefined) this.byCallId.set(d.callId, d);
+    else if (Array.isArray(cur)) cur.push(d);
+    else this.byCallId.set(d.callId, [cur, d]);
+  }
+
+  private unindex(d: Dialog): void {
+    const cur = this.byCallId.get(d.callId);
+    if (cur === d) { this.byCallId.delete(d.callId); return; }
+    if (!Array.isArray(cur)) return;
+    const i = cur.indexOf(d);
+    if (i !== -1) cur.splice(i, 1);
+    if (cur.length === 1) this.byCallId.set(d.callId, cur[0]!);
+    else if (cur.length === 0) this.byCallId.delete(d.callId);
   }
 
   terminate(dialog: Dialog): void {
@@ -87,18 +144,14 @@ export class DialogTable {
     }
     dialog.state = 'terminated';
     this.dialogs.delete(key);
-    const set = this.byCallId.get(dialog.callId);
-    if (set !== undefined) {
-      set.delete(dialog);
-      if (set.size === 0) this.byCallId.delete(dialog.callId);
-    }
+    this.unindex(dialog);
   }
 
   /** Early dialogs of a Call-ID end when the INVITE fails (RFC 3261 12.3). */
   terminateEarly(callId: string, callerTag: string): void {
-    const set = this.byCallId.get(callId);
-    if (set === undefined) return;
-    for (const d of [...set]) if (d.state === 'early' && d.callerTag === callerTag) this.terminate(d);
+    const cur = this.byCallId.get(callId);
+    if (cur === undefined) return;
+    for (const d of Array.isArray(cur) ? [...cur] : [cur]) if (d.state === 'early' && d.callerTag === callerTag) this.terminate(d);
   }
 
   /** Drop dialogs older than maxAgeMs (no BYE ever seen); returns how many. */

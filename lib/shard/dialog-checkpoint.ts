@@ -4,20 +4,41 @@
 // when their shard died can still be ended with BYE (also by UAs that ignore Record-Route).
 import { Packr } from 'msgpackr';
 import type { Dialog } from '../dialog/dialog-table.js';
+import type { SendTarget } from '../transport/types.js';
 
 // Fixed on both sides: decoding with another useRecords setting than encoding misreads the data.
 const packr = new Packr({ useRecords: false });
 
+// A confirmed dialog as a tuple (no key names: the main thread keeps one per held call). Version 1.
+type Packed = [1, string, string, string, string | null, PackedTarget, string | null, PackedTarget, number, number | null];
+type PackedTarget = [SendTarget['transport'], string, number, number | null, string | null];
+
+const packTarget = (t: SendTarget): PackedTarget => [t.transport, t.address, t.port, t.connId ?? null, t.host ?? null];
+function unpackTarget(p: PackedTarget): SendTarget {
+  const t: SendTarget = { transport: p[0], address: p[1], port: p[2] };
+  if (p[3] !== null) t.connId = p[3];
+  if (p[4] !== null) t.host = p[4];
+  return t;
+}
+
 export function packDialog(d: Dialog): Uint8Array {
+  const p: Packed = [1, d.callId, d.callerTag, d.calleeTag, d.callerContact ?? null, packTarget(d.callerDest),
+    d.calleeContact ?? null, packTarget(d.calleeDest), d.createdAt, d.confirmedAt ?? null];
   // pack() returns a view into msgpackr's arena: copy into an ArrayBuffer of its own (a pooled
   // Buffer would make postMessage clone the whole pool)
-  return new Uint8Array(packr.pack(d));
+  return new Uint8Array(packr.pack(p));
 }
 
 export function unpackDialog(bytes: Uint8Array): Dialog | undefined {
   try {
-    const d = packr.unpack(bytes) as Dialog;
-    return typeof d?.callId === 'string' && typeof d.callerTag === 'string' && typeof d.calleeTag === 'string' ? d : undefined;
+    const p = packr.unpack(bytes) as Packed;
+    if (!Array.isArray(p) || p[0] !== 1 || typeof p[1] !== 'string' || typeof p[2] !== 'string' || typeof p[3] !== 'string') return undefined;
+    return {
+      callId: p[1], callerTag: p[2], calleeTag: p[3], state: 'confirmed',
+      callerContact: p[4] ?? undefined, callerDest: unpackTarget(p[5]),
+      calleeContact: p[6] ?? undefined, calleeDest: unpackTarget(p[7]),
+      createdAt: p[8], confirmedAt: p[9] ?? undefined,
+    };
   } catch {
     return undefined;
   }

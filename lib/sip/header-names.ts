@@ -25,6 +25,22 @@ export function normalizeHeaderName(name: string): string {
   return n;
 }
 
+const TOKEN_RE = /^[A-Za-z0-9\-.!%*_+`'~]+$/;
+
+/**
+ * Normalized name of a header name as found on the wire, or undefined when it is not a token. Names
+ * repeat endlessly, so a name seen before skips both the token check and the lower-casing.
+ */
+const tokens = new Map<string, string>();
+export function tokenHeaderName(name: string): string | undefined {
+  const hit = tokens.get(name);
+  if (hit !== undefined) return hit;
+  if (!TOKEN_RE.test(name)) return undefined;
+  const n = normalizeHeaderName(name);
+  if (tokens.size < 4096) tokens.set(name, n);
+  return n;
+}
+
 /** Conventional spelling of a normalized (lower-case) header name, for headers we write. */
 export function canonicalHeaderName(lower: string): string {
   const known = CANONICAL[lower];

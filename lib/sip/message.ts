@@ -131,11 +131,19 @@ export class SipMessage {
 
   cseq(): CSeq {
     const v = this.get('cseq') ?? '';
-    const sp = v.search(/\s/);
+    let sp = v.indexOf(' ');
+    const tab = v.indexOf('\t');
+    if (tab !== -1 && (sp === -1 || tab < sp)) sp = tab;
     return { seq: Number(v.slice(0, sp)), method: v.slice(sp).trim() };
   }
 
   topVia(): Via | undefined {
+    // the first value of the first Via line; split on commas only when that line has any
+    for (const h of this.headers) {
+      if (h.name !== 'via') continue;
+      const v = h.value.indexOf(',') === -1 ? h.value : splitCommas(h.value)[0];
+      if (v !== undefined && v !== '') return parseVia(v);
+    }
     const v = this.getAll('via')[0];
     return v === undefined ? undefined : parseVia(v);
   }
@@ -150,8 +158,10 @@ export class SipMessage {
     // Every message we send carries Content-Length: required on streams, harmless on UDP.
     if (!hasLength) s += `Content-Length: ${this.body.length}\r\n`;
     s += '\r\n';
-    // one allocation: header text (latin1 keeps the received bytes) then the body
-    const out = Buffer.allocUnsafe(s.length + this.body.length);
+    // one allocation: header text (latin1 keeps the received bytes) then the body. An ArrayBuffer of
+    // its own, not a slice of Node's 8 KB pool: a transaction keeping it for retransmission would
+    // keep the whole slab alive, and postMessage to the main thread would clone the whole slab.
+    const out = Buffer.allocUnsafeSlow(s.length + this.body.length);
     out.write(s, 0, 'latin1');
     if (this.body.length > 0) this.body.copy(out, s.length);
     return out;

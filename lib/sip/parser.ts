@@ -2,13 +2,15 @@
 // header value. Defects that still leave a message worth answering (so a 400/505 can be built
 // from its Via, From, To, Call-ID and CSeq) are reported beside the message instead of thrown.
 import { createError } from '../errors.js';
-import { normalizeHeaderName } from './header-names.js';
+import { tokenHeaderName } from './header-names.js';
 import { SipMessage, type HeaderField } from './message.js';
 
 export interface Defect { status: number; reason: string }
 export interface ParseResult { message: SipMessage; defect: Defect | undefined }
 
-const TOKEN_RE = /^[A-Za-z0-9\-.!%*_+`'~]+$/;
+const KNOWN_METHODS: ReadonlySet<string> = new Set(['INVITE', 'ACK', 'BYE', 'CANCEL', 'OPTIONS', 'REGISTER', 'PRACK', 'UPDATE',
+  'INFO', 'SUBSCRIBE', 'NOTIFY', 'REFER', 'MESSAGE', 'PUBLISH']);
+const METHOD_RE = /^[A-Za-z0-9\-.!%*_+`'~]+$/;
 const CRLFCRLF = Buffer.from('\r\n\r\n');
 const LFLF = Buffer.from('\n\n');
 
@@ -29,31 +31,82 @@ export function parseMessage(buf: Buffer): ParseResult {
     }
   }
   const head = buf.toString('latin1', 0, headEnd);
-  const lines = sepLen === 4 || head.indexOf('\n') === -1 ? splitCrlf(head) : head.split(/\r?\n/);
-  const startLine = lines[0] ?? '';
-  const msg = parseStartLine(startLine);
+  if (sepLen !== 4 && head.indexOf('\n') !== -1) return finish(buf, head.split(/\r?\n/), headEnd, sepLen);
+  // the common case: CRLF line ends, scanned in place (no array of lines)
+  let eol = head.indexOf('\r\n');
+  const msg = parseStartLine(eol === -1 ? head : head.slice(0, eol));
   let defect: Defect | undefined = msg.defect;
   const message = msg.message;
+  const headers: HeaderField[] = [];
+  while (eol !== -1) {
+    const start = eol + 2;
+    eol = head.indexOf('\r\n', start);
+    let end = eol === -1 ? head.length : eol;
+    let folded = false;
+    // unfold continuation lines (RFC 3261 7.3.1)
+    while (eol !== -1 && (head.charCodeAt(eol + 2) === 0x20 || head.charCodeAt(eol + 2) === 0x09)) {
+      eol = head.indexOf('\r\n', eol + 2);
+      end = eol === -1 ? head.length : eol;
+      folded = true;
+    }
+    const line = head.slice(start, end);
+    const f = headerField(line, folded);
+    if (f === undefined) defect ??= { status: 400, reason: 'Malformed Header Line' };
+    else headers.push(f);
+  }
+  return complete(buf, message, headers, defect, headEnd, sepLen);
+}
 
+/** A header section ended by a bare LF pair (lines may end in LF or CRLF): the same from an array of lines. */
+function finish(buf: Buffer, lines: string[], headEnd: number, sepLen: number): ParseResult {
+  const msg = parseStartLine(lines[0] ?? '');
+  let defect: Defect | undefined = msg.defect;
   const headers: HeaderField[] = [];
   for (let i = 1; i < lines.length; i++) {
     let line = lines[i]!;
     let folded = false;
-    // unfold continuation lines (RFC 3261 7.3.1)
     while (i + 1 < lines.length && (lines[i + 1]!.charCodeAt(0) === 0x20 || lines[i + 1]!.charCodeAt(0) === 0x09)) {
       line += '\r\n' + lines[++i]!;
       folded = true;
     }
-    const colon = line.indexOf(':');
-    const rawName = colon === -1 ? '' : trimEndWs(line.slice(0, colon));
-    if (colon === -1 || !TOKEN_RE.test(rawName)) {
-      defect ??= { status: 400, reason: 'Malformed Header Line' };
-      continue;
-    }
-    let value = line.slice(colon + 1);
-    if (folded) value = value.replace(/\r\n[ \t]+/g, ' ');
-    headers.push({ name: normalizeHeaderName(rawName), value: value.trim(), line });
+    const f = headerField(line, folded);
+    if (f === undefined) defect ??= { status: 400, reason: 'Malformed Header Line' };
+    else headers.push(f);
   }
+  return complete(buf, msg.message, headers, defect, headEnd, sepLen);
+}
+
+// The usual spellings of the usual headers, by first character: matched in place, without cutting
+// the name out of the line (anything else takes the general path).
+const KNOWN = new Map<number, Array<[string, string]>>();
+for (const wire of ['Via', 'From', 'To', 'Call-ID', 'CSeq', 'Contact', 'Max-Forwards', 'Content-Type', 'Content-Length',
+  'Record-Route', 'Route', 'Subject', 'User-Agent', 'Allow', 'Supported', 'Expires', 'Authorization', 'Proxy-Authorization',
+  'Server', 'Accept', 'Require', 'Session-Expires', 'Min-SE', 'P-Asserted-Identity', 'Privacy', 'Date']) {
+  const c = wire.charCodeAt(0);
+  let list = KNOWN.get(c);
+  if (list === undefined) KNOWN.set(c, (list = []));
+  list.push([wire, tokenHeaderName(wire)!]);
+}
+
+function headerField(line: string, folded: boolean): HeaderField | undefined {
+  const colon = line.indexOf(':');
+  if (colon === -1) return undefined;
+  let name: string | undefined;
+  const known = KNOWN.get(line.charCodeAt(0));
+  if (known !== undefined) for (const [wire, n] of known) if (wire.length === colon && line.startsWith(wire)) { name = n; break; }
+  name ??= tokenHeaderName(trimEndWs(line.slice(0, colon)));
+  if (name === undefined) return undefined;
+  if (folded) return { name, value: line.slice(colon + 1).replace(/\r\n[ \t]+/g, ' ').trim(), line };
+  // one slice for the value: skip SP/HTAB on both sides in place (other whitespace: trim())
+  let a = colon + 1;
+  let b = line.length;
+  while (a < b && (line.charCodeAt(a) === 0x20 || line.charCodeAt(a) === 0x09)) a++;
+  while (b > a && (line.charCodeAt(b - 1) === 0x20 || line.charCodeAt(b - 1) === 0x09)) b--;
+  const value = line.slice(a, b);
+  return { name, value: value.length > 0 && (value.charCodeAt(0) <= 0x20 || value.charCodeAt(0) === 0xa0 || value.charCodeAt(value.length - 1) <= 0x20 || value.charCodeAt(value.length - 1) === 0xa0) ? value.trim() : value, line };
+}
+
+function complete(buf: Buffer, message: SipMessage, headers: HeaderField[], defect: Defect | undefined, headEnd: number, sepLen: number): ParseResult {
   message.headers = headers;
 
   const bodyStart = headEnd + sepLen;
@@ -80,9 +133,16 @@ function parseStartLine(line: string): { message: SipMessage; defect: Defect | u
     if (m === null) throw createError('SIP_ERR_PARSE', `malformed status line '${line.slice(0, 80)}'`);
     return { message: SipMessage.response(Number(m[1]), m[2] ?? ''), defect: undefined };
   }
+  // the common shape, 'METHOD uri SIP/2.0', checked without split or regex
+  const sp1 = line.indexOf(' ');
+  const sp2 = sp1 === -1 ? -1 : line.indexOf(' ', sp1 + 1);
+  if (sp1 > 0 && sp2 > sp1 + 1 && line.length === sp2 + 8 && line.endsWith(' SIP/2.0')) {
+    const method = line.slice(0, sp1);
+    if (KNOWN_METHODS.has(method)) return { message: SipMessage.request(method, line.slice(sp1 + 1, sp2)), defect: undefined };
+  }
   const parts = line.split(' ');
   const method = parts[0] ?? '';
-  if (!TOKEN_RE.test(method)) throw createError('SIP_ERR_PARSE', `malformed request line '${line.slice(0, 80)}'`, 400);
+  if (!METHOD_RE.test(method)) throw createError('SIP_ERR_PARSE', `malformed request line '${line.slice(0, 80)}'`, 400);
   const message = SipMessage.request(method, parts[1] ?? '');
   if (parts.length !== 3 || parts[1] === '' || parts[2] === '') {
     return { message, defect: { status: 400, reason: 'Malformed Request-Line' } };
@@ -98,8 +158,8 @@ function contentLength(headers: HeaderField[]): number | undefined | 'bad' {
   let found: number | undefined;
   for (const h of headers) {
     if (h.name !== 'content-length') continue;
-    if (!/^[0-9]{1,9}$/.test(h.value)) return 'bad';
-    const n = Number(h.value);
+    const n = digits(h.value);
+    if (n < 0) return 'bad';
     // two Content-Length lines: the body length is unknowable (RFC 4475 3.3.9)
     if (found !== undefined) return 'bad';
     found = n;
@@ -107,19 +167,20 @@ function contentLength(headers: HeaderField[]): number | undefined | 'bad' {
   return found;
 }
 
-function splitCrlf(head: string): string[] {
-  const out: string[] = [];
-  let start = 0;
-  for (let i = head.indexOf('\r\n'); i !== -1; i = head.indexOf('\r\n', start)) {
-    out.push(head.slice(start, i));
-    start = i + 2;
-  }
-  out.push(head.slice(start));
-  return out;
-}
-
 function trimEndWs(s: string): string {
   let end = s.length;
   while (end > 0 && (s.charCodeAt(end - 1) === 0x20 || s.charCodeAt(end - 1) === 0x09)) end--;
   return end === s.length ? s : s.slice(0, end);
+}
+
+/** 1 to 9 decimal digits as a number; -1 for anything else. */
+function digits(s: string): number {
+  if (s.length === 0 || s.length > 9) return -1;
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i) - 0x30;
+    if (c < 0 || c > 9) return -1;
+    n = n * 10 + c;
+  }
+  return n;
 }

@@ -33,7 +33,9 @@ export function splitCommas(value: string): string[] {
 /** Parameters `;a=b;c` into ordered pairs; LWS around `=` and `;` tolerated (RFC 4475 wsinv). */
 export function parseParams(text: string): Array<[string, string | null]> {
   const out: Array<[string, string | null]> = [];
-  for (const part of splitOutside(text, 0x3b)) {
+  // no quotes or angle brackets (the usual Via and URI parameters): a plain split on ';'
+  const parts = text.indexOf('"') === -1 && text.indexOf('<') === -1 ? plainSplit(text, ';') : splitOutside(text, 0x3b);
+  for (const part of parts) {
     const eq = part.indexOf('=');
     if (eq === -1) out.push([part.trim().toLowerCase(), null]);
     else out.push([part.slice(0, eq).trim().toLowerCase(), part.slice(eq + 1).trim()]);
@@ -61,4 +63,14 @@ export function quote(s: string): string {
 const TOKEN_RE = /^[A-Za-z0-9\-.!%*_+`'~]+$/;
 export function isToken(s: string): boolean {
   return TOKEN_RE.test(s);
+}
+
+/** Split on `sep`; parts trimmed, empty parts dropped (splitOutside for text without quotes or <>). */
+function plainSplit(text: string, sep: string): string[] {
+  const out: string[] = [];
+  for (const p of text.split(sep)) {
+    const t = p.trim();
+    if (t !== '') out.push(t);
+  }
+  return out;
 }

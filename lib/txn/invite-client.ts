@@ -19,7 +19,7 @@ export class InviteClientTxn {
     private readonly ctx: TxnContext,
     readonly key: string,
     readonly request: SipMessage,
-    private readonly data: Buffer,
+    private data: Buffer | undefined,
     readonly target: SendTarget,
     private readonly user: ClientTxnUser<InviteClientTxn>,
     private readonly onTerminated: (txn: InviteClientTxn) => void,
@@ -28,6 +28,7 @@ export class InviteClientTxn {
   }
 
   start(): void {
+    if (this.data === undefined) return;
     this.ctx.send(this.target, this.data);
     if (!isReliable(this.target)) this.timerA = this.ctx.timers.schedule(this.aInterval, () => this.fireA());
     this.timerB = this.ctx.timers.schedule(64 * this.ctx.times.t1Ms, () => {
@@ -43,6 +44,7 @@ export class InviteClientTxn {
       case 'calling':
       case 'proceeding':
         this.ctx.timers.cancel(this.timerA);
+        this.data = undefined; // only Timer A (Calling) re-sends the request: release its bytes
         if (status < 200) {
           this.state = 'proceeding';
           this.ctx.timers.cancel(this.timerB);
@@ -71,7 +73,7 @@ export class InviteClientTxn {
   }
 
   private fireA(): void {
-    if (this.state !== 'calling') return;
+    if (this.state !== 'calling' || this.data === undefined) return;
     this.ctx.send(this.target, this.data);
     this.aInterval *= 2;
     this.timerA = this.ctx.timers.schedule(this.aInterval, () => this.fireA());

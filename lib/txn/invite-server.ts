@@ -34,6 +34,7 @@ export class InviteServerTxn {
     const { timers, times } = this.ctx;
     if (status < 300) {
       this.state = 'accepted';
+      this.lastResponse = undefined; // Accepted never re-sends it (further 2xx come from the core)
       timers.schedule(64 * times.t1Ms, () => this.terminate()); // Timer L
       return;
     }
@@ -69,6 +70,7 @@ export class InviteServerTxn {
   terminate(): void {
     if (this.state === 'terminated') return;
     this.state = 'terminated';
+    this.lastResponse = undefined;
     this.ctx.timers.cancel(this.timerG);
     this.ctx.timers.cancel(this.timerH);
     this.onTerminated(this);

@@ -17,7 +17,7 @@ export class NonInviteClientTxn {
     private readonly ctx: TxnContext,
     readonly key: string,
     readonly request: SipMessage,
-    private readonly data: Buffer,
+    private data: Buffer | undefined,
     readonly target: SendTarget,
     private readonly user: ClientTxnUser<NonInviteClientTxn>,
     private readonly onTerminated: (txn: NonInviteClientTxn) => void,
@@ -26,6 +26,7 @@ export class NonInviteClientTxn {
   }
 
   start(): void {
+    if (this.data === undefined) return;
     this.ctx.send(this.target, this.data);
     if (!isReliable(this.target)) this.timerE = this.ctx.timers.schedule(this.eInterval, () => this.fireE());
     this.timerF = this.ctx.timers.schedule(64 * this.ctx.times.t1Ms, () => {
@@ -41,6 +42,7 @@ export class NonInviteClientTxn {
       this.state = 'proceeding';
     } else {
       this.state = 'completed';
+      this.data = undefined; // Completed only absorbs: the request's bytes are no longer needed
       this.ctx.timers.cancel(this.timerE);
       this.ctx.timers.cancel(this.timerF);
       const k = isReliable(this.target) ? 0 : this.ctx.times.t4Ms; // Timer K
@@ -50,7 +52,7 @@ export class NonInviteClientTxn {
   }
 
   private fireE(): void {
-    if (this.state !== 'trying' && this.state !== 'proceeding') return;
+    if ((this.state !== 'trying' && this.state !== 'proceeding') || this.data === undefined) return;
     this.ctx.send(this.target, this.data);
     this.eInterval = this.state === 'proceeding' ? this.ctx.times.t2Ms : Math.min(2 * this.eInterval, this.ctx.times.t2Ms);
     this.timerE = this.ctx.timers.schedule(this.eInterval, () => this.fireE());

@@ -1,0 +1,48 @@
+// The dialog table's compact storage: forked early dialogs per Call-ID, shared destinations,
+// strings detached from the message text, and the tuple checkpoint round trip.
+import t from 'tap';
+import { DialogTable, detach, internTarget } from '../../lib/dialog/dialog-table.js';
+import { packDialog, unpackDialog } from '../../lib/shard/dialog-checkpoint.js';
+
+const caller = { transport: 'udp' as const, address: '192.0.2.1', port: 5060 };
+const callee = (port: number) => ({ transport: 'tcp' as const, address: '192.0.2.2', port, connId: 7 });
+const base = (calleeTag: string, port: number) => ({
+  callId: 'a-long-call-id@example.com', callerTag: 'caller-tag', calleeTag, callerContact: 'sip:a@192.0.2.1',
+  callerDest: { ...caller }, calleeContact: undefined, calleeDest: callee(port), createdAt: 1000,
+});
+
+t.test('forked early dialogs: a failed INVITE ends each, a confirmed one stays', async (t) => {
+  const table = new DialogTable();
+  table.upsert(base('b1', 5070), false, 1);
+  table.upsert(base('b2', 5071), false, 1);
+  const d3 = table.upsert(base('b3', 5072), true, 2);
+  t.same(table.stats(), { early: 2, confirmed: 1, total: 3 });
+  table.terminateEarly('a-long-call-id@example.com', 'caller-tag');
+  t.same(table.stats(), { early: 0, confirmed: 1, total: 1 });
+  t.equal(table.find('a-long-call-id@example.com', 'b3', 'caller-tag'), d3);
+  table.terminate(d3);
+  t.same(table.stats(), { early: 0, confirmed: 0, total: 0 });
+  table.terminateEarly('a-long-call-id@example.com', 'caller-tag'); // nothing left: no throw
+});
+
+t.test('destinations are shared objects; strings keep their text', async (t) => {
+  const table = new DialogTable();
+  const a = table.upsert(base('x1', 5080), true, 1);
+  const b = table.upsert({ ...base('x2', 5080), callId: 'other-call-id@example.com' }, true, 1);
+  t.equal(a.callerDest, b.callerDest);
+  t.equal(a.calleeDest, b.calleeDest);
+  t.same(a.calleeDest, callee(5080));
+  t.equal(internTarget({ ...caller, host: 'h.example.com' }).host, 'h.example.com');
+  const long = 'x'.repeat(20) + '\u20ac' + 'y'.repeat(20);
+  t.equal(detach(long), long);
+  t.equal(detach('Call-ID: abcdefghijklmnop'.slice(9)), 'abcdefghijklmnop');
+  t.equal(detach(undefined), undefined);
+});
+
+t.test('checkpoint round trip', async (t) => {
+  const table = new DialogTable();
+  const d = table.upsert({ ...base('z1', 5090), calleeContact: 'sip:b@192.0.2.2;transport=tcp', callerDest: { ...caller, host: 'pbx.example.com' } }, true, 5);
+  const back = unpackDialog(packDialog(d));
+  t.same(back, { ...d });
+  t.equal(unpackDialog(new Uint8Array([0xc1])), undefined);
+});
