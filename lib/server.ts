@@ -78,7 +78,11 @@ export async function startProxy(config: Config, log: Logger): Promise<ProxyHand
   const transports = new TransportManager({ listeners: config.listen.map((l) => ({ ...l })), limits: config.transport, logger: log, tls });
   transports.admitConnection = (address) => guard.admitConnection(address);
   await transports.start();
-  const listeners = transports.boundListeners();
+  // bound ports (0 in config = ephemeral) plus what each listener advertises in Via/Record-Route
+  const listeners = transports.boundListeners().map((b) => {
+    const c = config.listen.find((l) => l.transport === b.transport && l.address === b.address && (l.port === b.port || l.port === 0));
+    return c === undefined || c.advertise === '' ? b : { ...b, advertise: c.advertise };
+  });
   const nonceSecret = randomBytes(32);
   const mainStats: MainStats = {
     noCallId: 0, overload503: 0, overloadDropped: 0, shardRestarts: 0, draining503: 0,

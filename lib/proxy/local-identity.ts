@@ -3,6 +3,7 @@
 import { isIP } from 'node:net';
 import type { SipUri } from '../sip/uri.js';
 import { defaultPort } from '../sip/via.js';
+import { advertisedHost } from '../transport/advertise.js';
 import type { ListenerConfig, TransportName } from '../transport/types.js';
 
 export class LocalIdentity {
@@ -12,8 +13,10 @@ export class LocalIdentity {
 
   constructor(readonly listeners: readonly ListenerConfig[], domains: readonly string[]) {
     this.domains = new Set(domains.map((d) => d.toLowerCase()));
-    this.hostPorts = new Set(listeners.map((l) => `${hostForm(l.address)}:${l.port}`));
-    this.hosts = new Set(listeners.map((l) => hostForm(l.address)));
+    // both the bound and the advertised host are ours (peers may use either)
+    const hostsOf = (l: ListenerConfig): string[] => [hostForm(l.address), hostForm(advertisedHost(l.address, l.advertise))];
+    this.hostPorts = new Set(listeners.flatMap((l) => hostsOf(l).map((h) => `${h}:${l.port}`)));
+    this.hosts = new Set(listeners.flatMap(hostsOf));
   }
 
   /** The Request-URI host is one of our domains or listen addresses. */
@@ -43,7 +46,7 @@ export class LocalIdentity {
 
   sentBy(transport: TransportName, family: 4 | 6 = 4): string {
     const l = this.listenerFor(transport, family);
-    return `${hostForm(l.address)}:${l.port}`;
+    return `${hostForm(advertisedHost(l.address, l.advertise))}:${l.port}`;
   }
 
   recordRoute(transport: TransportName, family: 4 | 6 = 4): string {

@@ -9,6 +9,8 @@ export interface ListenerConfig {
   transport: TransportName;
   address: string;
   port: number;
+  /** host written in Via/Record-Route instead of the bound address (NAT, wildcard binds) */
+  advertise?: string;
 }
 
 export interface InboundMessage {
