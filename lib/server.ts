@@ -81,7 +81,7 @@ export async function startProxy(config: Config, log: Logger): Promise<ProxyHand
   // bound ports (0 in config = ephemeral) plus what each listener advertises in Via/Record-Route
   const listeners = transports.boundListeners().map((b) => {
     const c = config.listen.find((l) => l.transport === b.transport && l.address === b.address && (l.port === b.port || l.port === 0));
-    return c === undefined || c.advertise === '' ? b : { ...b, advertise: c.advertise };
+    return c?.advertise === undefined ? b : { ...b, advertise: c.advertise };
   });
   const nonceSecret = randomBytes(32);
   const mainStats: MainStats = {

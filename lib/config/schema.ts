@@ -32,10 +32,10 @@ const ListenSchema = Type.Object(
     transport: StringEnum(TRANSPORTS, { description: 'Transport protocol of this listener (required).' }),
     address: IpAddress('127.0.0.1', 'Local IP address to bind; 0.0.0.0 or :: for all interfaces.'),
     port: Port(5060, 'Local port to bind (5061 is customary for tls).'),
-    advertise: Type.String({
-      pattern: '^(?:|[A-Za-z0-9.\\-]+|\\[[0-9A-Fa-f:.]+\\])$', allowed: "'' or a host name or IP address (IPv6 in [])", default: '',
-      description: "Host written in Via and Record-Route for this listener (a public address behind NAT); '' uses the bound address, or for 0.0.0.0/:: the machine's first non-loopback address.",
-    }),
+    advertise: Type.Optional(Type.String({
+      pattern: '^(?:[A-Za-z0-9.\\-]+|\\[[0-9A-Fa-f:.]+\\])$', allowed: 'a host name or IP address (IPv6 in [])',
+      description: "Host written in Via and Record-Route for this listener (a public address behind NAT); absent: the bound address, or for 0.0.0.0/:: the machine's first non-loopback address.",
+    })),
   },
   { additionalProperties: false, description: 'One socket to listen on.' },
 );
