@@ -5,7 +5,7 @@
 //   the leg keeps a CSeq offset that later requests from the caller get added (and the responses
 //   going back get their original CSeq and From again: the caller sees one call).
 import type { SipMessage } from '../sip/message.js';
-import { parseNameAddr, tagOf } from '../sip/name-addr.js';
+import { parseNameAddr, fromTagOf } from '../sip/name-addr.js';
 import { formatParams } from '../sip/split.js';
 import { answerPeerChallenge } from './peer-auth.js';
 import type { Line, Trunk } from './peers.js';
@@ -32,10 +32,6 @@ function legKey(callId: string, callerTag: string): string {
   return `${callId}|${callerTag}`;
 }
 
-function fromTag(req: SipMessage): string {
-  const f = req.get('from');
-  return f === undefined ? '' : tagOf(f) ?? '';
-}
 
 /** The From value with the line's address-of-record as its URI (display name and tag kept). */
 function lineFrom(from: string, line: Line): string {
@@ -69,7 +65,7 @@ export class PeerLegs {
     } else {
       copy.set('From', lineFrom(copy.get('from')!, peer.line));
     }
-    const leg: Leg = { key: legKey(copy.callId, fromTag(copy)), peer, cseqDelta: 0, holdsCall, nc: 0, createdAt: this.now(), stored: invite };
+    const leg: Leg = { key: legKey(copy.callId, fromTagOf(copy)), peer, cseqDelta: 0, holdsCall, nc: 0, createdAt: this.now(), stored: invite };
     if (invite) {
       const old = this.legs.get(leg.key);
       if (old !== undefined) this.end(old); // failover: the previous trunk's attempt is over
@@ -81,7 +77,7 @@ export class PeerLegs {
   /** An in-dialog request from the caller on a peer leg: CSeq shifted, the line's From. */
   translate(copy: SipMessage): Leg | undefined {
     if (this.legs.size === 0) return undefined;
-    const leg = this.legs.get(legKey(copy.callId, fromTag(copy)));
+    const leg = this.legs.get(legKey(copy.callId, fromTagOf(copy)));
     if (leg === undefined) return undefined;
     if (leg.cseqDelta !== 0) {
       const { seq, method } = copy.cseq();

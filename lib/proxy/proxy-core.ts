@@ -14,7 +14,7 @@ import { parseMessage } from '../sip/parser.js';
 import { checkRequest, checkResponse, canAnswer } from '../sip/validate.js';
 import { buildResponse } from '../sip/response.js';
 import { formatVia, parseVia, setViaParam, viaBranch, viaParam, defaultPort, type Via } from '../sip/via.js';
-import { parseNameAddr, tagOf } from '../sip/name-addr.js';
+import { parseNameAddr, fromTagOf, hasTag, tagOf } from '../sip/name-addr.js';
 import { parseUri, type SipUri } from '../sip/uri.js';
 import type { SendTarget } from '../transport/types.js';
 import { BranchGenerator, loopHash, loopHashOfBranch, statelessBranch } from './branch-id.js';
@@ -173,7 +173,7 @@ export class ProxyCore {
       const decision = decideTargets(req, source, this.deps);
       if (decision.kind === 'local') { st.respond(decision.response.status, decision.response.toBuffer()); return; }
       // a new call to a local user: its forwarding rules (and 3xx recursion) may add hops
-      if (decision.user !== undefined && this.forwarding !== undefined && st instanceof InviteServerTxn && !/;\s*tag\s*=/i.test(req.get('to') ?? '')) {
+      if (decision.user !== undefined && this.forwarding !== undefined && st instanceof InviteServerTxn && !hasTag(req.get('to'))) {
         this.forwarding.begin(this.openContext(req, st), decision);
         return;
       }
@@ -251,7 +251,7 @@ export class ProxyCore {
   private openContext(req: SipMessage, st: ServerTxn): ResponseContext {
     const ctx = new ResponseContext(req, st);
     this.contexts.set(st, ctx);
-    if (ctx.isInvite && tagOfHeader(req.get('to')) === undefined) {
+    if (ctx.isInvite && tagOf(req.get('to')) === undefined) {
       ctx.callStartedAt = this.deps.now();
       this.deps.stats.callsAttempted++;
     }
@@ -383,7 +383,7 @@ export class ProxyCore {
     if (ctx.cancelled || ctx.answered && !ctx.isInvite) { this.failBranch(ctx, branch, 487); return; }
     const req = branch.request;
     const family = isIP(dest.address) === 6 ? 6 : 4;
-    const toTag = /;\s*tag\s*=/i.test(req.get('to') ?? '');
+    const toTag = hasTag(req.get('to'));
     if (this.deps.options.recordRoute && !toTag && !NO_RR_METHODS.has(req.method)) {
       const inbound = ctx.server.source;
       if (inbound.transport !== dest.transport) req.prepend('Record-Route', this.deps.identity.recordRoute(inbound.transport, isIP(inbound.address) === 6 ? 6 : 4));
@@ -566,7 +566,7 @@ export class ProxyCore {
     } else if (best.getAll('via').length !== ctx.request.getAll('via').length) {
       out = buildResponse(ctx.request, best.status, { reason: best.reason, toTag: this.deps.toTag() });
     }
-    if (ctx.isInvite) this.deps.dialogs.terminateEarly(ctx.request.callId, fromTag(ctx.request));
+    if (ctx.isInvite) this.deps.dialogs.terminateEarly(ctx.request.callId, fromTagOf(ctx.request));
     this.relay(ctx, out);
   }
 
@@ -574,7 +574,7 @@ export class ProxyCore {
 
   private trackDialog(branch: Branch, res: SipMessage, calleeDest: SendTarget): void {
     if (res.status <= 100 || res.status >= 300) return;
-    const toTag = tagOfHeader(res.get('to'));
+    const toTag = tagOf(res.get('to'));
     if (toTag === undefined) return;
     const req = branch.request;
     const server = branch.ctx.server;
@@ -582,7 +582,7 @@ export class ProxyCore {
     const callerContact = req.getAll('contact')[0];
     this.deps.dialogs.upsert({
       callId: req.callId,
-      callerTag: fromTag(req),
+      callerTag: fromTagOf(req),
       calleeTag: toTag,
       callerContact: callerContact === undefined ? undefined : parseNameAddr(callerContact).uri,
       callerDest: server.source,
@@ -593,8 +593,8 @@ export class ProxyCore {
   }
 
   private endDialogOf(req: SipMessage, res: SipMessage, only?: 'early'): void {
-    const a = fromTag(req);
-    const b = tagOfHeader(res.get('to'));
+    const a = fromTagOf(req);
+    const b = tagOf(res.get('to'));
     if (b === undefined) return;
     this.deps.peerLegs.endDialog(req.callId, a, b);
     const d = this.deps.dialogs.find(req.callId, a, b);
@@ -663,10 +663,3 @@ function restoreCallerView(req: SipMessage, res: SipMessage): void {
   if (from !== undefined && res.get('from') !== from) res.set('From', from);
 }
 
-function fromTag(req: SipMessage): string {
-  return tagOfHeader(req.get('from')) ?? '';
-}
-
-function tagOfHeader(value: string | undefined): string | undefined {
-  return value === undefined ? undefined : tagOf(value);
-}

@@ -11,7 +11,7 @@ import type { BindingUpdate } from '../registrar/binding.js';
 import { canonicalAor, type LocationService } from '../registrar/location-store.js';
 import type { Registrar } from '../registrar/registrar.js';
 import type { SipMessage } from '../sip/message.js';
-import { parseNameAddr, tagOf } from '../sip/name-addr.js';
+import { parseNameAddr, hasTag, tagOf } from '../sip/name-addr.js';
 import { parseAuthValue } from '../sip/auth-header.js';
 import { buildResponse } from '../sip/response.js';
 import { formatParams } from '../sip/split.js';
@@ -77,7 +77,7 @@ export function decideTargets(req: SipMessage, source: SendTarget, deps: Routing
   }
   if (req.has('route')) return forward({ uri: req.uri });
 
-  const inDialog = /;\s*tag\s*=/i.test(req.get('to') ?? '');
+  const inDialog = hasTag(req.get('to'));
   const domain = deps.domains[0] ?? identity.sentBy('udp');
   if (uri.scheme === 'tel') {
     req.uri = telToSip(uri, domain);
@@ -181,8 +181,8 @@ function routeByNumber(number: string, deps: RoutingDeps): RoutingDecision | und
 }
 
 function dialogTarget(req: SipMessage, dialogs: DialogTable): Target | undefined {
-  const from = tagParam(req.get('from'));
-  const to = tagParam(req.get('to'));
+  const from = tagOf(req.get('from'));
+  const to = tagOf(req.get('to'));
   if (from === undefined || to === undefined) return undefined;
   const d = dialogs.find(req.callId, from, to);
   if (d === undefined) return undefined;
@@ -225,6 +225,3 @@ function realmOf(credentials: string): string | undefined {
   }
 }
 
-function tagParam(value: string | undefined): string | undefined {
-  return value === undefined ? undefined : tagOf(value);
-}

@@ -54,7 +54,18 @@ export function nameAddrParam(na: NameAddr, name: string): string | null | undef
 }
 
 /** The tag parameter of a From/To value, without parsing the URI. */
-export function tagOf(value: string): string | undefined {
+export function tagOf(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
   const t = nameAddrParam(parseNameAddr(value), 'tag');
   return t === null ? undefined : t;
+}
+
+/** The From tag of a request ('' when absent: RFC 2543 peers may omit it). */
+export function fromTagOf(req: { get(name: string): string | undefined }): string {
+  return tagOf(req.get('from')) ?? '';
+}
+
+/** A To (or From) value carries a tag: cheap text test, no parse (in-dialog check on every request). */
+export function hasTag(value: string | undefined): boolean {
+  return value !== undefined && /;\s*tag\s*=/i.test(value);
 }

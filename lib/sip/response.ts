@@ -1,6 +1,7 @@
 // Building a response to a request (RFC 3261 8.2.6.2): Via, From, Call-ID, CSeq copied; To gets
 // our tag on anything but 100.
 import { SipMessage } from './message.js';
+import { hasTag } from './name-addr.js';
 
 export const REASONS: Readonly<Record<number, string>> = {
   100: 'Trying', 180: 'Ringing', 181: 'Call Is Being Forwarded', 183: 'Session Progress',
@@ -27,7 +28,7 @@ export function buildResponse(req: SipMessage, status: number, opts: ResponseOpt
     if (h.name === 'via' || h.name === 'from' || h.name === 'call-id' || h.name === 'cseq' || h.name === 'record-route' && status > 100 && status < 300) {
       res.headers.push({ name: h.name, value: h.value, line: h.line });
     } else if (h.name === 'to') {
-      const addTag = status > 100 && opts.toTag !== undefined && !/;\s*tag\s*=/i.test(h.value);
+      const addTag = status > 100 && opts.toTag !== undefined && !hasTag(h.value);
       res.headers.push(addTag ? { name: 'to', value: `${h.value};tag=${opts.toTag}`, line: undefined } : { name: 'to', value: h.value, line: h.line });
     }
   }
