@@ -21,7 +21,9 @@ export function peersView(proxy: ProxyHandle): unknown {
   return {
     routes: cfg.routes.map((r) => ({ ...r, state: 'static' })),
     lines: cfg.lines.map((l) => ({ name: l.name, registrar: l.registrar, state: states.get(l.name) ?? null, rel100: rel100View(proxy, l.name, l.rel100) })),
-    trunks: cfg.trunks.map((t) => ({ name: t.name, addresses: t.addresses, state: states.get(t.name) ?? null, rel100: rel100View(proxy, t.name, t.rel100) })),
+    trunks: cfg.trunks.map((t) => ({
+      name: t.name, addresses: t.addresses, keepAliveSeconds: t.keepAlive.intervalSeconds, state: states.get(t.name) ?? null, rel100: rel100View(proxy, t.name, t.rel100),
+    })),
   };
 }
 

@@ -97,8 +97,37 @@ function renderRegistrations(p) {
   ]));
 }
 
+// 100rel as configured, and what is in force when `auto` learned disable from a peer's PRACK answer
+function rel100Text(r) {
+  if (r.learnedAt === null) return r.configured;
+  return `${r.configured}: ${r.mode} (learned from ${r.learnedStatus} at ${new Date(r.learnedAt).toLocaleString()})`;
+}
+
+const expiresIn = (at) => (at === undefined || at === null ? '' : `${Math.max(0, Math.round((at - Date.now()) / 1000))} s`);
+
+// exactly one of destination, user, line, trunks is set (the others are '' or [])
+function routeTarget(r) {
+  if (r.destination) return r.destination;
+  if (r.line) return `line ${r.line}`;
+  if (r.trunks && r.trunks.length > 0) return `trunks ${r.trunks.join(', ')}`;
+  return r.user ? `user ${r.user}` : '';
+}
+
 function renderPeers(p) {
-  fillTable('peers', p.routes.map((r) => [cell(r.prefix), cell(r.destination), cell(r.strip, true), cell(r.prepend), cell(r.state)]));
+  $('lines-count').textContent = `(${p.lines.length})`;
+  fillTable('lines', p.lines.map((l) => {
+    const s = l.state;
+    return [cell(l.name), cell(l.registrar), cell(s ? s.state : 'not started'), cell(s?.lastStatus, true), cell(s ? expiresIn(s.expiresAt) : '', true),
+      cell(s?.failures, true), cell(s?.shard, true), cell(rel100Text(l.rel100))];
+  }));
+  $('trunks-count').textContent = `(${p.trunks.length})`;
+  fillTable('trunks', p.trunks.map((tr) => {
+    const s = tr.state;
+    // a trunk without OPTIONS keep-alive has no reported state: it is always up
+    const state = s ? s.state : tr.keepAliveSeconds === 0 ? 'up (no keep-alive)' : 'not started';
+    return [cell(tr.name), cell(tr.addresses.join(', ')), cell(state), cell(s?.lastStatus, true), cell(s?.failures, true), cell(s?.shard, true), cell(rel100Text(tr.rel100))];
+  }));
+  fillTable('peers', p.routes.map((r) => [cell(r.prefix), cell(routeTarget(r)), cell(r.strip, true), cell(r.prepend), cell(r.state)]));
 }
 
 async function refresh() {

@@ -1,5 +1,6 @@
 // The admin web page in headless Chromium: it logs in with the token and shows live figures
-// (totals, one row per shard, the open dialogs, the registrations). A screenshot is saved under
+// (totals, one row per shard, the open dialogs, the registrations, lines, trunks and routes). A
+// screenshot is saved under
 // .tap/screenshots/ for a human to look at.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -9,9 +10,23 @@ import { startTestProxy, testConfig } from '../helpers/proxy-harness.js';
 import { startTestAdmin } from '../helpers/admin-client.js';
 import { chromiumMissing, launchChromium } from '../helpers/chromium.js';
 import { freeUdpPort, loopbackArgs, requireSipp, startSipp } from '../helpers/sipp.js';
-import { sipRequest, udpPeer } from '../helpers/udp-peer.js';
+import { sipRequest, udpPeer, type UdpPeer } from '../helpers/udp-peer.js';
 
 const CALLS = 3;
+
+/** A provider's registrar on loopback that grants every REGISTER (no challenge): enough for the line to show as registered. */
+async function providerRegistrar(): Promise<UdpPeer> {
+  const peer = await udpPeer();
+  peer.socket.on('message', (m, rinfo) => {
+    const req = m.toString('latin1');
+    if (!req.startsWith('REGISTER ')) return;
+    const h = (name: string): string => new RegExp(`^${name}:[^\\r\\n]*`, 'im').exec(req)?.[0] ?? '';
+    const contact = /^Contact:\s*(<[^>]*>)/im.exec(req)?.[1] ?? '';
+    const res = ['SIP/2.0 200 OK', h('Via'), h('From'), `${h('To')};tag=prov`, h('Call-ID'), h('CSeq'), `Contact: ${contact};expires=300`, 'Content-Length: 0', '', ''].join('\r\n');
+    peer.socket.send(res, rinfo.port, rinfo.address);
+  });
+  return peer;
+}
 
 t.setTimeout(90_000);
 
@@ -19,12 +34,19 @@ const missing = chromiumMissing();
 if (missing !== undefined && process.env.CI === 'true') t.fail(`Chromium is required in CI: ${missing}`);
 else if (missing !== undefined) t.skip(missing, () => undefined);
 else if (requireSipp(t)) {
-  t.test('the page shows live stats, shards, dialogs and registrations', async (t) => {
+  t.test('the page shows live stats, shards, dialogs, registrations, lines and trunks', async (t) => {
     const uasPort = await freeUdpPort();
     const base = testConfig();
+    const provider = await providerRegistrar();
+    t.teardown(() => provider.close());
     const proxy = await startTestProxy({
       auth: { ...base.auth, register: false },
-      routes: [{ prefix: '9', destination: `sip:127.0.0.1:${uasPort}`, strip: 1, prepend: '' }],
+      lines: [{ name: 'prov', registrar: `sip:127.0.0.1:${provider.port}`, username: 'acct1', password: 'x', expires: 300 }],
+      trunks: [{ name: 'gw', addresses: ['127.0.0.1:5999'] }],
+      routes: [
+        { prefix: '9', destination: `sip:127.0.0.1:${uasPort}`, strip: 1, prepend: '' },
+        { prefix: '0', line: 'prov', strip: 1, prepend: '' },
+      ],
     });
     t.teardown(() => proxy.close());
     const { admin } = await startTestAdmin(proxy);
@@ -63,6 +85,13 @@ else if (requireSipp(t)) {
     t.match(await page.locator('#dialogs tbody').innerText(), /confirmed/);
     t.match(await page.locator('#registrations tbody').innerText(), /sip:101@127\.0\.0\.1/, 'the registration is shown');
     t.match(await page.locator('#peers tbody').innerText(), new RegExp(`sip:127\\.0\\.0\\.1:${uasPort}`), 'the route is shown');
+    t.match(await page.locator('#peers tbody').innerText(), /line prov/, 'a route to a line names it');
+    await page.waitForFunction(() => /registered/.test(document.querySelector('#lines tbody')?.textContent ?? ''), undefined, { timeout: 10_000 });
+    const line = (await page.locator('#lines tbody tr').allInnerTexts()).join('\n');
+    t.match(line, /prov\s+sip:127\.0\.0\.1:\d+\s+registered\s+200\s+\d+ s/, 'the line, its registrar, state, last status and time left');
+    t.match(line, /passthrough/, 'its 100rel mode');
+    t.equal(await page.locator('#lines-count').innerText(), '(1)');
+    t.match(await page.locator('#trunks tbody').innerText(), /gw\s+127\.0\.0\.1:5999\s+up \(no keep-alive\)/, 'the trunk and its state');
     t.equal(await page.locator('.card[data-key="dialogs"] .v').innerText(), String(CALLS), 'totals card counts the dialogs');
     t.equal(await page.locator('.card[data-key="shards"] .v').innerText(), '2');
 
