@@ -15,7 +15,7 @@ import { SourceGuard } from './security/source-guard.js';
 import { peekCallId } from './shard/callid-peek.js';
 import type { ConfigApplied, FromShardBatch, ShardStatsReport, ToShard } from './shard/channel.js';
 import { DialogCheckpoints } from './shard/dialog-checkpoint.js';
-import { waitForPending } from './shard/drain.js';
+import { unregisterLines, waitForPending } from './shard/drain.js';
 import { shardFor } from './shard/hash.js';
 import { isInitialInvite, overloadResponse } from './shard/overload.js';
 import { ShardPool } from './shard/shard-pool.js';
@@ -218,6 +218,7 @@ export async function startProxy(config: Config, log: Logger): Promise<ProxyHand
       log.info({ deadlineMs }, 'draining: new calls get 503, open transactions may finish');
       const left = await waitForPending(shardStats, deadlineMs);
       log[left === 0 ? 'info' : 'warn']({ pendingLeft: left, ms: Date.now() - started }, left === 0 ? 'drained' : 'drain deadline reached');
+      await unregisterLines(askShards, log);
       await close();
       log.info({ ...location.store.size() }, 'state flushed, proxy stopped');
       return left;

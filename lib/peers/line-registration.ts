@@ -1,6 +1,7 @@
 // Keeps one line registered at its provider (RFC 3261 10.2): REGISTER with the line's Contact,
 // digest answer to 401/407 (RFC 8760: the topmost challenge we can compute, SHA-256 or MD5),
-// refresh before the granted expiry, back-off with jitter after a failure.
+// refresh before the granted expiry, back-off with jitter after a failure; removal of the binding
+// (Expires: 0, RFC 3261 10.2.2) when the proxy shuts down.
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../log.js';
 import type { Originator } from '../proxy/originated.js';
@@ -56,6 +57,8 @@ export class LineRegistration {
   private nc = 0;
   private state: LineState;
   private stopped = false;
+  /** set while the binding is being removed: called with the final status of the Expires: 0 REGISTER */
+  private leaving: ((status: number) => void) | undefined;
 
   constructor(readonly line: Line, private readonly deps: LineRegistrationDeps) {
     this.callId = callIdForShard(deps.shardId, deps.shardCount, 'sipshard.line');
@@ -76,6 +79,33 @@ export class LineRegistration {
     this.stopped = true;
     this.deps.timers.cancel(this.timer);
     this.pending?.cancel();
+  }
+
+  /**
+   * Removes our binding at the provider (REGISTER with Expires: 0, a challenge answered once) so it
+   * stops sending calls to an address that is going away, then stops. Resolves with the final
+   * status (408 when unanswered), or undefined when the line was not registered.
+   */
+  unregister(): Promise<number | undefined> {
+    if (this.stopped || this.leaving !== undefined || this.state.state !== 'registered') {
+      this.stop();
+      return Promise.resolve(undefined);
+    }
+    this.deps.timers.cancel(this.timer);
+    this.pending?.cancel();
+    this.pending = undefined;
+    this.authRounds = 0;
+    this.expires = 0;
+    return new Promise((resolve) => {
+      this.leaving = (status) => {
+        this.leaving = undefined;
+        this.stop();
+        this.setState('unregistered', { lastStatus: status, expiresAt: undefined });
+        this.deps.log.info({ line: this.line.name, status }, status < 300 ? 'line unregistered' : 'line unregistration failed');
+        resolve(status);
+      };
+      this.send(undefined);
+    });
   }
 
   private setState(state: LineRegistrationState, patch: Partial<LineState>): void {
@@ -120,7 +150,11 @@ export class LineRegistration {
     const status = res.status;
     if (status < 200) return;
     this.pending = undefined;
-    if (status < 300) { this.registered(res); return; }
+    if (status < 300) {
+      if (this.leaving !== undefined) this.leaving(status);
+      else this.registered(res);
+      return;
+    }
     if (status === 401 || status === 407) {
       const answer = answerPeerChallenge(res, req, this.line, ++this.nc);
       const stale = answer?.stale === true;
@@ -133,7 +167,7 @@ export class LineRegistration {
       return;
     }
     const minExpires = Number(res.get('min-expires'));
-    if (status === 423 && Number.isInteger(minExpires) && minExpires > this.expires) {
+    if (status === 423 && this.leaving === undefined && Number.isInteger(minExpires) && minExpires > this.expires) {
       // RFC 3261 10.2.8: ask again with at least Min-Expires
       this.expires = minExpires;
       this.send(undefined);
@@ -152,6 +186,7 @@ export class LineRegistration {
 
   private fail(status: number): void {
     if (this.stopped) return;
+    if (this.leaving !== undefined) { this.leaving(status); return; }
     this.pending = undefined;
     this.authRounds = 0;
     const failures = this.state.failures + 1;

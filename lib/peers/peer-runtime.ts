@@ -6,7 +6,7 @@ import type { Logger } from '../log.js';
 import type { NextHopResolver } from '../proxy/next-hop.js';
 import type { Originator } from '../proxy/originated.js';
 import { ownerShard } from '../shard/owned-callid.js';
-import type { TimerWheel } from '../txn/timers.js';
+import type { Timer, TimerWheel } from '../txn/timers.js';
 import { effectiveRel100, type Rel100Learned } from '../policy/rel100.js';
 import { LineRegistration } from './line-registration.js';
 import { PeerLegs, type PeerTarget } from './peer-legs.js';
@@ -14,6 +14,12 @@ import { PeerStateTable, type PeerState } from './peer-state.js';
 import { Peers } from './peers.js';
 import { TrunkCalls } from './trunk-calls.js';
 import { TrunkKeepAlive } from './trunk-keepalive.js';
+
+/** What became of one line's binding at shutdown: the final status, null when it was not registered. */
+export interface LineUnregistered {
+  line: string;
+  status: number | null;
+}
 
 export interface PeerRuntimeDeps {
   config: Config;
@@ -94,6 +100,22 @@ export class PeerRuntime {
   applyRel100(peer: string, l: Rel100Learned | undefined): void {
     if (l === undefined) this.rel100Learned.delete(peer);
     else this.rel100Learned.set(peer, l);
+  }
+
+  /**
+   * Shutdown: every registered line this shard owns removes its binding at the provider; a line
+   * still unanswered after `withinMs` is reported as 408 (the provider's binding then runs out).
+   */
+  async unregisterLines(withinMs: number): Promise<LineUnregistered[]> {
+    for (const k of this.keepAlives) k.stop();
+    return Promise.all(this.registrations.map(async (r): Promise<LineUnregistered> => {
+      let timer: Timer | undefined;
+      const late = new Promise<number>((resolve) => { timer = this.deps.timers.schedule(withinMs, () => resolve(408)); });
+      const status = await Promise.race([r.unregister(), late]);
+      this.deps.timers.cancel(timer);
+      if (status === 408) r.stop();
+      return { line: r.line.name, status: status ?? null };
+    }));
   }
 
   stop(): void {

@@ -1,6 +1,7 @@
 // Messages between the main thread and a shard over its MessagePort. Always arrays (batches): one
 // postMessage per event-loop turn carries many SIP messages (DESIGN.md hot-path rules).
 import type { Config } from '../config/schema.js';
+import type { LineUnregistered } from '../peers/peer-runtime.js';
 import type { PeerState } from '../peers/peer-state.js';
 import type { Rel100Learned } from '../policy/rel100.js';
 import type { HistogramSnapshot } from '../metrics/histogram.js';
@@ -40,6 +41,8 @@ export type ToShard =
   | { t: 'dialogs'; id: number; offset: number; limit: number }
   /** swap users, routes, auth and proxy settings between two batches; 'reply' carries ConfigApplied */
   | { t: 'config'; id: number; config: Config }
+  /** shutdown: remove the bindings of the lines this shard registers; 'reply' carries LinesUnregistered */
+  | { t: 'unregister'; id: number; withinMs: number }
   | { t: 'crash' }
   | { t: 'stop' };
 
@@ -54,7 +57,7 @@ export type FromShard =
   /** a failed digest check from this source address (per-source back-off on the main thread) */
   | { t: 'authfail'; a: string }
   | { t: 'stats'; id: number; v: ShardStatsReport }
-  | { t: 'reply'; id: number; v: DialogPage | ConfigApplied };
+  | { t: 'reply'; id: number; v: DialogPage | ConfigApplied | LinesUnregistered };
 
 export interface FromShardBatch {
   /** how many inbound SIP messages this batch acknowledges (in-flight accounting) */
@@ -90,6 +93,11 @@ export interface DialogPage {
   shardId: number;
   total: number;
   dialogs: DialogInfo[];
+}
+
+export interface LinesUnregistered {
+  shardId: number;
+  lines: LineUnregistered[];
 }
 
 export interface ConfigApplied {

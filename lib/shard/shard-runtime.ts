@@ -179,6 +179,11 @@ export class ShardRuntime {
         case 'config':
           this.out.push({ t: 'reply', id: item.id, v: this.tryApplyConfig(item.config) });
           break;
+        case 'unregister': {
+          const id = item.id;
+          void this.peers.unregisterLines(item.withinMs).then((lines) => this.emit({ t: 'reply', id, v: { shardId: this.init.shardId, lines } }));
+          break;
+        }
         case 'crash':
           // operator/test hook: die the way a bug would, to exercise replacement of the thread
           setImmediate(() => { throw new Error(`shard ${this.init.shardId} crashed on request`); });

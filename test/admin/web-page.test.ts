@@ -10,23 +10,9 @@ import { startTestProxy, testConfig } from '../helpers/proxy-harness.js';
 import { startTestAdmin } from '../helpers/admin-client.js';
 import { chromiumMissing, launchChromium } from '../helpers/chromium.js';
 import { freeUdpPort, loopbackArgs, requireSipp, startSipp } from '../helpers/sipp.js';
-import { sipRequest, udpPeer, type UdpPeer } from '../helpers/udp-peer.js';
+import { grantingRegistrar, sipRequest, udpPeer } from '../helpers/udp-peer.js';
 
 const CALLS = 3;
-
-/** A provider's registrar on loopback that grants every REGISTER (no challenge): enough for the line to show as registered. */
-async function providerRegistrar(): Promise<UdpPeer> {
-  const peer = await udpPeer();
-  peer.socket.on('message', (m, rinfo) => {
-    const req = m.toString('latin1');
-    if (!req.startsWith('REGISTER ')) return;
-    const h = (name: string): string => new RegExp(`^${name}:[^\\r\\n]*`, 'im').exec(req)?.[0] ?? '';
-    const contact = /^Contact:\s*(<[^>]*>)/im.exec(req)?.[1] ?? '';
-    const res = ['SIP/2.0 200 OK', h('Via'), h('From'), `${h('To')};tag=prov`, h('Call-ID'), h('CSeq'), `Contact: ${contact};expires=300`, 'Content-Length: 0', '', ''].join('\r\n');
-    peer.socket.send(res, rinfo.port, rinfo.address);
-  });
-  return peer;
-}
 
 t.setTimeout(90_000);
 
@@ -37,7 +23,7 @@ else if (requireSipp(t)) {
   t.test('the page shows live stats, shards, dialogs, registrations, lines and trunks', async (t) => {
     const uasPort = await freeUdpPort();
     const base = testConfig();
-    const provider = await providerRegistrar();
+    const provider = await grantingRegistrar();
     t.teardown(() => provider.close());
     const proxy = await startTestProxy({
       auth: { ...base.auth, register: false },

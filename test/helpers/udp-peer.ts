@@ -55,3 +55,18 @@ export function sipRequest(method: string, uri: string, port: number, opts: { ca
     '', '',
   ].join('\r\n');
 }
+
+/** A provider's registrar on loopback that grants every REGISTER (no challenge) for what it asks, 300 s by default. */
+export async function grantingRegistrar(): Promise<UdpPeer> {
+  const peer = await udpPeer();
+  peer.socket.on('message', (m, rinfo) => {
+    const req = m.toString('latin1');
+    if (!req.startsWith('REGISTER ')) return;
+    const h = (name: string): string => new RegExp(`^${name}:[^\\r\\n]*`, 'im').exec(req)?.[0] ?? '';
+    const contact = /^Contact:\s*(<[^>]*>)/im.exec(req)?.[1] ?? '';
+    const expires = /^Expires:\s*(\d+)/im.exec(req)?.[1] ?? '300';
+    const res = ['SIP/2.0 200 OK', h('Via'), h('From'), `${h('To')};tag=prov`, h('Call-ID'), h('CSeq'), `Contact: ${contact};expires=${expires}`, 'Content-Length: 0', '', ''].join('\r\n');
+    peer.socket.send(res, rinfo.port, rinfo.address);
+  });
+  return peer;
+}

@@ -135,3 +135,58 @@ t.test('register: false sends nothing and leaves no state', async (t) => {
   t.equal(registers(h).length, 0);
   t.equal(h.runtime.peers.states.get('prov'), undefined);
 });
+
+/** A line registered (401, digest, 200 granting 600 s) and its last REGISTER. */
+function registered(h: ShardHarness, auth: ReturnType<typeof providerAuth>): Sent {
+  const [first] = registers(h);
+  h.receive(reply(first!.msg, 401, 'Unauthorized', auth.challengeHeaders(false, false, first!.msg.callId).map(([n, v]) => `${n}: ${v}`)), PROVIDER);
+  const [second] = registers(h);
+  h.receive(reply(second!.msg, 200, 'OK', [`Contact: ${second!.msg.get('contact')};expires=600`]), PROVIDER);
+  return second!;
+}
+
+t.test('shutdown: the binding is removed with Expires: 0, the challenge answered, then nothing more is sent', async (t) => {
+  const h = harness();
+  t.teardown(() => h.close());
+  const auth = providerAuth({ acct1: 'linepass' });
+  const last = registered(h, auth);
+  t.equal(lineState(h).state, 'registered');
+
+  const done = h.runtime.peers.unregisterLines(4000);
+  h.runtime.flush();
+  const [bye] = registers(h);
+  t.ok(bye, 'a REGISTER goes out');
+  t.equal(bye!.msg.callId, last.msg.callId, 'same Call-ID as the registration (RFC 3261 10.2.2)');
+  t.equal(bye!.msg.get('cseq'), '3 REGISTER', 'next CSeq');
+  t.equal(bye!.msg.get('expires'), '0', 'Expires: 0 removes the binding');
+  t.equal(bye!.msg.get('contact'), last.msg.get('contact'), 'for the Contact we registered');
+  h.receive(reply(bye!.msg, 401, 'Unauthorized', auth.challengeHeaders(false, false, bye!.msg.callId).map(([n, v]) => `${n}: ${v}`)), PROVIDER);
+  const [answered] = registers(h);
+  t.ok(answered, 'the challenge is answered');
+  t.equal(answered!.msg.get('expires'), '0');
+  t.same(auth.verify(answered!.msg, false), { ok: true, username: 'acct1' });
+  h.receive(reply(answered!.msg, 200, 'OK', []), PROVIDER);
+  t.same(await done, [{ line: 'prov', status: 200 }]);
+  t.match(lineState(h), { state: 'unregistered', lastStatus: 200, expiresAt: undefined });
+  h.advance(700_000);
+  t.equal(registers(h).length, 0, 'no refresh after the binding is removed');
+});
+
+t.test('shutdown: an unanswered removal gives up after the bound, a line never registered sends nothing', async (t) => {
+  const h = harness();
+  t.teardown(() => h.close());
+  registered(h, providerAuth({ acct1: 'linepass' }));
+  const done = h.runtime.peers.unregisterLines(4000);
+  h.runtime.flush();
+  t.equal(registers(h).length, 1, 'the Expires: 0 REGISTER');
+  h.advance(4_100);
+  t.same(await done, [{ line: 'prov', status: 408 }], 'reported as 408 after 4 s');
+  h.advance(700_000);
+  t.equal(registers(h).filter((s) => s.msg.get('expires') !== '0').length, 0, 'and the line is stopped');
+
+  const down = harness();
+  t.teardown(() => down.close());
+  t.equal(registers(down).length, 1, 'first REGISTER, never answered');
+  t.same(await down.runtime.peers.unregisterLines(4000), [{ line: 'prov', status: null }], 'not registered: nothing to remove');
+  t.equal(registers(down).length, 0, 'nothing sent');
+});
