@@ -65,7 +65,7 @@ export interface StatsView {
   uptimeSeconds: number;
   total: Omit<ShardView, 'shardId'> & { shards: number; callSetup: SetupSummary };
   shards: ShardView[];
-  main: { noCallId: number; shardRestarts: number };
+  main: { noCallId: number; shardRestarts: number; workers: number; resizes: number; dialogsMoved: number; pinned: number };
   transport: ReturnType<ProxyHandle['transports']['stats']>;
   registrations: { aors: number; bindings: number };
 }
@@ -134,10 +134,15 @@ export function buildStats(proxy: ProxyHandle, reports: readonly ShardStatsRepor
       callSetup: setupSummary(mergedSetup(reports)),
     },
     shards,
-    main: { noCallId: mainStats.noCallId, shardRestarts: proxy.pool.restarts },
+    main: { noCallId: mainStats.noCallId, shardRestarts: proxy.pool.restarts, workers: proxy.pool.size, ...resizeFigures(proxy) },
     transport: proxy.transports.stats(),
     registrations: proxy.location.store.size(),
   };
+}
+
+function resizeFigures(proxy: ProxyHandle): { resizes: number; dialogsMoved: number; pinned: number } {
+  const r = proxy.resizeStats();
+  return { resizes: r.resizes, dialogsMoved: r.dialogsMoved, pinned: r.pinned };
 }
 
 export interface Page<T> { total: number; offset: number; limit: number; items: T[] }

@@ -87,9 +87,9 @@ t.test('admin API', async (t) => {
     t.equal(v.status, 422);
     t.equal(v.body.error.code, 'ADMIN_ERR_CONFIG_INVALID');
     t.match(v.body.error.problems, ['listen[0].port: got 70000, must be an integer 0..65535', /lisen: unknown key/]);
-    const ok = await call('/api/config/validate', { method: 'POST', body: stringify({ ...JSON.parse(JSON.stringify(proxy.config)), workers: 3 }) });
+    const ok = await call('/api/config/validate', { method: 'POST', body: stringify({ ...JSON.parse(JSON.stringify(proxy.config)), workers: 3, tls: { ...proxy.config.tls, minVersion: 'TLSv1.3' } }) });
     t.equal(ok.status, 200);
-    t.same(ok.body.restartRequired, ['workers']);
+    t.same(ok.body.restartRequired, ['tls'], 'workers changes live (resharding); tls needs a restart');
   });
 
   await t.test('reload: a new route and user work at once; restart-only changes are refused', async (t) => {
