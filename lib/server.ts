@@ -197,6 +197,7 @@ export async function startProxy(config: Config, log: Logger): Promise<ProxyHand
       while (mainStats.overloadDroppedByShard.length < count) mainStats.overloadDroppedByShard.push(0);
     },
     route: (msg) => route(msg),
+    ready: (ids) => askShards<ShardStatsReport>((id) => ({ t: 'stats', id }), ids),
     fromShard: (d, s) => ({
       data: Buffer.from(d.buffer, d.byteOffset, d.byteLength), transport: s.transport, remoteAddress: s.address, remotePort: s.port,
       localAddress: '', localPort: 0, connId: s.connId ?? 0,

@@ -36,7 +36,12 @@ export class Handover implements TxnWatch {
   /** Call-ID that left -> until when (ms) a late message for it goes back */
   private readonly gone = new Map<string, number>();
 
-  constructor(private readonly deps: HandoverDeps) {}
+  /** the worker count this shard was last told */
+  private count: number;
+
+  constructor(private readonly deps: HandoverDeps, shardCount: number) {
+    this.count = shardCount;
+  }
 
   get pinnedCount(): number {
     return this.pins.size;
@@ -49,6 +54,7 @@ export class Handover implements TxnWatch {
   /** The worker count is now `count`: what leaves now, what stays pinned. */
   plan(count: number): ReshardAnswer {
     const { shardId } = this.deps;
+    this.count = count;
     this.prune();
     const live = this.deps.liveCallIds();
     const pinned: string[] = [];
@@ -95,7 +101,8 @@ export class Handover implements TxnWatch {
     if (callId === undefined) return false;
     const until = this.gone.get(callId);
     if (until === undefined) return false;
-    if (until >= this.deps.now()) return true;
+    // a later change of count may have brought it back here: then it is ours again (no ping-pong)
+    if (until >= this.deps.now() && shardFor(callId, this.count) !== this.deps.shardId) return true;
     this.gone.delete(callId);
     return false;
   }
@@ -106,6 +113,6 @@ export class Handover implements TxnWatch {
 
   private prune(): void {
     const now = this.deps.now();
-    for (const [callId, until] of this.gone) if (until < now) this.gone.delete(callId);
+    for (const [callId, until] of this.gone) if (until < now || shardFor(callId, this.count) === this.deps.shardId) this.gone.delete(callId);
   }
 }

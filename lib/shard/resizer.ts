@@ -27,6 +27,7 @@ export interface ResizablePool {
   readonly size: number;
   liveIds(): number[];
   retiringIds(): number[];
+  prepare(count: number): number[];
   resize(count: number): void;
   retire(shardId: number): void;
   dispatch(shardId: number, item: ToShard): void;
@@ -44,6 +45,8 @@ export interface ResizerDeps<M> {
   fromShard(d: Uint8Array, s: SendTarget): M;
   /** how long a Call-ID may stay pinned to its old shard (64*T1 + margin), ms */
   pinDeadlineMs(): number;
+  /** resolves once the shards `ids` answer (their threads are up) */
+  ready(ids: number[]): Promise<unknown>;
   /** how long to wait for every shard's answer while holding messages */
   answerTimeoutMs?: number;
   /** bound of the hold queue; beyond it new messages are dropped and counted (UDP peers retransmit) */
@@ -61,6 +64,8 @@ export interface ResizeReport {
   held: number;
   /** time new messages were held, ms */
   holdMs: number;
+  /** whole change, new threads' start included, ms */
+  ms: number;
   /** shards that did not answer in time (their Call-IDs move without state) */
   missing: number[];
 }
@@ -130,15 +135,27 @@ export class Resizer<M> {
     this.check(count);
     const { pool, log } = this.deps;
     const from = pool.size;
-    if (count === from) return { from, to: count, dialogsMoved: 0, pinned: 0, held: 0, holdMs: 0, missing: [] };
+    if (count === from) return { from, to: count, dialogsMoved: 0, pinned: 0, held: 0, holdMs: 0, ms: 0, missing: [] };
     this.running = true;
     this.startedAt = Date.now();
     this.movedThisResize = 0;
-    this.holding = true;
-    const asked = pool.liveIds();
     let missing: number[] = [];
     let held = 0;
+    let holdStart = 0;
     try {
+      // new threads boot before anything is held: a cold start takes far longer than the switch
+      const started = pool.prepare(count);
+      if (started.length > 0) {
+        try {
+          await this.deps.ready(started);
+        } catch (err) {
+          pool.resize(from); // the prepared shards retire (nothing routes to them) and stop
+          throw err;
+        }
+      }
+      holdStart = Date.now();
+      this.holding = true;
+      const asked = pool.liveIds();
       this.waiting = new Set(asked);
       const all = new Promise<void>((resolve) => { this.answered = resolve; });
       for (const id of asked) pool.dispatch(id, { t: 'reshard', count });
@@ -161,11 +178,11 @@ export class Resizer<M> {
       held = queue.length;
       for (const m of queue) this.deps.route(m);
       this.running = false;
+      this.retireIdle();
     }
-    this.retireIdle();
-    const holdMs = Date.now() - this.startedAt;
+    const holdMs = Date.now() - holdStart;
     this.stats.resizes++;
-    const report: ResizeReport = { from, to: count, dialogsMoved: this.movedThisResize, pinned: this.pins.size, held, holdMs, missing };
+    const report: ResizeReport = { from, to: count, dialogsMoved: this.movedThisResize, pinned: this.pins.size, held, holdMs, ms: Date.now() - this.startedAt, missing };
     log.info(report, `workers resized ${from} -> ${count}`);
     if (this.pins.size > 0) this.armDeadline();
     return report;

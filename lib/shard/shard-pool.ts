@@ -71,7 +71,7 @@ export class ShardPool {
     return out;
   }
 
-  /** Ids of retiring shards still running. */
+  /** Ids of retiring shards still running (and shards prepared for a resize that did not happen). */
   retiringIds(): number[] {
     return this.liveIds().filter((i) => this.slots[i]!.retiring);
   }
@@ -109,6 +109,21 @@ export class ShardPool {
       },
     );
     return slot;
+  }
+
+  /**
+   * Start shards [size, count) ahead of a resize, so their threads boot while the old count still
+   * routes everything (they get no traffic yet, and own no peer: their init has the old count).
+   * Returns the ids started.
+   */
+  prepare(count: number): number[] {
+    const started: number[] = [];
+    for (let i = this.count; i < count; i++) {
+      if (this.slots[i] !== undefined) continue;
+      this.slots[i] = this.launch(i, 0);
+      started.push(i);
+    }
+    return started;
   }
 
   /**

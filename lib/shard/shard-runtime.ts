@@ -97,7 +97,7 @@ export class ShardRuntime {
       now,
       // a late message can only be one the main thread sent before it read our release
       goneMs: 64 * cfg.proxy.t1Ms + 5000,
-    });
+    }, init.shardCount);
     this.coreDeps.txnWatch = this.handover;
     this.core = new ProxyCore(this.coreDeps);
     this.restoreDialogs(init.dialogs ?? []);

@@ -151,3 +151,20 @@ t.test('bad bytes never crash a shard: a broken import is ignored', async (t) =>
   h.runtime.handleBatch([{ t: 'release', c: ['not-here'] }]);
   t.equal(posted(h, 'unpin').length, 1, 'a release of an unknown Call-ID answers with no dialog');
 });
+
+t.test('a Call-ID that left and comes back with a later change is handled here again, not handed back', async (t) => {
+  const h = new ShardHarness(ROUTE, { shardId: 0, shardCount: 1 });
+  t.teardown(() => h.close());
+  const id = idFor(1, 2, 'back');
+  call(h, id);
+  h.advance(64 * T1 + 100);
+  const out = reshard(h, 2);
+  t.equal(out.moved.length, 1);
+  // 2 -> 1: the other shard gives it back; this shard still remembers it left
+  reshard(h, 1);
+  h.runtime.handleBatch([{ t: 'import', d: out.moved.map((m) => m[1]) }]);
+  h.posted = [];
+  h.receive(bye(id), CALLER);
+  t.same(posted(h, 'redispatch'), [], 'not handed back (that would loop)');
+  t.equal(h.take().find((s) => s.msg.method === 'BYE')?.msg.uri, 'sip:uas@127.0.0.1:5080', 'routed by its dialog here');
+});
