@@ -19,6 +19,7 @@ export function workersView(proxy: ProxyHandle): unknown {
     resizes: r.resizes,
     dialogsMoved: r.dialogsMoved,
     pinned: r.pinned,
+    lastResize: r.last,
   };
 }
 

@@ -77,6 +77,8 @@ export interface ResizeStats {
   heldDropped: number;
   redispatched: number;
   pinsExpired: number;
+  /** the report of the last change */
+  last: ResizeReport | null;
 }
 
 interface Pin { shard: number }
@@ -100,7 +102,7 @@ export class Resizer<M> {
   private deadline: NodeJS.Timeout | undefined;
   private movedThisResize = 0;
   private startedAt = 0;
-  readonly stats: ResizeStats = { resizes: 0, dialogsMoved: 0, pinned: 0, heldDropped: 0, redispatched: 0, pinsExpired: 0 };
+  readonly stats: ResizeStats = { resizes: 0, dialogsMoved: 0, pinned: 0, heldDropped: 0, redispatched: 0, pinsExpired: 0, last: null };
 
   constructor(private readonly deps: ResizerDeps<M>) {}
 
@@ -183,6 +185,7 @@ export class Resizer<M> {
     const holdMs = Date.now() - holdStart;
     this.stats.resizes++;
     const report: ResizeReport = { from, to: count, dialogsMoved: this.movedThisResize, pinned: this.pins.size, held, holdMs, ms: Date.now() - this.startedAt, missing };
+    this.stats.last = report;
     log.info(report, `workers resized ${from} -> ${count}`);
     if (this.pins.size > 0) this.armDeadline();
     return report;

@@ -1,7 +1,8 @@
 // The worker count through the admin API and config reload: token and count checked with stable
 // codes; calls set up before a change end with BYE, with Route and without one (a UA ignoring
 // Record-Route: only the moved dialog routes it), whether the BYE comes while their Call-ID is
-// still pinned to its old shard or after; an invalid count is refused and the old count runs on.
+// still pinned to its old shard or after, and after the new shard crashed and was replaced; an
+// invalid count is refused and the old count runs on.
 import t from 'tap';
 import { resolveWorkerCount } from '../../lib/config/load-config.js';
 import { shardFor } from '../../lib/shard/hash.js';
@@ -87,6 +88,15 @@ t.test('resizing through the admin API and config reload', async (t) => {
     t.same(rows.filter((d) => d.shardId !== shardFor(d.callId, 3)), [], 'each on the shard its Call-ID hashes to among 3');
     t.ok(rows.some((d) => d.shardId === 2), 'the new shard holds calls');
 
+    // the new shard dies: its replacement starts from the checkpoints that moved with the calls
+    const onNew = rows.filter((d) => d.shardId === 2).length;
+    proxy.pool.dispatch(2, { t: 'crash' });
+    for (const until = Date.now() + 5000; proxy.pool.restarts === 0 && Date.now() < until; ) await new Promise((r) => setTimeout(r, 10));
+    const replaced = (await proxy.shardStats()).find((r) => r.shardId === 2)!;
+    t.equal(proxy.pool.restarts, 1, 'shard 2 replaced');
+    t.equal(replaced.dialogs.confirmed, onNew, `its replacement restored the ${onNew} moved dialogs`);
+    t.equal(replaced.counters.dialogsRestored, onNew);
+
     const running = JSON.parse(JSON.stringify(proxy.config));
     const shrink = await call('/api/config/reload', { method: 'POST', body: JSON.stringify({ ...running, workers: 2 }) });
     t.equal(shrink.status, 200, JSON.stringify(shrink.body));
@@ -102,6 +112,9 @@ t.test('resizing through the admin API and config reload', async (t) => {
     t.equal(totals.confirmed, 0, 'no dialog left');
     t.equal(totals.internalErrors, 0);
     t.equal(proxy.resizeStats().resizes, 2);
+    const w = (await call('/api/workers')).body;
+    t.match(w, { count: 2, resizes: 2, pinned: 0, lastResize: { from: 3, to: 2 } });
+    t.comment(`3 -> 2 (reload): ${JSON.stringify(w.lastResize)}`);
   });
 
   await t.test('reload: an invalid count is refused naming path, value and what is allowed; auto resolves as at start', async (t) => {

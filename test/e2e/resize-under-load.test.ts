@@ -75,6 +75,7 @@ if (requireSipp(t)) {
     t.same(await settled(), { count: 1, shards: 1 }, 'the removed shards stopped once their pinned calls left');
     const at1 = await dialogs();
     t.same(misplaced(at1, 1), [], `all ${at1.length} dialogs on shard 0`);
+    t.comment(`4 -> 1 (reload): ${JSON.stringify((await call('/api/workers')).body.lastResize)}`);
 
     const uac = await uacDone;
     const callee = summary(await uas.stop());
