@@ -5,7 +5,6 @@
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { join } from 'node:path';
 import { Piscina } from 'piscina';
-import { MAX_WORKERS } from '../config/schema.js';
 import { packageRoot } from '../config/load-config.js';
 import type { Logger } from '../log.js';
 import type { FromShardBatch, ShardInit, ToShard } from './channel.js';
@@ -48,8 +47,10 @@ export class ShardPool {
       filename: opts.filename ?? join(packageRoot(), 'dist', 'workers', 'shard.js'),
       // one warm spare (modules loaded) takes over a dead shard at once instead of a cold thread start
       minThreads: opts.workers + 1,
-      // room for a change of worker count at run time (plus the spare and retiring shards)
-      maxThreads: 2 * MAX_WORKERS + 1,
+      // kept equal to minThreads, and both moved by a change of worker count (threadsFor): with
+      // room above the running tasks piscina spawns threads in a loop whenever it cannot hand a
+      // queued task to a thread still starting (found starving the machine in the test suite)
+      maxThreads: opts.workers + 1,
       // threads above minThreads (left by a shrink) go away once idle this long
       idleTimeout: 1000,
       concurrentTasksPerWorker: 1,
@@ -99,6 +100,7 @@ export class ShardPool {
           this.opts.log.error({ err, shard: shardId }, 'retiring shard thread died; its calls go to their new owners');
           this.slots[shardId] = undefined;
           this.trim();
+          this.threadsFor(this.liveIds().length);
           this.opts.onRetiredLost?.(shardId);
           return;
         }
@@ -117,13 +119,11 @@ export class ShardPool {
    * Returns the ids started.
    */
   prepare(count: number): number[] {
-    const started: number[] = [];
-    for (let i = this.count; i < count; i++) {
-      if (this.slots[i] !== undefined) continue;
-      this.slots[i] = this.launch(i, 0);
-      started.push(i);
-    }
-    return started;
+    const ids: number[] = [];
+    for (let i = this.count; i < count; i++) if (this.slots[i] === undefined) ids.push(i);
+    this.threadsFor(this.liveIds().length + ids.length);
+    for (const i of ids) this.slots[i] = this.launch(i, 0);
+    return ids;
   }
 
   /**
@@ -134,24 +134,29 @@ export class ShardPool {
   resize(count: number): void {
     const before = this.count;
     this.count = count;
+    const missing: number[] = [];
     for (let i = before; i < count; i++) {
       const s = this.slots[i];
-      if (s !== undefined) s.retiring = false; // cannot happen while resizes wait for retiring shards
-      else this.slots[i] = this.launch(i, 0);
+      if (s !== undefined) s.retiring = false; // prepared, or retiring (not while resizes wait for those)
+      else missing.push(i);
     }
     for (let i = count; i < this.slots.length; i++) {
       const s = this.slots[i];
       if (s !== undefined) s.retiring = true;
     }
+    this.threadsFor(this.liveIds().length + missing.length);
+    for (const i of missing) this.slots[i] = this.launch(i, 0);
     this.keepSpare();
   }
 
-  /** Piscina keeps count + 1 threads (one warm spare for a crash replacement). */
+  /** One thread per running shard plus the warm spare; piscina reads its options object live. */
+  private threadsFor(shards: number): void {
+    this.pool.options.minThreads = shards + 1;
+    this.pool.options.maxThreads = shards + 1;
+  }
+
+  /** After a grow the spare may be missing: a task that ends at once makes piscina start it. */
   private keepSpare(): void {
-    // piscina reads its live options object when it decides to start or reap threads
-    this.pool.options.minThreads = this.count + 1;
-    // a task that ends at once makes piscina start a thread that then stays idle: the spare (an
-    // extra one, if piscina had not counted a new thread yet, is reaped after idleTimeout)
     const missing = this.liveIds().length + 1 - this.pool.threads.length;
     for (let i = 0; i < missing; i++) this.pool.run({ warm: true }).catch(() => undefined);
   }
@@ -164,6 +169,7 @@ export class ShardPool {
     slot.port.postMessage([{ t: 'stop' }]);
     this.slots[shardId] = undefined;
     this.trim();
+    this.threadsFor(this.liveIds().length); // its thread, idle once stopped, is reaped
   }
 
   private trim(): void {
