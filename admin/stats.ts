@@ -57,6 +57,8 @@ export interface ShardView {
   transactions: number;
   dialogs: { early: number; confirmed: number; total: number };
   timers: number;
+  /** Call-IDs kept on this shard after a change of worker count until their transactions end */
+  pinned: number;
   counters: Record<string, number>;
 }
 
@@ -115,6 +117,7 @@ export function buildStats(proxy: ProxyHandle, reports: readonly ShardStatsRepor
     transactions: r.transactions,
     dialogs: r.dialogs,
     timers: r.timers,
+    pinned: r.pinned,
     counters: r.counters,
   }));
   const add = (f: (s: ShardView) => number): number => shards.reduce((n, s) => n + f(s), 0);
@@ -130,6 +133,7 @@ export function buildStats(proxy: ProxyHandle, reports: readonly ShardStatsRepor
       transactions: add((s) => s.transactions),
       dialogs: { early: add((s) => s.dialogs.early), confirmed: add((s) => s.dialogs.confirmed), total: add((s) => s.dialogs.total) },
       timers: add((s) => s.timers),
+      pinned: add((s) => s.pinned),
       counters: sumCounters(reports),
       callSetup: setupSummary(mergedSetup(reports)),
     },

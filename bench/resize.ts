@@ -5,12 +5,11 @@
 // time, whole time, dialogs moved, calls pinned), how long its pins took to settle, and the calls
 // that failed meanwhile (expected 0). Bounded: the step's duration, 5 s polls at most 60 s each.
 //   node dist/bench/resize.js [--workers 2] [--to 4] [--rate 100] [--duration 60] [--hold 5000]
-import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { killAll, sleep, stopChildrenOnSignal } from './lib/child.js';
 import { runStep } from './lib/load-step.js';
 import { freeUdpPort } from './lib/net.js';
-import { startOurProxy } from './lib/proxy.js';
+import { startOurProxyWithAdmin } from './lib/proxy.js';
 import { fmt, mdTable, writeResults } from './lib/results.js';
 import { callSpec } from './lib/specs.js';
 
@@ -33,12 +32,10 @@ interface Change { from: number; to: number; dialogsMoved: number; pinned: numbe
 
 stopChildrenOnSignal();
 const uasPort = await freeUdpPort();
-const adminPort = await freeUdpPort(); // a free number; the admin binds it on TCP
-const token = randomBytes(24).toString('base64url');
-const proxy = await startOurProxy({ workers, uasPort, maxMs: 30 * 60 * 1000, admin: { port: adminPort, token } });
+const { proxy, adminUrl, headers: auth } = await startOurProxyWithAdmin(workers, uasPort);
 try {
-  const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
-  const base = `http://127.0.0.1:${adminPort}/api/workers`;
+  const headers = { ...auth, 'content-type': 'application/json' };
+  const base = `${adminUrl}/api/workers`;
   const api = async (method: string, body?: unknown): Promise<{ status: number; body: any }> => {
     const res = await fetch(base, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
     return { status: res.status, body: await res.json() };

@@ -97,7 +97,7 @@ export interface ShardStatsReport {
   /** INVITE to first 2xx, ms */
   callSetupMs: HistogramSnapshot;
   /** Call-IDs kept here after a resize until their transactions end */
-  pinned?: number;
+  pinned: number;
 }
 
 /** A dialog as the admin API shows it: plain data, times in ms since epoch. */

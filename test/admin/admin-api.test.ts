@@ -52,7 +52,7 @@ t.test('admin API', async (t) => {
     const s = await call('/api/stats');
     t.equal(s.status, 200);
     t.equal(s.body.shards.length, 2);
-    t.same(Object.keys(s.body.total).sort(), ['callSetup', 'callsPerSecond', 'counters', 'dialogs', 'inFlight', 'overload503', 'overloadDropped', 'shards', 'timers', 'transactions'].sort());
+    t.same(Object.keys(s.body.total).sort(), ['callSetup', 'callsPerSecond', 'counters', 'dialogs', 'inFlight', 'overload503', 'overloadDropped', 'pinned', 'shards', 'timers', 'transactions'].sort());
     t.type(s.body.shards[0].callsPerSecond, 'number');
     t.type(s.body.shards[0].overload503, 'number');
     t.type(s.body.transport.tlsHandshakeFailures, 'number');
