@@ -21,6 +21,7 @@ import { peekCallId } from './callid-peek.js';
 import type { MovedDialog, ReshardAnswer, ToShard } from './channel.js';
 import type { DialogCheckpoints } from './dialog-checkpoint.js';
 import { shardFor } from './hash.js';
+import { PinTable } from './pin-table.js';
 import type { SendTarget } from '../transport/types.js';
 
 export interface ResizablePool {
@@ -47,6 +48,8 @@ export interface ResizerDeps<M> {
   pinDeadlineMs(): number;
   /** resolves once the shards `ids` answer (their threads are up) */
   ready(ids: number[]): Promise<unknown>;
+  /** after the pin deadline, how long old shards have to release before their pins are dropped (5 s) */
+  pinGraceMs?: number;
   /** how long to wait for every shard's answer while holding messages */
   answerTimeoutMs?: number;
   /** bound of the hold queue; beyond it new messages are dropped and counted (UDP peers retransmit) */
@@ -81,8 +84,6 @@ export interface ResizeStats {
   last: ResizeReport | null;
 }
 
-interface Pin { shard: number }
-
 /** The Call-ID of a checkpoint key (dialogKey: `callId|tag|tag`; tags are tokens, never `|`). */
 export function callIdOfKey(key: string): string {
   const last = key.lastIndexOf('|');
@@ -93,13 +94,11 @@ export class Resizer<M> {
   /** read on every inbound message: hold it instead of dispatching */
   holding = false;
   private held: M[] = [];
-  private readonly pins = new Map<string, Pin>();
-  private readonly pinsPerShard = new Map<number, number>();
+  private readonly pins = new PinTable();
   private running = false;
   private waiting: Set<number> | undefined;
   private answered: (() => void) | undefined;
   private early: ReshardAnswer[] = [];
-  private deadline: NodeJS.Timeout | undefined;
   private movedThisResize = 0;
   private startedAt = 0;
   readonly stats: ResizeStats = { resizes: 0, dialogsMoved: 0, pinned: 0, heldDropped: 0, redispatched: 0, pinsExpired: 0, last: null };
@@ -113,7 +112,7 @@ export class Resizer<M> {
 
   /** The old shard of a pinned Call-ID. */
   pinOf(callId: string): number | undefined {
-    return this.pins.get(callId)?.shard;
+    return this.pins.shardOf(callId);
   }
 
   hold(msg: M): void {
@@ -205,23 +204,12 @@ export class Resizer<M> {
 
   private apply(a: ReshardAnswer): void {
     this.importMoved(a.shardId, a.moved);
-    for (const c of a.pinned) this.pin(c, a.shardId);
-  }
-
-  private pin(callId: string, shard: number): void {
-    if (this.pins.has(callId)) return;
-    this.pins.set(callId, { shard });
-    this.pinsPerShard.set(shard, (this.pinsPerShard.get(shard) ?? 0) + 1);
+    for (const c of a.pinned) this.pins.add(c, a.shardId);
     this.stats.pinned = this.pins.size;
   }
 
   private unpin(callId: string): void {
-    const p = this.pins.get(callId);
-    if (p === undefined) return;
-    this.pins.delete(callId);
-    const n = (this.pinsPerShard.get(p.shard) ?? 1) - 1;
-    if (n > 0) this.pinsPerShard.set(p.shard, n);
-    else this.pinsPerShard.delete(p.shard);
+    this.pins.remove(callId);
     this.stats.pinned = this.pins.size;
   }
 
@@ -245,7 +233,7 @@ export class Resizer<M> {
 
   /** A pinned Call-ID left its old shard. */
   onUnpin(shardId: number, callId: string, dialogs: readonly MovedDialog[]): void {
-    if (this.pins.get(callId)?.shard === shardId) this.unpin(callId);
+    if (this.pins.shardOf(callId) === shardId) this.unpin(callId);
     this.importMoved(shardId, dialogs);
     this.settleIfDone();
   }
@@ -255,13 +243,14 @@ export class Resizer<M> {
     this.stats.redispatched++;
     const callId = peekCallId(Buffer.from(d.buffer, d.byteOffset, d.byteLength));
     // the shard says the Call-ID left: never send it there again (no ping-pong)
-    if (callId !== undefined && this.pins.get(callId)?.shard === shardId) { this.unpin(callId); this.settleIfDone(); }
+    if (callId !== undefined && this.pins.shardOf(callId) === shardId) { this.unpin(callId); this.settleIfDone(); }
     this.deps.route(this.deps.fromShard(d, s));
   }
 
   /** A retiring shard's thread died: its pinned calls go to their new owners from its checkpoints. */
   onRetiredLost(shardId: number): void {
-    for (const [c, p] of [...this.pins]) if (p.shard === shardId) this.unpin(c);
+    this.pins.removeShard(shardId);
+    this.stats.pinned = this.pins.size;
     this.importMoved(shardId, this.deps.checkpoints.take(shardId));
     this.settleIfDone();
   }
@@ -269,9 +258,7 @@ export class Resizer<M> {
   private settleIfDone(): void {
     this.retireIdle();
     if (this.pins.size > 0 || this.running) return;
-    if (this.deadline !== undefined) {
-      clearTimeout(this.deadline);
-      this.deadline = undefined;
+    if (this.pins.disarm()) {
       this.deps.log.info({ ms: Date.now() - this.startedAt, to: this.deps.pool.size }, 'change of worker count settled: no call pinned to an old shard');
     }
   }
@@ -279,36 +266,25 @@ export class Resizer<M> {
   /** Stop retiring shards no pin points at. */
   private retireIdle(): void {
     if (this.running) return;
-    for (const id of this.deps.pool.retiringIds()) if (!this.pinsPerShard.has(id)) this.deps.pool.retire(id);
+    for (const id of this.deps.pool.retiringIds()) if (!this.pins.holds(id)) this.deps.pool.retire(id);
   }
 
   /** At the deadline, old shards release what they still pin; a shard that does not answer loses its pins. */
   private armDeadline(): void {
-    if (this.deadline !== undefined) return;
-    this.deadline = setTimeout(() => {
-      const byShard = new Map<number, string[]>();
-      for (const [c, p] of this.pins) {
-        let list = byShard.get(p.shard);
-        if (list === undefined) byShard.set(p.shard, (list = []));
-        list.push(c);
-      }
+    const { log, pool } = this.deps;
+    this.pins.arm(this.deps.pinDeadlineMs(), this.deps.pinGraceMs ?? 5000, () => {
       this.stats.pinsExpired += this.pins.size;
-      this.deps.log.warn({ pinned: this.pins.size }, 'pinned calls past their deadline: released from their old shard');
-      for (const [shard, c] of byShard) this.deps.pool.dispatch(shard, { t: 'release', c });
-      this.deadline = setTimeout(() => {
-        this.deadline = undefined;
-        if (this.pins.size === 0) return;
-        this.deps.log.warn({ pinned: this.pins.size }, 'old shards did not release pinned calls: routing them to their new owners');
-        for (const c of [...this.pins.keys()]) this.unpin(c);
-        this.retireIdle();
-      }, 5000);
-      this.deadline.unref();
-    }, this.deps.pinDeadlineMs());
-    this.deadline.unref();
+      log.warn({ pinned: this.pins.size }, 'pinned calls past their deadline: released from their old shard');
+      for (const [shard, c] of this.pins.byShard()) pool.dispatch(shard, { t: 'release', c });
+    }, () => {
+      log.warn({ pinned: this.pins.size }, 'old shards did not release pinned calls: routing them to their new owners');
+      this.pins.clear();
+      this.stats.pinned = 0;
+      this.retireIdle();
+    });
   }
 
   stop(): void {
-    clearTimeout(this.deadline);
-    this.deadline = undefined;
+    this.pins.disarm();
   }
 }

@@ -50,7 +50,7 @@ function moved(callId: string): MovedDialog {
   return [dialogKey(callId, 'a', 'b'), packDialog(d)];
 }
 
-function setup(n: number, pinDeadlineMs = 60_000) {
+function setup(n: number, pinDeadlineMs = 60_000, pinGraceMs = 5000) {
   const pool = new FakePool(n);
   const checkpoints = new DialogCheckpoints();
   const routed: string[] = [];
@@ -61,6 +61,7 @@ function setup(n: number, pinDeadlineMs = 60_000) {
     route: (m) => routed.push(m),
     fromShard: (d) => Buffer.from(d).toString('latin1'),
     pinDeadlineMs: () => pinDeadlineMs,
+    pinGraceMs,
     ready: async () => undefined,
     answerTimeoutMs: 200,
   });
@@ -150,6 +151,22 @@ t.test('the pin deadline asks the old shard to release what it still pins', asyn
   t.equal(resizer.stats.pinsExpired, 1);
   resizer.onUnpin(0, p, []);
   t.equal(resizer.pinning, false);
+  resizer.stop();
+});
+
+t.test('an old shard that never releases its pins loses them after the grace time; a retiring one then stops', async (t) => {
+  const { pool, resizer } = setup(2, 30, 30);
+  const p = idFor(0, 1, 'g');
+  const done = resizer.resize(1);
+  await tick();
+  resizer.onAnswer({ shardId: 0, count: 1, moved: [], pinned: [] });
+  resizer.onAnswer({ shardId: 1, count: 1, moved: [], pinned: [p] });
+  await done;
+  t.same(pool.retiringIds(), [1]);
+  await new Promise((r) => setTimeout(r, 150));
+  t.same(pool.take('release'), [[1, { t: 'release', c: [p] }]], 'asked to release at the deadline');
+  t.equal(resizer.pinning, false, 'then routed to its new owner regardless');
+  t.same(pool.retired, [1], 'and the retiring shard stopped');
   resizer.stop();
 });
 
