@@ -4,7 +4,7 @@
 // shard are lost with it, and so is their count.
 // Every trunk has a slot for each possible shard id (MAX_WORKERS), so the buffer is sized once and a
 // change of worker count at run time (resharding) keeps every count where it is.
-import { MAX_WORKERS } from '../config/schema.js';
+import { MAX_WORKERS } from '../config/limits.js';
 
 export class TrunkCalls {
   private readonly slots: Int32Array;

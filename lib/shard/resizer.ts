@@ -14,7 +14,7 @@
 //    at it. Messages that still reach an old shard for a Call-ID it gave away come back here
 //    ('redispatch') and are routed again.
 // One resize at a time: another is refused (SIP_ERR_RESIZE_BUSY) until the last one has settled.
-import { MAX_WORKERS } from '../config/schema.js';
+import { MAX_WORKERS } from '../config/limits.js';
 import { createError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { peekCallId } from './callid-peek.js';
