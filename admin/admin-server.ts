@@ -17,6 +17,7 @@ import { peersView, rel100ResetPath, resetRel100 } from './peers.js';
 import { maskedConfig, reloadConfig, validateNewConfig } from './reload.js';
 import { buildStats, dialogPage, RateSampler, registrationPage } from './stats.js';
 import { bearerMatches, resolveAdminToken } from './token.js';
+import { resizeWorkers, workersView } from './workers.js';
 
 export interface AdminOptions {
   log: Logger;
@@ -35,7 +36,7 @@ export interface AdminHandle {
 
 type Reply = { status?: number; type?: string; body: unknown; headers?: Record<string, string> };
 type Handler = (ctx: { req: IncomingMessage; url: URL; body: () => Promise<string> }) => Promise<Reply> | Reply;
-interface Route { GET?: Handler; POST?: Handler; public?: boolean }
+interface Route { GET?: Handler; POST?: Handler; PUT?: Handler; public?: boolean }
 
 const MAX_BODY = 1024 * 1024;
 const MAX_PAGE = 1000;
@@ -110,12 +111,9 @@ export async function startAdmin(proxy: ProxyHandle, opts: AdminOptions): Promis
     ['/api/health', { public: true, GET: () => json({ status: 'ok', uptimeSeconds: Math.round((Date.now() - proxy.startedAt) / 1000), workers: proxy.pool.size }) }],
     ['/api/stats', { GET: async () => json(buildStats(proxy, await proxy.shardStats().catch(shardTimeout), sampler.rates())) }],
     ['/api/workers', {
-      GET: () => json({
-        count: proxy.pool.size,
-        restarts: proxy.pool.restarts,
-        maxInFlight: proxy.config.shard.maxInFlight,
-        shards: Array.from({ length: proxy.pool.size }, (_, shardId) => ({ shardId, inFlight: proxy.pool.inFlight(shardId) })),
-      }),
+      GET: () => json(workersView(proxy)),
+      PUT: async ({ body }) => json(await resizeWorkers(proxy, await body())),
+      POST: async ({ body }) => json(await resizeWorkers(proxy, await body())),
     }],
     ['/api/dialogs', { GET: async ({ url }) => { const p = page(url); return json(await dialogPage(proxy, p.offset, p.limit).catch(shardTimeout)); } }],
     ['/api/registrations', { GET: ({ url }) => { const p = page(url); return json(registrationPage(proxy, p.offset, p.limit)); } }],
@@ -161,9 +159,9 @@ export async function startAdmin(proxy: ProxyHandle, opts: AdminOptions): Promis
     if (!route.public && !bearerMatches(req.headers.authorization, currentToken())) {
       throw adminError('ADMIN_ERR_UNAUTHORIZED', 'missing or wrong bearer token (Authorization: Bearer <admin token>)');
     }
-    const handler = method === 'HEAD' ? route.GET : route[method as 'GET' | 'POST'];
+    const handler = method === 'HEAD' ? route.GET : route[method as 'GET' | 'POST' | 'PUT'];
     if (handler === undefined) {
-      const allow = (['GET', 'POST'] as const).filter((m) => route[m] !== undefined).join(', ');
+      const allow = (['GET', 'POST', 'PUT'] as const).filter((m) => route[m] !== undefined).join(', ');
       throw adminError('ADMIN_ERR_METHOD_NOT_ALLOWED', `${method} not allowed on ${url.pathname} (allowed: ${allow})`, { allow });
     }
     send(res, await handler({ req, url, body: () => readBody(req) }));

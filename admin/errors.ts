@@ -9,6 +9,8 @@ export type AdminErrorCode =
   | 'ADMIN_ERR_CONFIG_INVALID'
   | 'ADMIN_ERR_RELOAD_REFUSED'
   | 'ADMIN_ERR_SHARD_TIMEOUT'
+  /** a change of worker count while another one runs or settles */
+  | 'ADMIN_ERR_RESIZE_BUSY'
   | 'ADMIN_ERR_INTERNAL';
 
 const STATUS: Record<AdminErrorCode, number> = {
@@ -20,6 +22,7 @@ const STATUS: Record<AdminErrorCode, number> = {
   ADMIN_ERR_CONFIG_INVALID: 422,
   ADMIN_ERR_RELOAD_REFUSED: 409,
   ADMIN_ERR_SHARD_TIMEOUT: 504,
+  ADMIN_ERR_RESIZE_BUSY: 409,
   ADMIN_ERR_INTERNAL: 500,
 };
 

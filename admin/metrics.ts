@@ -43,6 +43,11 @@ export function renderMetrics(proxy: ProxyHandle, reports: readonly ShardStatsRe
   m.gauge('sipshard_uptime_seconds', 'Seconds since the proxy started.', Math.round((Date.now() - proxy.startedAt) / 1000));
   m.gauge('sipshard_workers', 'Worker threads (shards) running.', proxy.pool.size);
   m.counter('sipshard_shard_restarts_total', 'Shard threads that died and were replaced.', proxy.pool.restarts);
+  const resize = proxy.resizeStats();
+  m.counter('sipshard_worker_resizes_total', 'Changes of the worker count at run time.', resize.resizes);
+  m.counter('sipshard_resize_dialogs_moved_total', 'Confirmed dialogs moved to another shard by changes of the worker count.', resize.dialogsMoved);
+  m.gauge('sipshard_resize_pinned_calls', 'Call-IDs kept on their old shard until their transactions end.', resize.pinned);
+  m.gauge('sipshard_retiring_workers', 'Removed shards still finishing their pinned calls.', proxy.pool.retiringIds().length);
 
   m.counter('sipshard_transport_messages_received_total', 'SIP messages framed by the main thread, by transport.',
     Object.entries(transport.received).map(([t, v]): Sample => [{ transport: t }, v]));

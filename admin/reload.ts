@@ -20,6 +20,7 @@ function problemsOf(message: string): string[] {
 
 function asAdminError(err: unknown, code: 'ADMIN_ERR_CONFIG_INVALID' | 'ADMIN_ERR_RELOAD_REFUSED'): AdminError {
   if (isSipProxyError(err, 'SIP_ERR_SHARD')) return adminError('ADMIN_ERR_SHARD_TIMEOUT', err.message);
+  if (isSipProxyError(err, 'SIP_ERR_RESIZE_BUSY')) return adminError('ADMIN_ERR_RESIZE_BUSY', err.message);
   if (isSipProxyError(err)) return adminError(code, err.message.split('\n')[0]!, { problems: problemsOf(err.message) });
   return adminError('ADMIN_ERR_INTERNAL', String((err as Error)?.message ?? err));
 }

@@ -57,6 +57,8 @@ export interface ShardView {
   transactions: number;
   dialogs: { early: number; confirmed: number; total: number };
   timers: number;
+  /** Call-IDs kept on this shard after a change of worker count until their transactions end */
+  pinned: number;
   counters: Record<string, number>;
 }
 
@@ -65,7 +67,7 @@ export interface StatsView {
   uptimeSeconds: number;
   total: Omit<ShardView, 'shardId'> & { shards: number; callSetup: SetupSummary };
   shards: ShardView[];
-  main: { noCallId: number; shardRestarts: number };
+  main: { noCallId: number; shardRestarts: number; workers: number; resizes: number; dialogsMoved: number; pinned: number };
   transport: ReturnType<ProxyHandle['transports']['stats']>;
   registrations: { aors: number; bindings: number };
 }
@@ -115,6 +117,7 @@ export function buildStats(proxy: ProxyHandle, reports: readonly ShardStatsRepor
     transactions: r.transactions,
     dialogs: r.dialogs,
     timers: r.timers,
+    pinned: r.pinned,
     counters: r.counters,
   }));
   const add = (f: (s: ShardView) => number): number => shards.reduce((n, s) => n + f(s), 0);
@@ -130,14 +133,20 @@ export function buildStats(proxy: ProxyHandle, reports: readonly ShardStatsRepor
       transactions: add((s) => s.transactions),
       dialogs: { early: add((s) => s.dialogs.early), confirmed: add((s) => s.dialogs.confirmed), total: add((s) => s.dialogs.total) },
       timers: add((s) => s.timers),
+      pinned: add((s) => s.pinned),
       counters: sumCounters(reports),
       callSetup: setupSummary(mergedSetup(reports)),
     },
     shards,
-    main: { noCallId: mainStats.noCallId, shardRestarts: proxy.pool.restarts },
+    main: { noCallId: mainStats.noCallId, shardRestarts: proxy.pool.restarts, workers: proxy.pool.size, ...resizeFigures(proxy) },
     transport: proxy.transports.stats(),
     registrations: proxy.location.store.size(),
   };
+}
+
+function resizeFigures(proxy: ProxyHandle): { resizes: number; dialogsMoved: number; pinned: number } {
+  const r = proxy.resizeStats();
+  return { resizes: r.resizes, dialogsMoved: r.dialogsMoved, pinned: r.pinned };
 }
 
 export interface Page<T> { total: number; offset: number; limit: number; items: T[] }

@@ -3,13 +3,12 @@
 // /api/stats (each for half the step). Reports requests/s and p99 of each endpoint and the calls
 // that failed meanwhile (the admin API must not cost calls: expected 0).
 //   node dist/bench/admin.js [--workers 2] [--rate 200] [--duration 20] [--connections 10]
-import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { killAll, sleep, stopChildrenOnSignal } from './lib/child.js';
 import { httpLoad, type HttpLoadResult } from './lib/http-load.js';
 import { runStep } from './lib/load-step.js';
 import { freeUdpPort } from './lib/net.js';
-import { startOurProxy } from './lib/proxy.js';
+import { startOurProxyWithAdmin } from './lib/proxy.js';
 import { fmt, mdTable, writeResults } from './lib/results.js';
 import { callSpec } from './lib/specs.js';
 
@@ -30,12 +29,8 @@ const command = `node dist/bench/admin.js ${process.argv.slice(2).join(' ')}`.tr
 
 stopChildrenOnSignal();
 const uasPort = await freeUdpPort();
-const adminPort = await freeUdpPort(); // a free number; the admin binds it on TCP
-const token = randomBytes(24).toString('base64url');
-const proxy = await startOurProxy({ workers, uasPort, maxMs: 30 * 60 * 1000, admin: { port: adminPort, token } });
+const { proxy, adminUrl: base, headers } = await startOurProxyWithAdmin(workers, uasPort);
 try {
-  const headers = { authorization: `Bearer ${token}` };
-  const base = `http://127.0.0.1:${adminPort}`;
   const calls = runStep(proxy, callSpec(rate, durationS, Number(o.hold), uasPort));
   await sleep(1000); // let the call load settle first
   const half = Math.max(1, Math.floor((durationS - 2) / 2));

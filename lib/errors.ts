@@ -11,7 +11,11 @@ export type ErrorCode =
   | 'SIP_ERR_FRAMING'
   | 'SIP_ERR_SHARD'
   | 'SIP_ERR_AUTH'
-  | 'SIP_ERR_SNAPSHOT';
+  | 'SIP_ERR_SNAPSHOT'
+  /** a change of worker count while another one runs or settles (pinned calls, retiring shards) */
+  | 'SIP_ERR_RESIZE_BUSY'
+  /** a worker count that is not an integer in 1..MAX_WORKERS */
+  | 'SIP_ERR_RESIZE_COUNT';
 
 export class SipProxyError extends Error {
   readonly code: ErrorCode;

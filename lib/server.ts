@@ -20,6 +20,7 @@ import { shardFor } from './shard/hash.js';
 import { isInitialInvite, overloadResponse } from './shard/overload.js';
 import { ShardPool } from './shard/shard-pool.js';
 import { ShardRequests } from './shard/shard-requests.js';
+import { Resizer, type ResizeReport, type ResizeStats } from './shard/resizer.js';
 import { loadTlsSettings, type TlsSettings } from './transport/tls-listener.js';
 import { TransportManager } from './transport/transport-manager.js';
 import type { InboundMessage, ListenerConfig } from './transport/types.js';
@@ -56,8 +57,14 @@ export interface ProxyHandle {
   shardStats(): Promise<ShardStatsReport[]>;
   /** Ask shards (default: all) a question of the channel; answers in arrival order. */
   askShards<T>(make: (id: number) => ToShard, shards?: readonly number[]): Promise<T[]>;
-  /** Swap to a validated config on every shard; rejects (SIP_ERR_CONFIG) keeping the old one. */
+  /** Swap to a validated config on every shard; rejects (SIP_ERR_CONFIG) keeping the old one. A
+   *  changed `workers` resizes the shard set (SIP_ERR_RESIZE_BUSY while another resize settles). */
   reload(next: Config): Promise<void>;
+  /** Change the worker count while traffic flows (lib/shard/resizer.ts); rejects with
+   *  SIP_ERR_RESIZE_COUNT (not 1..MAX_WORKERS) or SIP_ERR_RESIZE_BUSY (another resize runs or settles). */
+  resize(count: number): Promise<ResizeReport>;
+  /** resizes done, dialogs moved, Call-IDs pinned to an old shard now */
+  resizeStats(): ResizeStats;
   /** Graceful stop: refuse new INVITEs (503 + Retry-After), let open transactions finish up to
    *  `deadlineMs` (default shard.drainSeconds), then close. Resolves with the transactions cut off. */
   shutdown(deadlineMs?: number): Promise<number>;
@@ -66,6 +73,8 @@ export interface ProxyHandle {
 
 export async function startProxy(config: Config, log: Logger): Promise<ProxyHandle> {
   const workers = resolveWorkerCount(config);
+  /** Call-IDs hash into this many shards; a resize changes it (every later shard init reads it) */
+  let shardCount = workers;
   const location = new PersistentLocation(config.registrar.storePath, log, config.registrar.fsync);
   const sec = config.security;
   const guard = new SourceGuard({
@@ -93,7 +102,8 @@ export async function startProxy(config: Config, log: Logger): Promise<ProxyHand
   const checkpoints = new DialogCheckpoints();
   const peerStates = new PeerStateTable();
   const rel100 = new Rel100Memory(location.journal, location.restored.get('rel100'));
-  const trunkCalls = new SharedArrayBuffer(TrunkCalls.bytesFor(config.trunks.length, workers));
+  // sized for MAX_WORKERS shards once, so a change of worker count keeps every count in place
+  const trunkCalls = new SharedArrayBuffer(TrunkCalls.bytesFor(config.trunks.length));
 
   const onBatch = (shardId: number, batch: FromShardBatch): void => {
     for (const item of batch.out) {
@@ -111,6 +121,12 @@ export async function startProxy(config: Config, log: Logger): Promise<ProxyHand
         checkpoints.apply(shardId, item.k, item.d);
       } else if (item.t === 'authfail') {
         guard.authFailed(item.a);
+      } else if (item.t === 'redispatch') {
+        resizer.onRedispatch(shardId, item.d, item.s);
+      } else if (item.t === 'unpin') {
+        resizer.onUnpin(shardId, item.c, item.d);
+      } else if (item.t === 'resharded') {
+        resizer.onAnswer(item.v);
       } else {
         requests.answer(item.id, item.v);
       }
@@ -122,10 +138,11 @@ export async function startProxy(config: Config, log: Logger): Promise<ProxyHand
     batchMax: config.shard.batchMax,
     log,
     onBatch,
+    onRetiredLost: (shardId) => resizer.onRetiredLost(shardId),
     // a replacement shard starts from the current bindings, peer states and its predecessor's
     // confirmed dialogs
     init: (shardId) => ({
-      shardId, shardCount: workers, config: current, listeners, nonceSecret, location: location.store.snapshot(),
+      shardId, shardCount, config: current, listeners, nonceSecret, location: location.store.snapshot(),
       trunkCalls, peerStates: peerStates.snapshot(), rel100: rel100.list(), dialogs: checkpoints.forShard(shardId), nonceNotBefore: Date.now(),
     }),
   });
@@ -141,9 +158,17 @@ export async function startProxy(config: Config, log: Logger): Promise<ProxyHand
       if (res !== undefined) transports.send({ transport: msg.transport, address: msg.remoteAddress, port: msg.remotePort, connId: msg.connId }, res);
       return;
     }
+    route(msg);
+  };
+
+  /** Shard choice and overload control; also for messages held during a resize or handed back. */
+  const route = (msg: InboundMessage): void => {
+    if (resizer.holding) { resizer.hold(msg); return; }
     const callId = peekCallId(msg.data);
     if (callId === undefined) mainStats.noCallId++; // the shard answers 400 or drops it
-    const shard = shardFor(callId ?? '', pool.size);
+    let shard = shardFor(callId ?? '', pool.size);
+    // only while a resize settles: Call-IDs with live transactions stay on their old shard
+    if (resizer.pinning && callId !== undefined) shard = resizer.pinOf(callId) ?? shard;
     const inFlight = pool.inFlight(shard);
     if (inFlight >= maxInFlight) {
       if (isInitialInvite(msg.data)) {
@@ -161,6 +186,26 @@ export async function startProxy(config: Config, log: Logger): Promise<ProxyHand
     pool.dispatch(shard, { t: 'sip', d: msg.data, s: { transport: msg.transport, address: msg.remoteAddress, port: msg.remotePort, connId: msg.connId } });
   };
 
+  const resizer: Resizer<InboundMessage> = new Resizer<InboundMessage>({
+    pool,
+    checkpoints,
+    log,
+    countChanged: (count) => {
+      shardCount = count;
+      // per-shard figures keep a slot for every id ever used (retiring shards included)
+      while (mainStats.overload503ByShard.length < count) mainStats.overload503ByShard.push(0);
+      while (mainStats.overloadDroppedByShard.length < count) mainStats.overloadDroppedByShard.push(0);
+    },
+    route: (msg) => route(msg),
+    ready: (ids) => askShards<ShardStatsReport>((id) => ({ t: 'stats', id }), ids),
+    fromShard: (d, s) => ({
+      data: Buffer.from(d.buffer, d.byteOffset, d.byteLength), transport: s.transport, remoteAddress: s.address, remotePort: s.port,
+      localAddress: '', localPort: 0, connId: s.connId ?? 0,
+    }),
+    // Timer L / J of the transactions that pin a Call-ID, plus a margin for the last messages
+    pinDeadlineMs: () => 64 * current.proxy.t1Ms + 4000,
+  });
+
   log.info({ workers, listeners, tlsCertificate: tls.fingerprint || undefined }, 'proxy started');
 
   const askShards = <T>(make: (id: number) => ToShard, shards?: readonly number[]): Promise<T[]> => requests.ask<T>(make, shards);
@@ -172,6 +217,7 @@ export async function startProxy(config: Config, log: Logger): Promise<ProxyHand
     return reports.sort((a, b) => a.shardId - b.shardId);
   };
   const close = async (): Promise<void> => {
+    resizer.stop();
     await transports.close();
     await pool.close();
     location.close();
@@ -201,17 +247,31 @@ export async function startProxy(config: Config, log: Logger): Promise<ProxyHand
     askShards,
     async reload(next: Config): Promise<void> {
       assertLiveReloadable(current, next);
+      const count = resolveWorkerCount(next); // `auto` resolves as at start
+      if (count !== pool.size) resizer.check(count);
       const applied = await sendConfig(next);
       const failed = applied.filter((a) => !a.ok);
       if (failed.length > 0) {
         await sendConfig(current); // put every shard back on the running config
         throw createError('SIP_ERR_CONFIG', `reload refused: ${failed.map((f) => `shard ${f.shardId}: ${f.error ?? 'failed'}`).join('; ')}`);
       }
-      current = next;
+      const previous = current;
+      current = next; // shards a resize starts get the new config
+      if (count !== pool.size) {
+        try {
+          await resizer.resize(count);
+        } catch (err) {
+          current = previous;
+          await sendConfig(previous); // an admin resize started in between: the reload is refused whole
+          throw err;
+        }
+      }
       ({ maxInFlight, retryAfterSeconds } = next.shard);
       log.level = next.log.level;
       log.info('config reloaded');
     },
+    resize: (count: number) => resizer.resize(count),
+    resizeStats: () => ({ ...resizer.stats }),
     async shutdown(deadlineMs = current.shard.drainSeconds * 1000): Promise<number> {
       draining = true;
       const started = Date.now();

@@ -1,6 +1,7 @@
 // Starts our proxy (node dist/lib/cli.js) as a child process from a generated temp config:
 // UDP on 127.0.0.1:<free port>, location store in memory, warnings only, 4 MB receive buffer,
 // route '9' -> the benchmark UAS (strip 1), optional bench users.
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -60,4 +61,12 @@ export async function startOurProxy(o: OurProxyOptions): Promise<Target> {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** Our proxy with the admin API on a free loopback port and a random token (bench:admin, bench:resize). */
+export async function startOurProxyWithAdmin(workers: number, uasPort: number): Promise<{ proxy: Target; adminUrl: string; headers: Record<string, string> }> {
+  const port = await freeUdpPort(); // a free number; the admin binds it on TCP
+  const token = randomBytes(24).toString('base64url');
+  const proxy = await startOurProxy({ workers, uasPort, maxMs: 30 * 60 * 1000, admin: { port, token } });
+  return { proxy, adminUrl: `http://127.0.0.1:${port}`, headers: { authorization: `Bearer ${token}` } };
 }

@@ -1,19 +1,17 @@
 // What a live reload may change. Users, routes, auth, registrar limits, proxy options and timers,
-// overload thresholds, domains, the log level and the admin token swap at run time; what binds
-// sockets or sizes the shard pool needs a restart, so a reload that changes it is refused whole
-// (the running config stays) rather than applied in part.
+// overload thresholds, domains, the log level, the admin token and the worker count (resharding,
+// lib/shard/resizer.ts) change at run time; what binds sockets or builds peers needs a restart, so
+// a reload that changes it is refused whole (the running config stays) rather than applied in part.
 import { createError } from '../errors.js';
-import { resolveWorkerCount } from './load-config.js';
 import type { Config } from './schema.js';
 
 /** Dotted paths read only at start. */
 export const RESTART_ONLY_PATHS: readonly string[] = [
-  'workers', 'listen', 'transport', 'tls', 'shard.batchMax', 'registrar.storePath', 'locale', 'lines', 'trunks',
+  'listen', 'transport', 'tls', 'shard.batchMax', 'registrar.storePath', 'locale', 'lines', 'trunks',
   'admin.enabled', 'admin.address', 'admin.port', 'admin.tokenFile', 'admin.certFile', 'admin.keyFile',
 ];
 
 function at(config: Config, path: string): unknown {
-  if (path === 'workers') return resolveWorkerCount(config);
   let node: unknown = config;
   for (const key of path.split('.')) node = (node as Record<string, unknown> | undefined)?.[key];
   return node;

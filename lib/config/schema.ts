@@ -5,8 +5,9 @@
 // constraint a regex or format cannot explain; error messages and the reference table use it.
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { REL100_MODES } from '../policy/rel100.js';
+import { MAX_WORKERS } from './limits.js';
 
-export const MAX_WORKERS = 64;
+export { MAX_WORKERS };
 
 export const TRANSPORTS = ['udp', 'tcp', 'tls'] as const;
 export const TLS_VERSIONS = ['TLSv1.2', 'TLSv1.3'] as const;
@@ -296,7 +297,7 @@ export const ConfigSchema = Type.Object(
     ),
     workers: Type.Union([Type.Literal('auto'), Type.Integer({ minimum: 1, maximum: MAX_WORKERS })], {
       default: 'auto',
-      description: `Worker threads (shards); 'auto' is the number of CPUs, capped at ${MAX_WORKERS}. Read at start.`,
+      description: `Worker threads (shards); 'auto' is the number of CPUs, capped at ${MAX_WORKERS}. A reload may change it while calls flow (resharding).`,
     }),
     log: Type.Object(
       { level: StringEnum(LOG_LEVELS, { default: 'info', description: 'Minimum level written (JSON lines to stdout).' }) },

@@ -147,6 +147,28 @@ export class DialogTable {
     this.unindex(dialog);
   }
 
+  /** Call-IDs that have at least one dialog here. */
+  callIds(): IterableIterator<string> {
+    return this.byCallId.keys();
+  }
+
+  /**
+   * Remove every dialog of a Call-ID without telling onConfirmedChange: the call moves to another
+   * shard (resharding), it does not end. Returns the removed dialogs.
+   */
+  take(callId: string): Dialog[] {
+    const cur = this.byCallId.get(callId);
+    if (cur === undefined) return [];
+    const all = Array.isArray(cur) ? [...cur] : [cur];
+    for (const d of all) {
+      if (d.state === 'early') this.counts.early--;
+      else if (d.state === 'confirmed') this.counts.confirmed--;
+      this.dialogs.delete(dialogKey(d.callId, d.callerTag, d.calleeTag));
+    }
+    this.byCallId.delete(callId);
+    return all;
+  }
+
   /** Early dialogs of a Call-ID end when the INVITE fails (RFC 3261 12.3). */
   terminateEarly(callId: string, callerTag: string): void {
     const cur = this.byCallId.get(callId);

@@ -32,6 +32,8 @@ export interface LineRegistrationDeps {
   onState(s: LineState): void;
   /** [0, 1); Math.random unless a test fixes it */
   random?: () => number;
+  /** the line's last published state, when another shard ran it before (a change of worker count) */
+  from?: LineState;
 }
 
 /** When to refresh a registration granted for `seconds`: a minute early, or halfway for short ones. */
@@ -63,7 +65,9 @@ export class LineRegistration {
   constructor(readonly line: Line, private readonly deps: LineRegistrationDeps) {
     this.callId = callIdForShard(deps.shardId, deps.shardCount, 'sipshard.line');
     this.expires = line.config.expires;
-    this.state = { kind: 'line', name: line.name, state: 'unregistered', lastStatus: undefined, expiresAt: undefined, since: deps.now(), failures: 0, shard: deps.shardId };
+    this.state = deps.from !== undefined
+      ? { ...deps.from, shard: deps.shardId }
+      : { kind: 'line', name: line.name, state: 'unregistered', lastStatus: undefined, expiresAt: undefined, since: deps.now(), failures: 0, shard: deps.shardId };
   }
 
   get snapshot(): LineState {

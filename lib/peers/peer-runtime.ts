@@ -10,7 +10,7 @@ import type { Timer, TimerWheel } from '../txn/timers.js';
 import { effectiveRel100, type Rel100Learned } from '../policy/rel100.js';
 import { LineRegistration } from './line-registration.js';
 import { PeerLegs, type PeerTarget } from './peer-legs.js';
-import { PeerStateTable, type PeerState } from './peer-state.js';
+import { PeerStateTable, type LineState, type PeerState, type TrunkState } from './peer-state.js';
 import { Peers } from './peers.js';
 import { TrunkCalls } from './trunk-calls.js';
 import { TrunkKeepAlive } from './trunk-keepalive.js';
@@ -46,33 +46,69 @@ export class PeerRuntime {
   readonly peers: Peers;
   readonly states = new PeerStateTable();
   readonly legs: PeerLegs;
-  private readonly registrations: LineRegistration[] = [];
-  private readonly keepAlives: TrunkKeepAlive[] = [];
+  private registrations: LineRegistration[] = [];
+  private keepAlives: TrunkKeepAlive[] = [];
+  private started = false;
   /** peers in 100rel `auto` mode that refused a PRACK, by name */
   readonly rel100Learned = new Map<string, Rel100Learned>();
 
   constructor(private readonly deps: PeerRuntimeDeps) {
-    const { config, shardId, shardCount } = deps;
+    const { config, shardId } = deps;
     this.peers = new Peers(config);
     for (const s of deps.initialStates) this.states.apply(s);
     for (const l of deps.initialRel100 ?? []) this.rel100Learned.set(l.peer, l);
-    const buffer = deps.trunkCalls ?? new ArrayBuffer(TrunkCalls.bytesFor(config.trunks.length, shardCount));
-    this.legs = new PeerLegs(new TrunkCalls(buffer, shardCount, shardId), this.states, deps.now);
+    const buffer = deps.trunkCalls ?? new ArrayBuffer(TrunkCalls.bytesFor(config.trunks.length));
+    this.legs = new PeerLegs(new TrunkCalls(buffer, shardId), this.states, deps.now);
+    this.own(deps.shardCount);
+  }
+
+  /** Registrations and keep-alives of the peers this shard owns among `shardCount` shards. */
+  private own(shardCount: number): void {
+    const { deps } = this;
+    const { shardId } = deps;
     const onState = (s: PeerState): void => { this.states.apply(s); deps.publish(s); };
     const common = { originator: deps.originator, resolver: deps.resolver, timers: deps.timers, shardId, shardCount, log: deps.log, now: deps.now, onState };
     for (const line of this.peers.lines.values()) {
-      if (line.config.register && ownerShard(line.name, shardCount) === shardId) this.registrations.push(new LineRegistration(line, common));
+      if (line.config.register && ownerShard(line.name, shardCount) === shardId) {
+        this.registrations.push(new LineRegistration(line, { ...common, from: this.lineState(line.name) }));
+      }
     }
     for (const trunk of this.peers.trunkList) {
       if (trunk.config.keepAlive.intervalSeconds > 0 && ownerShard(trunk.name, shardCount) === shardId) {
-        this.keepAlives.push(new TrunkKeepAlive(trunk, { ...common, maxWaitMs: 64 * config.proxy.t1Ms }));
+        this.keepAlives.push(new TrunkKeepAlive(trunk, { ...common, maxWaitMs: 64 * deps.config.proxy.t1Ms, from: this.trunkState(trunk.name) }));
       }
     }
   }
 
+  private lineState(name: string): LineState | undefined {
+    const s = this.states.get(name);
+    return s?.kind === 'line' ? s : undefined;
+  }
+
+  private trunkState(name: string): TrunkState | undefined {
+    const s = this.states.get(name);
+    return s?.kind === 'trunk' ? s : undefined;
+  }
+
   start(): void {
+    this.started = true;
     for (const r of this.registrations) r.start();
     for (const k of this.keepAlives) k.start();
+  }
+
+  /**
+   * The worker count changed: ownership and the Call-IDs of our own requests follow the new count.
+   * Every shard stops what it ran and starts what it owns now, from the last published state: a
+   * line re-registers at once with a new Call-ID (its binding at the provider never lapses), a
+   * trunk's keep-alive goes on with its up/down state. Responses to requests in flight at the
+   * change are lost (they hash elsewhere now); the next REGISTER or ping replaces them.
+   */
+  reshard(shardCount: number): void {
+    this.stop();
+    this.registrations = [];
+    this.keepAlives = [];
+    this.own(shardCount);
+    if (this.started) this.start();
   }
 
   /** A state published by the shard that owns the peer. */

@@ -24,6 +24,8 @@ export interface TrunkKeepAliveDeps {
   log: Logger;
   now(): number;
   onState(s: TrunkState): void;
+  /** the trunk's last published state, when another shard ran it before (a change of worker count) */
+  from?: TrunkState;
 }
 
 export class TrunkKeepAlive {
@@ -37,7 +39,9 @@ export class TrunkKeepAlive {
 
   constructor(readonly trunk: Trunk, private readonly deps: TrunkKeepAliveDeps) {
     this.intervalMs = trunk.config.keepAlive.intervalSeconds * 1000;
-    this.state = { kind: 'trunk', name: trunk.name, state: 'up', monitored: true, lastStatus: undefined, since: deps.now(), failures: 0, shard: deps.shardId };
+    this.state = deps.from !== undefined
+      ? { ...deps.from, shard: deps.shardId }
+      : { kind: 'trunk', name: trunk.name, state: 'up', monitored: true, lastStatus: undefined, since: deps.now(), failures: 0, shard: deps.shardId };
   }
 
   get snapshot(): TrunkState {

@@ -53,6 +53,15 @@ export interface ProxyCoreDeps extends RoutingDeps {
   rel100?: { mode(peer: PeerTarget): 'passthrough' | 'disable'; prackRefused(peer: PeerTarget, status: number): void };
   toTag(): string;
   now(): number;
+  /** told when a transaction of a Call-ID starts or ends while `active` (resharding pins, lib/shard/handover.ts) */
+  txnWatch?: TxnWatch;
+}
+
+export interface TxnWatch {
+  /** false when no Call-ID is pinned: the core then skips the calls (hot path) */
+  active: boolean;
+  started(callId: string): void;
+  ended(callId: string): void;
 }
 
 type ServerTxn = InviteServerTxn | NonInviteServerTxn;
@@ -93,6 +102,15 @@ export class ProxyCore {
     let n = 0;
     for (const st of this.serverTxns.values()) if (st.state === 'proceeding' || st.state === 'trying') n++;
     return n;
+  }
+
+  /** Live transactions per Call-ID (a resize keeps those Call-IDs on this shard until they end). */
+  liveCallIds(): Map<string, number> {
+    const out = new Map<string, number>();
+    const add = (c: string): void => { out.set(c, (out.get(c) ?? 0) + 1); };
+    for (const st of this.serverTxns.values()) add(st.callId);
+    for (const ct of this.clientTxns.values()) add(ct.request.callId);
+    return out;
   }
 
   /** One framed message from the wire. Never throws: bad input is answered or dropped and counted. */
@@ -203,11 +221,14 @@ export class ProxyCore {
     const done = (t: ServerTxn): void => {
       this.serverTxns.delete(t.key);
       this.contexts.delete(t);
+      if (this.deps.txnWatch?.active === true) this.deps.txnWatch.ended(t.callId);
     };
     const st = req.method === 'INVITE'
       ? new InviteServerTxn(this.deps.txn, key, source, done)
       : new NonInviteServerTxn(this.deps.txn, key, source, done);
+    st.callId = req.callId;
     this.serverTxns.set(key, st);
+    if (this.deps.txnWatch?.active === true) this.deps.txnWatch.started(st.callId);
     return st;
   }
 
@@ -396,16 +417,26 @@ export class ProxyCore {
     const done = (t: ClientTxn): void => {
       this.clientTxns.delete(t.key);
       this.branchOf.delete(t);
+      this.clientTxnEnded(t);
     };
     const txn = req.method === 'INVITE'
       ? new InviteClientTxn(this.deps.txn, key, req, data, dest, this.clientUser as ClientTxnUser<InviteClientTxn>, done)
       : new NonInviteClientTxn(this.deps.txn, key, req, data, dest, this.clientUser as ClientTxnUser<NonInviteClientTxn>, done);
     branch.txn = txn;
-    this.clientTxns.set(key, txn);
+    this.clientTxnStarted(key, txn);
     this.branchOf.set(txn, branch);
     this.deps.stats.requestsForwarded++;
     txn.start();
     if (txn instanceof InviteClientTxn) this.armTimerC(ctx, branch);
+  }
+
+  private clientTxnStarted(key: string, txn: ClientTxn): void {
+    this.clientTxns.set(key, txn);
+    if (this.deps.txnWatch?.active === true) this.deps.txnWatch.started(txn.request.callId);
+  }
+
+  private clientTxnEnded(txn: ClientTxn): void {
+    if (this.deps.txnWatch?.active === true) this.deps.txnWatch.ended(txn.request.callId);
   }
 
   private armTimerC(ctx: ResponseContext, branch: Branch): void {
@@ -466,8 +497,8 @@ export class ProxyCore {
     const id = viaBranch(parseVia(inv.getAll('via')[0]!))!;
     const key = clientKey(id, 'CANCEL');
     const ct = new NonInviteClientTxn(this.deps.txn, key, cancel, cancel.toBuffer(), txn.target,
-      { onResponse: () => undefined, onTimeout: () => undefined }, (t) => this.clientTxns.delete(t.key));
-    this.clientTxns.set(key, ct);
+      { onResponse: () => undefined, onTimeout: () => undefined }, (t) => { this.clientTxns.delete(t.key); this.clientTxnEnded(t); });
+    this.clientTxnStarted(key, ct);
     ct.start();
   }
 

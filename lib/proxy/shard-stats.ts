@@ -47,6 +47,12 @@ export class ShardStats {
   readonly callSetupMs = new Histogram(CALL_SETUP_BOUNDS_MS);
   /** confirmed dialogs this shard took over from a crashed predecessor */
   dialogsRestored = 0;
+  /** confirmed dialogs this shard took over from another after a change of worker count */
+  dialogsImported = 0;
+  /** confirmed dialogs this shard handed to another after a change of worker count */
+  dialogsHandedOff = 0;
+  /** messages for a Call-ID that had left this shard, sent back to the main thread */
+  lateRedispatched = 0;
   /** digest checks that failed (wrong password, unknown user, someone else's AOR) */
   authFailures = 0;
   /** peers in 100rel `auto` mode switched to disable by a refused PRACK */

@@ -44,6 +44,12 @@ export type ToShard =
   /** shutdown: remove the bindings of the lines this shard registers; 'reply' carries LinesUnregistered */
   | { t: 'unregister'; id: number; withinMs: number }
   | { t: 'crash' }
+  /** the worker count is now `count`: answered with a 'resharded' (lib/shard/handover.ts) */
+  | { t: 'reshard'; count: number }
+  /** confirmed dialogs moved here from another shard (packed as in dialog-checkpoint.ts) */
+  | { t: 'import'; d: Uint8Array[] }
+  /** pinned Call-IDs whose deadline passed: release them now (each answered with an 'unpin') */
+  | { t: 'release'; c: string[] }
   | { t: 'stop' };
 
 export type FromShard =
@@ -56,8 +62,26 @@ export type FromShard =
   | { t: 'dlg'; k: string; d: Uint8Array | null }
   /** a failed digest check from this source address (per-source back-off on the main thread) */
   | { t: 'authfail'; a: string }
+  /** what this shard gave away and what it keeps for now after a 'reshard' */
+  | { t: 'resharded'; v: ReshardAnswer }
+  /** a pinned Call-ID left this shard, with its confirmed dialogs */
+  | { t: 'unpin'; c: string; d: MovedDialog[] }
+  /** a message for a Call-ID that left this shard: the main thread dispatches it again */
+  | { t: 'redispatch'; d: Uint8Array; s: SendTarget }
   | { t: 'stats'; id: number; v: ShardStatsReport }
   | { t: 'reply'; id: number; v: DialogPage | ConfigApplied | LinesUnregistered };
+
+/** A dialog leaving a shard: its checkpoint key (dialogKey) and packed bytes. */
+export type MovedDialog = [key: string, bytes: Uint8Array];
+
+export interface ReshardAnswer {
+  shardId: number;
+  count: number;
+  /** dialogs of Call-IDs that now hash elsewhere and had no live transaction (dropped here) */
+  moved: MovedDialog[];
+  /** Call-IDs that now hash elsewhere but stay here until their transactions end */
+  pinned: string[];
+}
 
 export interface FromShardBatch {
   /** how many inbound SIP messages this batch acknowledges (in-flight accounting) */
@@ -75,6 +99,8 @@ export interface ShardStatsReport {
   timers: number;
   /** INVITE to first 2xx, ms */
   callSetupMs: HistogramSnapshot;
+  /** Call-IDs kept here after a resize until their transactions end */
+  pinned: number;
 }
 
 /** A dialog as the admin API shows it: plain data, times in ms since epoch. */

@@ -1,4 +1,5 @@
-// Crash recovery of confirmed dialogs (DESIGN.md: msgpackr for state that leaves a thread). A shard
+// Crash recovery of confirmed dialogs, and the state that moves with a Call-ID when the worker
+// count changes (lib/shard/resizer.ts) (DESIGN.md: msgpackr for state that leaves a thread). A shard
 // packs each confirmed dialog when it appears or changes and sends the bytes to the main thread,
 // which keeps the latest per shard; a replacement shard starts from them, so calls that were up
 // when their shard died can still be ended with BYE (also by UAs that ignore Record-Route).
@@ -53,6 +54,13 @@ export class DialogCheckpoints {
     if (bytes === null) { m?.delete(key); return; }
     if (m === undefined) this.#byShard.set(shardId, (m = new Map()));
     m.set(key, bytes);
+  }
+
+  /** Every checkpoint of a shard, removed here (a retiring shard died: its calls go to their new owners). */
+  take(shardId: number): Array<[string, Uint8Array]> {
+    const m = this.#byShard.get(shardId);
+    this.#byShard.delete(shardId);
+    return m === undefined ? [] : [...m.entries()];
   }
 
   /** What a (replacement) shard starts from. */

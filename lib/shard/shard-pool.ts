@@ -1,6 +1,7 @@
 // The main thread's side of the shards: a piscina pool running one long-lived task per thread,
-// each streaming batches over its own MessagePort; per-turn batching, in-flight accounting, and
-// replacement of a shard whose thread dies.
+// each streaming batches over its own MessagePort; per-turn batching, in-flight accounting,
+// replacement of a shard whose thread dies, and the slots of a change of worker count (new shards
+// launched; removed shards kept running, *retiring*, until their pinned calls have left).
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { join } from 'node:path';
 import { Piscina } from 'piscina';
@@ -13,6 +14,8 @@ export interface ShardPoolOptions {
   batchMax: number;
   init: (shardId: number) => ShardInit;
   onBatch: (shardId: number, batch: FromShardBatch) => void;
+  /** a retiring shard's thread died: it is not replaced (its calls' checkpoints go to their new owners) */
+  onRetiredLost?: (shardId: number) => void;
   log: Logger;
   /** compiled worker entry; defaults to dist/workers/shard.js */
   filename?: string;
@@ -23,22 +26,33 @@ interface ShardSlot {
   queue: ToShard[];
   inFlight: number;
   generation: number;
+  /** its id is >= the worker count: it only finishes its pinned calls */
+  retiring: boolean;
+  /** its thread died; batches still queued on its port are ignored */
+  dead: boolean;
 }
 
 export class ShardPool {
   private readonly pool: Piscina;
-  private readonly slots: ShardSlot[] = [];
+  /** by shard id; ids >= count are retiring shards (or holes once stopped) */
+  private readonly slots: Array<ShardSlot | undefined> = [];
+  private count: number;
   private flushScheduled = false;
   private closing = false;
   restarts = 0;
 
   constructor(private readonly opts: ShardPoolOptions) {
+    this.count = opts.workers;
     this.pool = new Piscina({
       filename: opts.filename ?? join(packageRoot(), 'dist', 'workers', 'shard.js'),
       // one warm spare (modules loaded) takes over a dead shard at once instead of a cold thread start
       minThreads: opts.workers + 1,
+      // kept equal to minThreads, and both moved by a change of worker count (threadsFor): with
+      // room above the running tasks piscina spawns threads in a loop whenever it cannot hand a
+      // queued task to a thread still starting (found starving the machine in the test suite)
       maxThreads: opts.workers + 1,
-      idleTimeout: Number.MAX_SAFE_INTEGER,
+      // threads above minThreads (left by a shrink) go away once idle this long
+      idleTimeout: 1000,
       concurrentTasksPerWorker: 1,
       // 'sync' atomics stall timers of idle workers (DESIGN.md): shards live on their event loop
       atomics: 'disabled',
@@ -46,19 +60,32 @@ export class ShardPool {
     for (let i = 0; i < opts.workers; i++) this.slots.push(this.launch(i, 0));
   }
 
+  /** The worker count: Call-IDs hash into [0, size). */
   get size(): number {
-    return this.slots.length;
+    return this.count;
+  }
+
+  /** Ids of every running shard, retiring ones included. */
+  liveIds(): number[] {
+    const out: number[] = [];
+    for (let i = 0; i < this.slots.length; i++) if (this.slots[i] !== undefined) out.push(i);
+    return out;
+  }
+
+  /** Ids of retiring shards still running (and shards prepared for a resize that did not happen). */
+  retiringIds(): number[] {
+    return this.liveIds().filter((i) => this.slots[i]!.retiring);
   }
 
   inFlight(shardId: number): number {
-    return this.slots[shardId]!.inFlight;
+    return this.slots[shardId]?.inFlight ?? 0;
   }
 
   private launch(shardId: number, generation: number): ShardSlot {
     const { port1, port2 } = new MessageChannel();
-    const slot: ShardSlot = { port: port1, queue: [], inFlight: 0, generation };
+    const slot: ShardSlot = { port: port1, queue: [], inFlight: 0, generation, retiring: false, dead: false };
     port1.on('message', (batch: FromShardBatch) => {
-      if (this.slots[shardId] !== slot) return;
+      if (slot.dead) return;
       slot.inFlight -= batch.n;
       if (slot.inFlight < 0) slot.inFlight = 0;
       this.opts.onBatch(shardId, batch);
@@ -66,8 +93,17 @@ export class ShardPool {
     this.pool.run({ port: port2, init: this.opts.init(shardId) }, { transferList: [port2] }).then(
       () => undefined,
       (err: unknown) => {
+        slot.dead = true;
         port1.close();
-        if (this.closing) return;
+        if (this.closing || this.slots[shardId] !== slot) return;
+        if (slot.retiring) {
+          this.opts.log.error({ err, shard: shardId }, 'retiring shard thread died; its calls go to their new owners');
+          this.slots[shardId] = undefined;
+          this.trim();
+          this.threadsFor(this.liveIds().length);
+          this.opts.onRetiredLost?.(shardId);
+          return;
+        }
         this.restarts++;
         this.opts.log.error({ err, shard: shardId }, 'shard thread died; starting a replacement');
         // its in-flight transactions are lost; every other shard goes on untouched
@@ -77,9 +113,73 @@ export class ShardPool {
     return slot;
   }
 
+  /**
+   * Start shards [size, count) ahead of a resize, so their threads boot while the old count still
+   * routes everything (they get no traffic yet, and own no peer: their init has the old count).
+   * Returns the ids started.
+   */
+  prepare(count: number): number[] {
+    const ids: number[] = [];
+    for (let i = this.count; i < count; i++) if (this.slots[i] === undefined) ids.push(i);
+    this.threadsFor(this.liveIds().length + ids.length);
+    for (const i of ids) this.slots[i] = this.launch(i, 0);
+    return ids;
+  }
+
+  /**
+   * Route Call-IDs into `count` shards from now on: shards [size, count) start (their init reads the
+   * new count), shards [count, size) keep running as retiring until retire(id). The caller has
+   * told every shard the new count first (lib/shard/resizer.ts).
+   */
+  resize(count: number): void {
+    const before = this.count;
+    this.count = count;
+    const missing: number[] = [];
+    for (let i = before; i < count; i++) {
+      const s = this.slots[i];
+      if (s !== undefined) s.retiring = false; // prepared, or retiring (not while resizes wait for those)
+      else missing.push(i);
+    }
+    for (let i = count; i < this.slots.length; i++) {
+      const s = this.slots[i];
+      if (s !== undefined) s.retiring = true;
+    }
+    this.threadsFor(this.liveIds().length + missing.length);
+    for (const i of missing) this.slots[i] = this.launch(i, 0);
+    this.keepSpare();
+  }
+
+  /** One thread per running shard plus the warm spare; piscina reads its options object live. */
+  private threadsFor(shards: number): void {
+    this.pool.options.minThreads = shards + 1;
+    this.pool.options.maxThreads = shards + 1;
+  }
+
+  /** After a grow the spare may be missing: a task that ends at once makes piscina start it. */
+  private keepSpare(): void {
+    const missing = this.liveIds().length + 1 - this.pool.threads.length;
+    for (let i = 0; i < missing; i++) this.pool.run({ warm: true }).catch(() => undefined);
+  }
+
+  /** Stop a retiring shard (it has no pinned call left). */
+  retire(shardId: number): void {
+    const slot = this.slots[shardId];
+    if (slot === undefined || !slot.retiring) return;
+    this.flushSlot(slot);
+    slot.port.postMessage([{ t: 'stop' }]);
+    this.slots[shardId] = undefined;
+    this.trim();
+    this.threadsFor(this.liveIds().length); // its thread, idle once stopped, is reaped
+  }
+
+  private trim(): void {
+    while (this.slots.length > this.count && this.slots[this.slots.length - 1] === undefined) this.slots.pop();
+  }
+
   /** Queue for the shard; sent with others at the end of this event-loop turn. */
   dispatch(shardId: number, item: ToShard): void {
-    const slot = this.slots[shardId]!;
+    const slot = this.slots[shardId];
+    if (slot === undefined) return; // a retiring shard already stopped: nothing of it is left to ask
     slot.queue.push(item);
     if (item.t === 'sip') slot.inFlight++;
     if (slot.queue.length >= this.opts.batchMax) this.flushSlot(slot);
@@ -90,12 +190,12 @@ export class ShardPool {
   }
 
   broadcast(item: ToShard, except = -1): void {
-    for (let i = 0; i < this.slots.length; i++) if (i !== except) this.dispatch(i, item);
+    for (let i = 0; i < this.slots.length; i++) if (i !== except && this.slots[i] !== undefined) this.dispatch(i, item);
   }
 
   private flush(): void {
     this.flushScheduled = false;
-    for (const slot of this.slots) this.flushSlot(slot);
+    for (const slot of this.slots) if (slot !== undefined) this.flushSlot(slot);
   }
 
   private flushSlot(slot: ShardSlot): void {
@@ -108,7 +208,7 @@ export class ShardPool {
   async close(): Promise<void> {
     this.closing = true;
     for (const slot of this.slots) {
-      slot.port.postMessage([{ t: 'stop' }]);
+      slot?.port.postMessage([{ t: 'stop' }]);
     }
     await this.pool.close({ force: false }).catch(() => undefined);
     await this.pool.destroy().catch(() => undefined);

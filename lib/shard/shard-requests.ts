@@ -13,7 +13,8 @@ interface Pending {
 }
 
 export interface ShardDispatcher {
-  readonly size: number;
+  /** every running shard (retiring ones of a change of worker count too) */
+  liveIds(): number[];
   dispatch(shardId: number, item: ToShard): void;
 }
 
@@ -23,9 +24,9 @@ export class ShardRequests {
 
   constructor(private readonly pool: ShardDispatcher, private readonly timeoutMs = 10_000) {}
 
-  /** Asks each shard in `shards` (default: all) the question `make(id)`; answers in arrival order. */
+  /** Asks each shard in `shards` (default: all running) the question `make(id)`; answers in arrival order. */
   ask<T>(make: (id: number) => ToShard, shards?: readonly number[]): Promise<T[]> {
-    const targets = shards ?? Array.from({ length: this.pool.size }, (_, i) => i);
+    const targets = shards ?? this.pool.liveIds();
     if (targets.length === 0) return Promise.resolve([]);
     const id = ++this.seq;
     return new Promise<T[]>((resolve, reject) => {

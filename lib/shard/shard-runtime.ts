@@ -1,7 +1,7 @@
 // Everything one shard runs, built from its ShardInit: proxy core, registrar, dialogs, timers.
 // Thread-agnostic: the worker entry wires it to a MessagePort, tests drive it directly.
 import { randomBytes } from 'node:crypto';
-import { DialogTable } from '../dialog/dialog-table.js';
+import { DialogTable, dialogKey } from '../dialog/dialog-table.js';
 import { createLogger, type Logger } from '../log.js';
 import { StaticRoutes } from '../peers/static-routes.js';
 import { PeerRuntime } from '../peers/peer-runtime.js';
@@ -20,8 +20,9 @@ import type { SendTarget } from '../transport/types.js';
 import { TimerWheel, type Clock, systemClock } from '../txn/timers.js';
 import type { Config } from '../config/schema.js';
 import type { TxnTimersConfig } from '../txn/context.js';
-import type { ConfigApplied, DialogPage, FromShard, FromShardBatch, ShardInit, ShardStatsReport, ToShard } from './channel.js';
+import type { ConfigApplied, DialogPage, FromShard, FromShardBatch, MovedDialog, ShardInit, ShardStatsReport, ToShard } from './channel.js';
 import { packDialog, unpackDialog } from './dialog-checkpoint.js';
+import { Handover } from './handover.js';
 
 const DIALOG_SWEEP_MS = 60_000;
 const DIALOG_MAX_AGE_MS = 12 * 3600_000;
@@ -50,6 +51,8 @@ export class ShardRuntime {
   private readonly coreDeps: ProxyCoreDeps;
   private nonces: NonceManager | undefined;
   private nonceTtl = 0;
+  /** Call-IDs pinned here or handed to other shards after a change of worker count */
+  readonly handover: Handover;
 
   constructor(readonly init: ShardInit, private readonly post: (batch: FromShardBatch) => void, private readonly clock: Clock = systemClock, autoTick = true) {
     const cfg = init.config;
@@ -85,6 +88,17 @@ export class ShardRuntime {
       now: () => clock.now(),
       ...configured,
     };
+    this.handover = new Handover({
+      shardId: init.shardId,
+      liveCallIds: () => this.core.liveCallIds(),
+      dialogCallIds: () => this.dialogs.callIds(),
+      takeDialogs: (callId) => this.takeDialogs(callId),
+      released: (c, d) => this.emit({ t: 'unpin', c, d }),
+      now,
+      // a late message can only be one the main thread sent before it read our release
+      goneMs: 64 * cfg.proxy.t1Ms + 5000,
+    }, init.shardCount);
+    this.coreDeps.txnWatch = this.handover;
     this.core = new ProxyCore(this.coreDeps);
     this.restoreDialogs(init.dialogs ?? []);
     this.dialogs.onConfirmedChange = (k, d) => this.emit({ t: 'dlg', k, d: d === undefined ? null : packDialog(d) });
@@ -145,12 +159,39 @@ export class ShardRuntime {
 
   private restoreDialogs(checkpoints: readonly Uint8Array[]): void {
     if (checkpoints.length === 0) return;
-    for (const bytes of checkpoints) {
+    this.importDialogs(checkpoints);
+    this.stats.dialogsRestored += this.dialogs.stats().confirmed;
+    this.log.warn({ dialogs: this.stats.dialogsRestored, checkpoints: checkpoints.length }, 'confirmed dialogs restored from checkpoints');
+  }
+
+  /** Confirmed dialogs from packed bytes (a predecessor's checkpoints, or moved by a resize). */
+  private importDialogs(packed: readonly Uint8Array[]): number {
+    const before = this.dialogs.stats().confirmed;
+    for (const bytes of packed) {
       const d = unpackDialog(bytes);
       if (d !== undefined) this.dialogs.restore(d);
     }
-    this.stats.dialogsRestored += this.dialogs.stats().confirmed;
-    this.log.warn({ dialogs: this.stats.dialogsRestored, checkpoints: checkpoints.length }, 'confirmed dialogs restored from checkpoints');
+    return this.dialogs.stats().confirmed - before;
+  }
+
+  /** The Call-ID's dialogs leave this shard (resharding): packed, and dropped here with their peer legs. */
+  private takeDialogs(callId: string): MovedDialog[] {
+    const out: MovedDialog[] = [];
+    for (const d of this.dialogs.take(callId)) {
+      // the leg's trunk call slot is released here: the new owner does not count the call (README)
+      this.peers.legs.endDialog(d.callId, d.callerTag, d.calleeTag);
+      if (d.state === 'confirmed') out.push([dialogKey(d.callId, d.callerTag, d.calleeTag), packDialog(d)]);
+    }
+    this.stats.dialogsHandedOff += out.length;
+    return out;
+  }
+
+  /** The worker count changed: peers this shard owns now, and which Call-IDs leave or stay pinned. */
+  private reshard(count: number): void {
+    this.peers.reshard(count);
+    const answer = this.handover.plan(count);
+    this.out.push({ t: 'resharded', v: answer });
+    if (answer.moved.length + answer.pinned.length > 0) this.log.debug({ count, moved: answer.moved.length, pinned: answer.pinned.length }, 'resharded');
   }
 
   /** One batch from the main thread. */
@@ -159,6 +200,11 @@ export class ShardRuntime {
       switch (item.t) {
         case 'sip':
           this.acked++;
+          if (this.handover.goneCount > 0 && this.handover.isGone(Buffer.from(item.d.buffer, item.d.byteOffset, item.d.byteLength))) {
+            this.stats.lateRedispatched++;
+            this.out.push({ t: 'redispatch', d: item.d, s: item.s });
+            break;
+          }
           this.core.receive(Buffer.from(item.d.buffer, item.d.byteOffset, item.d.byteLength), item.s);
           break;
         case 'bind':
@@ -184,6 +230,15 @@ export class ShardRuntime {
           void this.peers.unregisterLines(item.withinMs).then((lines) => this.emit({ t: 'reply', id, v: { shardId: this.init.shardId, lines } }));
           break;
         }
+        case 'reshard':
+          this.reshard(item.count);
+          break;
+        case 'import':
+          this.stats.dialogsImported += this.importDialogs(item.d);
+          break;
+        case 'release':
+          for (const c of item.c) this.handover.release(c);
+          break;
         case 'crash':
           // operator/test hook: die the way a bug would, to exercise replacement of the thread
           setImmediate(() => { throw new Error(`shard ${this.init.shardId} crashed on request`); });
@@ -198,6 +253,7 @@ export class ShardRuntime {
     return {
       shardId: this.init.shardId, counters: this.stats.snapshot(), transactions: this.core.transactionCount,
       pending: this.core.pendingCount, dialogs: this.dialogs.stats(), timers: this.timers.size, callSetupMs: this.stats.callSetupMs.snapshot(),
+      pinned: this.handover.pinnedCount,
     };
   }
 

@@ -8,6 +8,8 @@ export type InviteServerState = 'proceeding' | 'completed' | 'confirmed' | 'acce
 export class InviteServerTxn {
   state: InviteServerState = 'proceeding';
   lastResponse: Buffer | undefined;
+  /** set by the proxy core: which call the transaction belongs to (resharding pins Call-IDs) */
+  callId = '';
   private timerG: Timer | undefined;
   private timerH: Timer | undefined;
   private gInterval: number;

@@ -7,6 +7,8 @@ export type NonInviteServerState = 'trying' | 'proceeding' | 'completed' | 'term
 export class NonInviteServerTxn {
   state: NonInviteServerState = 'trying';
   lastResponse: Buffer | undefined;
+  /** set by the proxy core: which call the transaction belongs to (resharding pins Call-IDs) */
+  callId = '';
 
   constructor(
     private readonly ctx: TxnContext,

@@ -52,7 +52,7 @@ t.test('admin API', async (t) => {
     const s = await call('/api/stats');
     t.equal(s.status, 200);
     t.equal(s.body.shards.length, 2);
-    t.same(Object.keys(s.body.total).sort(), ['callSetup', 'callsPerSecond', 'counters', 'dialogs', 'inFlight', 'overload503', 'overloadDropped', 'shards', 'timers', 'transactions'].sort());
+    t.same(Object.keys(s.body.total).sort(), ['callSetup', 'callsPerSecond', 'counters', 'dialogs', 'inFlight', 'overload503', 'overloadDropped', 'pinned', 'shards', 'timers', 'transactions'].sort());
     t.type(s.body.shards[0].callsPerSecond, 'number');
     t.type(s.body.shards[0].overload503, 'number');
     t.type(s.body.transport.tlsHandshakeFailures, 'number');
@@ -87,9 +87,9 @@ t.test('admin API', async (t) => {
     t.equal(v.status, 422);
     t.equal(v.body.error.code, 'ADMIN_ERR_CONFIG_INVALID');
     t.match(v.body.error.problems, ['listen[0].port: got 70000, must be an integer 0..65535', /lisen: unknown key/]);
-    const ok = await call('/api/config/validate', { method: 'POST', body: stringify({ ...JSON.parse(JSON.stringify(proxy.config)), workers: 3 }) });
+    const ok = await call('/api/config/validate', { method: 'POST', body: stringify({ ...JSON.parse(JSON.stringify(proxy.config)), workers: 3, tls: { ...proxy.config.tls, minVersion: 'TLSv1.3' } }) });
     t.equal(ok.status, 200);
-    t.same(ok.body.restartRequired, ['workers']);
+    t.same(ok.body.restartRequired, ['tls'], 'workers changes live (resharding); tls needs a restart');
   });
 
   await t.test('reload: a new route and user work at once; restart-only changes are refused', async (t) => {

@@ -5,15 +5,12 @@ import t from 'tap';
 import { shardFor } from '../../lib/shard/hash.js';
 import { UdpPeer } from '../helpers/child-proxy.js';
 import { startTestProxy } from '../helpers/proxy-harness.js';
+import { answerCalls, callerRequest, header, oks } from '../helpers/raw-calls.js';
 import { shardTotals } from '../helpers/shard-totals.js';
 
 const CALLS = 20;
 
 t.setTimeout(30_000);
-
-function header(msg: string, name: string): string[] {
-  return [...msg.matchAll(new RegExp(`^${name}: (.*)$`, 'gim'))].map((m) => m[1]!.trim());
-}
 
 t.test(`shard 0 crashes with ${CALLS} confirmed calls: all of them end with BYE`, async (t) => {
   const caller = await UdpPeer.open();
@@ -28,27 +25,10 @@ t.test(`shard 0 crashes with ${CALLS} confirmed calls: all of them end with BYE`
   const all = [...callIds, other];
 
   // callee answers every INVITE 200 with a Contact that has no user part: only the dialog knows it
-  callee.sock.on('message', (d: Buffer) => {
-    const m = d.toString('latin1');
-    if (m.startsWith('INVITE ')) {
-      const lines = ['SIP/2.0 200 OK', ...header(m, 'Via').map((v) => `Via: ${v}`), ...header(m, 'Record-Route').map((v) => `Record-Route: ${v}`),
-        `From: ${header(m, 'From')[0]}`, `To: ${header(m, 'To')[0]};tag=callee`, `Call-ID: ${header(m, 'Call-ID')[0]}`, `CSeq: ${header(m, 'CSeq')[0]}`,
-        `Contact: <sip:127.0.0.1:${callee.port}>`, 'Content-Length: 0', '', ''];
-      callee.send(lines.join('\r\n'), pp);
-    } else if (m.startsWith('BYE ')) {
-      const lines = ['SIP/2.0 200 OK', ...header(m, 'Via').map((v) => `Via: ${v}`), `From: ${header(m, 'From')[0]}`, `To: ${header(m, 'To')[0]}`,
-        `Call-ID: ${header(m, 'Call-ID')[0]}`, `CSeq: ${header(m, 'CSeq')[0]}`, 'Content-Length: 0', '', ''];
-      callee.send(lines.join('\r\n'), pp);
-    }
-  });
-  const base = (method: string, uri: string, callId: string, cseq: number, toTag: boolean, extra: string[] = []): string => [
-    `${method} ${uri} SIP/2.0`, `Via: SIP/2.0/UDP 127.0.0.1:${caller.port};branch=z9hG4bK-${method}${cseq}-${callId.replace(/\W/g, '')};rport`,
-    'Max-Forwards: 70', `From: <sip:caller@127.0.0.9>;tag=caller`, `To: <sip:9000@127.0.0.1>${toTag ? ';tag=callee' : ''}`,
-    `Call-ID: ${callId}`, `CSeq: ${cseq} ${method}`, `Contact: <sip:caller@127.0.0.1:${caller.port}>`, ...extra, 'Content-Length: 0', '', '',
-  ].join('\r\n');
+  answerCalls(callee, pp);
+  const base = (method: string, uri: string, callId: string, cseq: number, toTag: boolean, extra: string[] = []): string => callerRequest(caller, method, uri, callId, cseq, toTag, extra);
 
   for (const c of all) caller.send(base('INVITE', `sip:9000@127.0.0.1:${pp}`, c, 1, false), pp);
-  const oks = (r: string[], cseq: string): string[] => r.filter((m) => m.startsWith('SIP/2.0 200') && m.includes(`CSeq: ${cseq}`));
   await caller.until((r) => oks(r, '1 INVITE').length === all.length);
   const recordRoute = header(oks(caller.received, '1 INVITE')[0]!, 'Record-Route')[0]!;
   for (const c of all) caller.send(base('ACK', `sip:127.0.0.1:${callee.port}`, c, 1, true, [`Route: ${recordRoute}`]), pp);

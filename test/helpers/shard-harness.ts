@@ -1,7 +1,7 @@
 // A shard driven in-thread: no sockets, no worker, time moved by hand. Feeds SIP text in and
 // collects what the shard would put on the wire.
 import { randomBytes } from 'node:crypto';
-import type { FromShardBatch } from '../../lib/shard/channel.js';
+import type { FromShard, FromShardBatch } from '../../lib/shard/channel.js';
 import { ShardRuntime } from '../../lib/shard/shard-runtime.js';
 import { parseMessage } from '../../lib/sip/parser.js';
 import type { SipMessage } from '../../lib/sip/message.js';
@@ -17,11 +17,13 @@ export class ShardHarness {
   readonly clock = new ManualClock();
   readonly runtime: ShardRuntime;
   sent: Sent[] = [];
+  /** everything else the shard posted to the main thread (checkpoints, replies, resharding) */
+  posted: FromShard[] = [];
 
-  constructor(overrides: ConfigOverrides = {}) {
+  constructor(overrides: ConfigOverrides = {}, place: { shardId?: number; shardCount?: number } = {}) {
     const config = testConfig({ listen: [{ transport: 'udp', address: '127.0.0.1', port: PROXY_PORT }], ...overrides });
     this.runtime = new ShardRuntime(
-      { shardId: 0, shardCount: 1, config, listeners: [{ transport: 'udp', address: '127.0.0.1', port: PROXY_PORT }], nonceSecret: randomBytes(32), location: new Uint8Array(0) },
+      { shardId: place.shardId ?? 0, shardCount: place.shardCount ?? 1, config, listeners: [{ transport: 'udp', address: '127.0.0.1', port: PROXY_PORT }], nonceSecret: randomBytes(32), location: new Uint8Array(0) },
       (batch: FromShardBatch) => this.collect(batch),
       this.clock,
       false,
@@ -30,7 +32,7 @@ export class ShardHarness {
 
   private collect(batch: FromShardBatch): void {
     for (const item of batch.out) {
-      if (item.t !== 'sip') continue;
+      if (item.t !== 'sip') { this.posted.push(item); continue; }
       const buf = Buffer.from(item.d);
       this.sent.push({ to: item.to, msg: parseMessage(buf).message, raw: buf.toString('latin1') });
     }
