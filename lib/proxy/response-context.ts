@@ -1,5 +1,6 @@
 // The proxy's response context (RFC 3261 16.7): the branches of one forwarded request, what each
 // answered, and which final response goes upstream.
+import type { Dialog } from '../dialog/dialog-table.js';
 import type { Leg } from '../peers/peer-legs.js';
 import type { SipMessage } from '../sip/message.js';
 import type { InviteClientTxn } from '../txn/invite-client.js';
@@ -19,6 +20,8 @@ export interface Branch {
   cancelPending: boolean;
   cancelled: boolean;
   timerC: Timer | undefined;
+  /** the dialog this branch's first 2xx confirmed (its caller side outlives the context) */
+  dialog: Dialog | undefined;
   /** set when the request goes to a line or trunk (PeerLegs) */
   peer?: BranchPeer;
 }

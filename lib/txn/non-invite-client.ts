@@ -2,7 +2,7 @@
 import type { SipMessage } from '../sip/message.js';
 import type { SendTarget } from '../transport/types.js';
 import type { ClientTxnUser } from './client-user.js';
-import { isReliable, type TxnContext } from './context.js';
+import { isReliable, terminateTxn, type TxnContext } from './context.js';
 import type { Timer } from './timers.js';
 
 export type NonInviteClientState = 'trying' | 'proceeding' | 'completed' | 'terminated';
@@ -46,7 +46,7 @@ export class NonInviteClientTxn {
       this.ctx.timers.cancel(this.timerE);
       this.ctx.timers.cancel(this.timerF);
       const k = isReliable(this.target) ? 0 : this.ctx.times.t4Ms; // Timer K
-      this.ctx.timers.schedule(k, () => this.terminate());
+      this.ctx.timers.schedule(k, terminateTxn, this);
     }
     this.user.onResponse(this, res);
   }
