@@ -120,6 +120,7 @@ export async function startProxy(config: Config, log: Logger): Promise<ProxyHand
   const pool = new ShardPool({
     workers,
     batchMax: config.shard.batchMax,
+    youngGenerationMb: config.shard.youngGenerationMb,
     log,
     onBatch,
     // a replacement shard starts from the current bindings, peer states and its predecessor's

@@ -163,7 +163,7 @@ export class ProxyCore {
   // ---- requests ----------------------------------------------------------------------------
 
   private onRequest(req: SipMessage, source: SendTarget): void {
-    const topVia = parseVia(req.getAll('via')[0]!);
+    const topVia = req.topVia()!; // checkRequest made sure there is one
     stampVia(req, topVia, source);
     const key = serverKey(req, topVia);
     const existing = this.serverTxns.get(key);
@@ -172,7 +172,7 @@ export class ProxyCore {
         existing.onAck(); // ACK for a non-2xx is hop by hop (RFC 3261 17.2.1)
         return;
       }
-      this.forwardStateless(req, source); // ACK for a 2xx is end to end
+      this.forwardStateless(req, source, topVia); // ACK for a 2xx is end to end
       return;
     }
     if (existing !== undefined) {
@@ -358,6 +358,7 @@ export class ProxyCore {
     p.base = retry;
     this.branchOf.delete(txn);
     branch.request = retry.clone();
+    branch.caller = undefined;
     branch.txn = undefined;
     branch.gotProvisional = false;
     this.startBranch(ctx, branch, txn.target, loopHash(ctx.request));
@@ -486,7 +487,7 @@ export class ProxyCore {
   // ---- responses ---------------------------------------------------------------------------
 
   private onResponse(res: SipMessage): void {
-    const via = parseVia(res.getAll('via')[0]!);
+    const via = res.topVia()!; // checkResponse made sure there is one
     const branch = viaBranch(via);
     const txn = branch === undefined ? undefined : this.clientTxns.get(clientKey(branch, res.method));
     if (txn === undefined) {
@@ -505,8 +506,8 @@ export class ProxyCore {
     // once the server transaction has ended, only stateless relaying of 2xx is left
     const ctx = branch.ctx.server.state === 'terminated' ? undefined : branch.ctx;
     const status = res.status;
-    if (txn instanceof InviteClientTxn) {
-      const d = this.trackDialog(callerSideOf(branch.request), branch.ctx.server.source, res, txn.target);
+    if (txn instanceof InviteClientTxn && status > 100 && status < 300) {
+      const d = this.trackDialog(branch.caller ??= callerSideOf(branch.request), branch.ctx.server.source, res, txn.target);
       if (status >= 200) branch.dialog ??= d;
     }
     // relayed as passthrough would; only later calls to an `auto` peer change (lib/policy/rel100.ts)
@@ -652,7 +653,7 @@ export class ProxyCore {
   // ---- stateless paths ---------------------------------------------------------------------
 
   /** 2xx ACKs (and anything else we relay without a transaction, RFC 3261 16.11). */
-  private forwardStateless(req: SipMessage, source: SendTarget): void {
+  private forwardStateless(req: SipMessage, source: SendTarget, topVia: Via): void {
     if (checkMaxForwards(req) !== undefined) { this.deps.stats.dropped++; return; }
     const decision = decideTargets(req, source, this.deps);
     if (decision.kind !== 'forward' || decision.targets.length === 0) { this.deps.stats.dropped++; return; }
@@ -664,7 +665,7 @@ export class ProxyCore {
     const go = (dest: SendTarget): void => {
       if (isForbiddenDestination(dest.address)) { this.deps.stats.dropped++; return; }
       const family = isIP(dest.address) === 6 ? 6 : 4;
-      const incoming = viaBranch(parseVia(req.getAll('via')[0]!));
+      const incoming = viaBranch(topVia);
       copy.prepend('Via', `SIP/2.0/${dest.transport.toUpperCase()} ${this.deps.identity.sentBy(dest.transport, family)};branch=${statelessBranch(incoming, req)}`);
       this.send(dest, copy);
       this.deps.stats.requestsForwarded++;
