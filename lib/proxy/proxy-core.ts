@@ -412,7 +412,7 @@ export class ProxyCore {
     dest = internTarget(dest); // held for Timer M/K
     const txn = req.method === 'INVITE'
       ? new InviteClientTxn(this.deps.txn, key, req, data, dest, this.clientUser as ClientTxnUser<InviteClientTxn>, this.clientDone)
-      : new NonInviteClientTxn(this.deps.txn, key, req, data, dest, this.clientUser as ClientTxnUser<NonInviteClientTxn>, this.clientDone);
+      : new NonInviteClientTxn(this.deps.txn, key, data, dest, this.clientUser as ClientTxnUser<NonInviteClientTxn>, this.clientDone);
     branch.txn = txn;
     this.clientTxns.set(key, txn);
     this.branchOf.set(txn, branch);
@@ -478,7 +478,7 @@ export class ProxyCore {
     cancel.append('CSeq', `${inv.cseq().seq} CANCEL`);
     const id = viaBranch(parseVia(inv.getAll('via')[0]!))!;
     const key = clientKey(id, 'CANCEL');
-    const ct = new NonInviteClientTxn(this.deps.txn, key, cancel, cancel.toBuffer(), txn.target,
+    const ct = new NonInviteClientTxn(this.deps.txn, key, cancel.toBuffer(), txn.target,
       { onResponse: () => undefined, onTimeout: () => undefined }, (t) => this.clientTxns.delete(t.key));
     this.clientTxns.set(key, ct);
     ct.start();

@@ -16,7 +16,7 @@ export class NonInviteClientTxn {
   constructor(
     private readonly ctx: TxnContext,
     readonly key: string,
-    readonly request: SipMessage,
+    /** the request's bytes (it is never re-built: Completed only absorbs, RFC 3261 17.1.2.2) */
     private data: Buffer | undefined,
     readonly target: SendTarget,
     private readonly user: ClientTxnUser<NonInviteClientTxn>,
