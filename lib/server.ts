@@ -136,6 +136,7 @@ export async function startProxy(config: Config, log: Logger): Promise<ProxyHand
   const pool = new ShardPool({
     workers,
     batchMax: config.shard.batchMax,
+    youngGenerationMb: config.shard.youngGenerationMb,
     log,
     onBatch,
     onRetiredLost: (shardId) => resizer.onRetiredLost(shardId),

@@ -1,6 +1,8 @@
 // Per-shard dialog table (RFC 3261 12): early on a 1xx with a To tag, confirmed on 2xx, terminated on
 // BYE or a failed INVITE. It lets the shard route in-dialog requests that reach us without a Route
 // header (UAs that ignore Record-Route) and gives operators counts.
+import { detach } from '../sip/detach.js';
+import { internTarget } from '../transport/intern-target.js';
 import type { SendTarget } from '../transport/types.js';
 
 export type DialogState = 'early' | 'confirmed' | 'terminated';
@@ -23,41 +25,6 @@ export interface DialogCounts { early: number; confirmed: number; total: number 
 
 export const dialogKey = (callId: string, tagA: string, tagB: string): string =>
   tagA < tagB ? `${callId}|${tagA}|${tagB}` : `${callId}|${tagB}|${tagA}`;
-
-const NON_LATIN1 = /[^\x00-\xff]/;
-
-/**
- * A flat copy of a string. Header values are slices of the whole received header text, and V8's
- * sliced strings keep their parent alive: a dialog holding its Call-ID and tags as slices would keep
- * the INVITE's and the 2xx's header sections for the life of the call.
- */
-export function detach(s: string): string;
-export function detach(s: string | undefined): string | undefined;
-export function detach(s: string | undefined): string | undefined {
-  // V8 copies slices shorter than 13 characters anyway
-  if (s === undefined || s.length < 13) return s;
-  return NON_LATIN1.test(s) ? JSON.parse(JSON.stringify(s)) as string : Buffer.from(s, 'latin1').toString('latin1');
-}
-
-/**
- * One shared object per distinct destination: every dialog with the same caller or callee address
- * points at it instead of keeping the per-message copy that came through the worker channel. The
- * cache is only a lookup aid; when it grows past its bound it starts over (dialogs keep theirs).
- */
-const targets = new Map<string, SendTarget>();
-const TARGETS_MAX = 10_000;
-export function internTarget(t: SendTarget): SendTarget {
-  const k = `${t.transport}|${t.address}|${t.port}|${t.connId ?? ''}|${t.host ?? ''}`;
-  let v = targets.get(k);
-  if (v === undefined) {
-    if (targets.size >= TARGETS_MAX) targets.clear();
-    v = { transport: t.transport, address: detach(t.address), port: t.port };
-    if (t.connId !== undefined) v.connId = t.connId;
-    if (t.host !== undefined) v.host = detach(t.host);
-    targets.set(detach(k), v);
-  }
-  return v;
-}
 
 export class DialogTable {
   private readonly dialogs = new Map<string, Dialog>();

@@ -26,7 +26,8 @@ export class BranchGenerator {
 export function loopHash(req: SipMessage): string {
   // not a security boundary, just a fingerprint: two cheap 32-bit hashes instead of a digest
   const key = `${req.uri}|${req.get('from') ?? ''}|${req.callId}|${req.cseq().seq}|${req.getAll('route').join(',')}|${req.getAll('proxy-require').join(',')}`;
-  return fmix32(fnv1a32(key)).toString(36) + fmix32(fnv1a32(key) ^ 0x9e3779b9).toString(36);
+  const h = fnv1a32(key);
+  return fmix32(h).toString(36) + fmix32(h ^ 0x9e3779b9).toString(36);
 }
 
 /** The loop hash inside one of our branches, if it is ours. */

@@ -42,7 +42,7 @@ export class Originator {
     req.prepend('Via', `SIP/2.0/${dest.transport.toUpperCase()} ${this.sentBy(dest)};branch=${branch};rport`);
     const key = clientKey(branch, req.method);
     let ended = false;
-    const txn = new NonInviteClientTxn(this.ctx, key, req, req.toBuffer(), dest, {
+    const txn = new NonInviteClientTxn(this.ctx, key, req.toBuffer(), dest, {
       onResponse: (_t, res) => { if (!ended) user.onResponse(res); },
       onTimeout: () => { if (!ended) user.onTimeout(); },
     }, (t) => this.txns.delete(t.key));

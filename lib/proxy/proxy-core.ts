@@ -1,7 +1,9 @@
 // The stateful proxy core of one shard (RFC 3261 16 and 17, RFC 6026): it takes framed messages,
 // runs transactions, routes requests to their targets and responses back upstream.
 import { isSipProxyError } from '../errors.js';
-import type { DialogTable } from '../dialog/dialog-table.js';
+import type { Dialog, DialogTable } from '../dialog/dialog-table.js';
+import { detach } from '../sip/detach.js';
+import { internTarget } from '../transport/intern-target.js';
 import { serverKey, clientKey } from '../txn/keys.js';
 import { InviteServerTxn } from '../txn/invite-server.js';
 import { NonInviteServerTxn } from '../txn/non-invite-server.js';
@@ -24,6 +26,7 @@ import { isForbiddenDestination, type NextHopResolver } from './next-hop.js';
 import type { PeerLegs, PeerTarget } from '../peers/peer-legs.js';
 import { isPrackRefusal, REL100_REJECTION, requires100rel, strip100rel } from '../policy/rel100.js';
 import type { Originator } from './originated.js';
+import { AcceptedInvite, type CallerSide, type CallerView } from './accepted-invite.js';
 import { bestResponse, collectChallenges, ResponseContext, type Branch, type BranchPeer } from './response-context.js';
 import { decideTargets, type RoutingDeps, type Target } from './routing.js';
 import { CallForwarding, type ForwardingDeps } from './forwarding-hops.js';
@@ -73,10 +76,26 @@ export class ProxyCore {
   private readonly serverTxns = new Map<string, ServerTxn>();
   private readonly clientTxns = new Map<string, ClientTxn>();
   private readonly contexts = new Map<ServerTxn, ResponseContext>();
-  private readonly branchOf = new Map<ClientTxn, Branch>();
+  /** a client transaction's branch, or once its context is settled with a 2xx, what relays more 2xx */
+  private readonly branchOf = new Map<ClientTxn, Branch | AcceptedInvite>();
   private readonly branches: BranchGenerator;
   private readonly clientUser: ClientTxnUser<ClientTxn>;
   private readonly forwarding: CallForwarding | undefined;
+  // one closure each for all transactions, not one per transaction
+  private readonly serverDone = (t: ServerTxn): void => {
+    this.serverTxns.delete(t.key);
+    this.contexts.delete(t);
+    if (this.deps.txnWatch?.active === true) this.deps.txnWatch.ended(t.callId);
+  };
+  private readonly clientDone = (t: ClientTxn): void => {
+    this.clientTxns.delete(t.key);
+    this.branchOf.delete(t);
+    if (this.deps.txnWatch?.active === true) this.deps.txnWatch.ended(t.callId);
+  };
+  private readonly cancelDone = (t: NonInviteClientTxn): void => {
+    this.clientTxns.delete(t.key);
+    if (this.deps.txnWatch?.active === true) this.deps.txnWatch.ended(t.callId);
+  };
 
   constructor(private readonly deps: ProxyCoreDeps) {
     this.branches = new BranchGenerator(deps.shardId);
@@ -91,6 +110,11 @@ export class ProxyCore {
       provisional: (ctx, res) => this.relay(ctx, res),
       settle: (ctx) => this.maybeSendBest(ctx),
     }, { ...deps, timers: deps.txn.timers });
+  }
+
+  /** Response contexts still held (settled ones are released at once). */
+  get contextCount(): number {
+    return this.contexts.size;
   }
 
   get transactionCount(): number {
@@ -109,7 +133,7 @@ export class ProxyCore {
     const out = new Map<string, number>();
     const add = (c: string): void => { out.set(c, (out.get(c) ?? 0) + 1); };
     for (const st of this.serverTxns.values()) add(st.callId);
-    for (const ct of this.clientTxns.values()) add(ct.request.callId);
+    for (const ct of this.clientTxns.values()) add(ct.callId);
     return out;
   }
 
@@ -163,7 +187,7 @@ export class ProxyCore {
   // ---- requests ----------------------------------------------------------------------------
 
   private onRequest(req: SipMessage, source: SendTarget): void {
-    const topVia = parseVia(req.getAll('via')[0]!);
+    const topVia = req.topVia()!; // checkRequest made sure there is one
     stampVia(req, topVia, source);
     const key = serverKey(req, topVia);
     const existing = this.serverTxns.get(key);
@@ -172,7 +196,7 @@ export class ProxyCore {
         existing.onAck(); // ACK for a non-2xx is hop by hop (RFC 3261 17.2.1)
         return;
       }
-      this.forwardStateless(req, source); // ACK for a 2xx is end to end
+      this.forwardStateless(req, source, topVia); // ACK for a 2xx is end to end
       return;
     }
     if (existing !== undefined) {
@@ -217,16 +241,12 @@ export class ProxyCore {
     }
   }
 
-  private createServerTxn(key: string, req: SipMessage, source: SendTarget): ServerTxn {
-    const done = (t: ServerTxn): void => {
-      this.serverTxns.delete(t.key);
-      this.contexts.delete(t);
-      if (this.deps.txnWatch?.active === true) this.deps.txnWatch.ended(t.callId);
-    };
+  private createServerTxn(key: string, req: SipMessage, channelSource: SendTarget): ServerTxn {
+    const source = internTarget(channelSource); // held for Timer L/J: one object per address
     const st = req.method === 'INVITE'
-      ? new InviteServerTxn(this.deps.txn, key, source, done)
-      : new NonInviteServerTxn(this.deps.txn, key, source, done);
-    st.callId = req.callId;
+      ? new InviteServerTxn(this.deps.txn, key, source, this.serverDone)
+      : new NonInviteServerTxn(this.deps.txn, key, source, this.serverDone);
+    st.callId = detach(req.callId); // held for the transaction's life: a flat copy, not a slice of the message
     this.serverTxns.set(key, st);
     if (this.deps.txnWatch?.active === true) this.deps.txnWatch.started(st.callId);
     return st;
@@ -319,7 +339,7 @@ export class ProxyCore {
       const leg = legs.translate(copy);
       if (leg !== undefined) peer = { leg, initial: false, base: copy, authRetried: false };
     }
-    const branch: Branch = { ctx, txn: undefined, request: copy, gotProvisional: false, final: undefined, cancelPending: false, cancelled: false, timerC: undefined, peer };
+    const branch: Branch = { ctx, txn: undefined, request: copy, gotProvisional: false, final: undefined, cancelPending: false, cancelled: false, timerC: undefined, dialog: undefined, peer };
     ctx.branches.push(branch);
     const hop = this.prepareForward(copy, target);
     if (peer !== undefined) { peer.base = copy.clone(); ctx.restoreUpstream = true; }
@@ -364,6 +384,7 @@ export class ProxyCore {
     p.base = retry;
     this.branchOf.delete(txn);
     branch.request = retry.clone();
+    branch.caller = undefined;
     branch.txn = undefined;
     branch.gotProvisional = false;
     this.startBranch(ctx, branch, txn.target, loopHash(ctx.request));
@@ -414,29 +435,22 @@ export class ProxyCore {
     req.prepend('Via', `SIP/2.0/${dest.transport.toUpperCase()} ${this.deps.identity.sentBy(dest.transport, family)};branch=${id}`);
     const key = clientKey(id, req.method);
     const data = req.toBuffer();
-    const done = (t: ClientTxn): void => {
-      this.clientTxns.delete(t.key);
-      this.branchOf.delete(t);
-      this.clientTxnEnded(t);
-    };
+    dest = internTarget(dest); // held for Timer M/K
     const txn = req.method === 'INVITE'
-      ? new InviteClientTxn(this.deps.txn, key, req, data, dest, this.clientUser as ClientTxnUser<InviteClientTxn>, done)
-      : new NonInviteClientTxn(this.deps.txn, key, req, data, dest, this.clientUser as ClientTxnUser<NonInviteClientTxn>, done);
+      ? new InviteClientTxn(this.deps.txn, key, req, data, dest, this.clientUser as ClientTxnUser<InviteClientTxn>, this.clientDone)
+      : new NonInviteClientTxn(this.deps.txn, key, data, dest, this.clientUser as ClientTxnUser<NonInviteClientTxn>, this.clientDone);
     branch.txn = txn;
-    this.clientTxnStarted(key, txn);
+    this.clientTxnStarted(key, txn, req.callId);
     this.branchOf.set(txn, branch);
     this.deps.stats.requestsForwarded++;
     txn.start();
     if (txn instanceof InviteClientTxn) this.armTimerC(ctx, branch);
   }
 
-  private clientTxnStarted(key: string, txn: ClientTxn): void {
+  private clientTxnStarted(key: string, txn: ClientTxn, callId: string): void {
+    txn.callId = detach(callId);
     this.clientTxns.set(key, txn);
-    if (this.deps.txnWatch?.active === true) this.deps.txnWatch.started(txn.request.callId);
-  }
-
-  private clientTxnEnded(txn: ClientTxn): void {
-    if (this.deps.txnWatch?.active === true) this.deps.txnWatch.ended(txn.request.callId);
+    if (this.deps.txnWatch?.active === true) this.deps.txnWatch.started(txn.callId);
   }
 
   private armTimerC(ctx: ResponseContext, branch: Branch): void {
@@ -452,7 +466,7 @@ export class ProxyCore {
   /** A branch that is final from the start: a forwarding target we cannot reach, or the end of forwarding. */
   private addFinal(ctx: ResponseContext, r: Rejection): void {
     const final = buildResponse(ctx.request, r.status, { reason: r.reason, toTag: this.deps.toTag(), headers: r.headers });
-    ctx.branches.push({ ctx, txn: undefined, request: ctx.request, gotProvisional: false, final, cancelPending: false, cancelled: false, timerC: undefined });
+    ctx.branches.push({ ctx, txn: undefined, request: ctx.request, gotProvisional: false, final, cancelPending: false, cancelled: false, timerC: undefined, dialog: undefined });
   }
 
   /** A branch that ends without a response of its own (timeout, no route, cancelled early). */
@@ -473,7 +487,7 @@ export class ProxyCore {
     if (!(txn instanceof InviteClientTxn)) return;
     if (txn.state === 'proceeding') {
       branch.cancelled = true;
-      this.sendCancel(txn);
+      this.sendCancel(branch.request, txn);
     } else if (txn.state === 'calling') {
       // RFC 3261 9.1: no CANCEL before a provisional; answer upstream now, CANCEL when one comes
       branch.cancelPending = true;
@@ -481,8 +495,8 @@ export class ProxyCore {
     }
   }
 
-  private sendCancel(txn: InviteClientTxn): void {
-    const inv = txn.request;
+  /** CANCEL for a branch's INVITE (`inv`: the copy its transaction sent). */
+  private sendCancel(inv: SipMessage, txn: InviteClientTxn): void {
     const cancel = inv.clone();
     cancel.method = 'CANCEL';
     cancel.headers = [];
@@ -496,16 +510,16 @@ export class ProxyCore {
     cancel.append('CSeq', `${inv.cseq().seq} CANCEL`);
     const id = viaBranch(parseVia(inv.getAll('via')[0]!))!;
     const key = clientKey(id, 'CANCEL');
-    const ct = new NonInviteClientTxn(this.deps.txn, key, cancel, cancel.toBuffer(), txn.target,
-      { onResponse: () => undefined, onTimeout: () => undefined }, (t) => { this.clientTxns.delete(t.key); this.clientTxnEnded(t); });
-    this.clientTxnStarted(key, ct);
+    const ct = new NonInviteClientTxn(this.deps.txn, key, cancel.toBuffer(), txn.target,
+      { onResponse: () => undefined, onTimeout: () => undefined }, this.cancelDone);
+    this.clientTxnStarted(key, ct, inv.callId);
     ct.start();
   }
 
   // ---- responses ---------------------------------------------------------------------------
 
   private onResponse(res: SipMessage): void {
-    const via = parseVia(res.getAll('via')[0]!);
+    const via = res.topVia()!; // checkResponse made sure there is one
     const branch = viaBranch(via);
     const txn = branch === undefined ? undefined : this.clientTxns.get(clientKey(branch, res.method));
     if (txn === undefined) {
@@ -520,16 +534,20 @@ export class ProxyCore {
     const branch = this.branchOf.get(txn);
     res.shift('via');
     if (branch === undefined) return;
+    if (branch instanceof AcceptedInvite) { this.relayAccepted(branch, txn.target, res); return; }
     // once the server transaction has ended, only stateless relaying of 2xx is left
     const ctx = branch.ctx.server.state === 'terminated' ? undefined : branch.ctx;
     const status = res.status;
-    if (txn instanceof InviteClientTxn) this.trackDialog(branch, res, txn.target);
+    if (txn instanceof InviteClientTxn && status > 100 && status < 300) {
+      const d = this.trackDialog(branch.caller ??= callerSideOf(branch.request), branch.ctx.server.source, res, txn.target);
+      if (status >= 200) branch.dialog ??= d;
+    }
     // relayed as passthrough would; only later calls to an `auto` peer change (lib/policy/rel100.ts)
     if (branch.peer !== undefined && isPrackRefusal(res.method, status)) this.deps.rel100?.prackRefused(branch.peer.leg.peer, status);
     if (status === 100) return;
     if (status < 200) {
       branch.gotProvisional = true;
-      if (branch.cancelPending && txn instanceof InviteClientTxn) { branch.cancelPending = false; branch.cancelled = true; this.sendCancel(txn); }
+      if (branch.cancelPending && txn instanceof InviteClientTxn) { branch.cancelPending = false; branch.cancelled = true; this.sendCancel(branch.request, txn); }
       if (txn instanceof InviteClientTxn) this.armTimerC(ctx!, branch);
       if (ctx !== undefined && !ctx.finalSent && !branch.cancelPending && !branch.cancelled) {
         this.relay(ctx, res);
@@ -544,7 +562,7 @@ export class ProxyCore {
     if (res.method === 'INVITE' && status >= 300) this.endDialogOf(branch.request, res, 'early');
     if (ctx === undefined) {
       // the server side is gone (2xx retransmission late): pass 2xx upstream by Via
-      if (branch.ctx.restoreUpstream) restoreCallerView(branch.ctx.request, res);
+      if (branch.ctx.restoreUpstream) restoreCallerView(callerViewOf(branch.ctx.request), res);
       if (status < 300) this.forwardResponseStateless(res, undefined);
       return;
     }
@@ -556,6 +574,7 @@ export class ProxyCore {
       this.relay(ctx, res);
       this.forwarding?.onAnswered(ctx);
       if (ctx.isInvite) for (const b of ctx.branches) if (b !== branch) this.cancelBranch(ctx, b); // 16.7 step 10
+      this.releaseIfSettled(ctx);
       return;
     }
     if (branch.final === undefined || branch.final.status === 487 && branch.cancelPending) branch.final = res;
@@ -566,19 +585,19 @@ export class ProxyCore {
 
   private onBranchTimeout(txn: ClientTxn): void {
     const branch = this.branchOf.get(txn);
-    if (branch === undefined) return;
+    if (branch === undefined || branch instanceof AcceptedInvite) return;
     this.failBranch(branch.ctx, branch, 408);
   }
 
   private relay(ctx: ResponseContext, res: SipMessage): void {
-    if (ctx.restoreUpstream) restoreCallerView(ctx.request, res);
+    if (ctx.restoreUpstream) restoreCallerView(callerViewOf(ctx.request), res);
     ctx.server.respond(res.status, res.toBuffer());
     this.deps.stats.countResponse(res.status);
   }
 
   /** When every branch has a final answer and no 2xx went up, send the best one (16.7 step 6). */
   private maybeSendBest(ctx: ResponseContext): void {
-    if (ctx.finalSent || ctx.answered) return;
+    if (ctx.finalSent || ctx.answered) { this.releaseIfSettled(ctx); return; }
     if (this.forwarding?.holdsFinal(ctx) === true || !ctx.allFinal()) return;
     // a forwarded call answers with what its last hop got, not what the first target said
     const branches = this.forwarding?.hopBranches(ctx) ?? ctx.branches;
@@ -599,24 +618,55 @@ export class ProxyCore {
     }
     if (ctx.isInvite) this.deps.dialogs.terminateEarly(ctx.request.callId, fromTagOf(ctx.request));
     this.relay(ctx, out);
+    this.releaseIfSettled(ctx);
+  }
+
+  /**
+   * A context whose final answer went upstream and whose branches all have theirs holds nothing a
+   * later message needs: the server transaction absorbs retransmitted requests on its own, a client
+   * transaction in Completed absorbs responses on its own, and one in Accepted keeps only an
+   * AcceptedInvite to relay further 2xx. Released at once, instead of holding the request, each
+   * branch's copy and the final responses until Timer L/J ends the server transaction (32 s).
+   * A branch whose final is ours while its transaction still runs (CANCEL pending until a
+   * provisional, RFC 3261 9.1) stays whole.
+   */
+  private releaseIfSettled(ctx: ResponseContext): void {
+    if (!(ctx.finalSent || ctx.answered) || this.contexts.get(ctx.server) !== ctx || !ctx.allFinal()) return;
+    this.contexts.delete(ctx.server);
+    const restore = ctx.restoreUpstream ? detachView(callerViewOf(ctx.request)) : undefined;
+    for (const b of ctx.branches) {
+      const txn = b.txn;
+      if (txn === undefined || this.branchOf.get(txn) !== b) continue;
+      if (txn.state === 'accepted') {
+        this.branchOf.set(txn, new AcceptedInvite(ctx.server as InviteServerTxn, b.dialog ?? detachCaller(callerSideOf(b.request)), restore));
+      } else if (txn.state === 'completed' || txn.state === 'terminated') {
+        this.branchOf.delete(txn);
+      }
+    }
+  }
+
+  /** A further 2xx on a settled INVITE (a retransmission, or another fork downstream): RFC 6026 7.2. */
+  private relayAccepted(a: AcceptedInvite, calleeDest: SendTarget, res: SipMessage): void {
+    this.trackDialog(a.caller, a.server.source, res, calleeDest);
+    if (a.restore !== undefined) restoreCallerView(a.restore, res);
+    if (a.server.state === 'terminated') { this.forwardResponseStateless(res, undefined); return; }
+    a.server.respond(res.status, res.toBuffer());
+    this.deps.stats.countResponse(res.status);
   }
 
   // ---- dialogs -----------------------------------------------------------------------------
 
-  private trackDialog(branch: Branch, res: SipMessage, calleeDest: SendTarget): void {
-    if (res.status <= 100 || res.status >= 300) return;
+  private trackDialog(caller: CallerSide, callerDest: SendTarget, res: SipMessage, calleeDest: SendTarget): Dialog | undefined {
+    if (res.status <= 100 || res.status >= 300) return undefined;
     const toTag = tagOf(res.get('to'));
-    if (toTag === undefined) return;
-    const req = branch.request;
-    const server = branch.ctx.server;
+    if (toTag === undefined) return undefined;
     const contact = res.getAll('contact')[0];
-    const callerContact = req.getAll('contact')[0];
-    this.deps.dialogs.upsert({
-      callId: req.callId,
-      callerTag: fromTagOf(req),
+    return this.deps.dialogs.upsert({
+      callId: caller.callId,
+      callerTag: caller.callerTag,
       calleeTag: toTag,
-      callerContact: callerContact === undefined ? undefined : parseNameAddr(callerContact).uri,
-      callerDest: server.source,
+      callerContact: caller.callerContact,
+      callerDest,
       calleeContact: contact === undefined ? undefined : parseNameAddr(contact).uri,
       calleeDest,
       createdAt: this.deps.now(),
@@ -635,7 +685,7 @@ export class ProxyCore {
   // ---- stateless paths ---------------------------------------------------------------------
 
   /** 2xx ACKs (and anything else we relay without a transaction, RFC 3261 16.11). */
-  private forwardStateless(req: SipMessage, source: SendTarget): void {
+  private forwardStateless(req: SipMessage, source: SendTarget, topVia: Via): void {
     if (checkMaxForwards(req) !== undefined) { this.deps.stats.dropped++; return; }
     const decision = decideTargets(req, source, this.deps);
     if (decision.kind !== 'forward' || decision.targets.length === 0) { this.deps.stats.dropped++; return; }
@@ -647,7 +697,7 @@ export class ProxyCore {
     const go = (dest: SendTarget): void => {
       if (isForbiddenDestination(dest.address)) { this.deps.stats.dropped++; return; }
       const family = isIP(dest.address) === 6 ? 6 : 4;
-      const incoming = viaBranch(parseVia(req.getAll('via')[0]!));
+      const incoming = viaBranch(topVia);
       copy.prepend('Via', `SIP/2.0/${dest.transport.toUpperCase()} ${this.deps.identity.sentBy(dest.transport, family)};branch=${statelessBranch(incoming, req)}`);
       this.send(dest, copy);
       this.deps.stats.requestsForwarded++;
@@ -686,10 +736,28 @@ function stampVia(req: SipMessage, via: Via, source: SendTarget): void {
   if (changed) req.replaceFirstValue('via', formatVia(via));
 }
 
+/** The caller's side of the dialogs a branch's responses create. */
+function callerSideOf(req: SipMessage): CallerSide {
+  const contact = req.getAll('contact')[0];
+  return { callId: req.callId, callerTag: fromTagOf(req), callerContact: contact === undefined ? undefined : parseNameAddr(contact).uri };
+}
+
+/** Flat copies: slices of a message's header text would keep the whole message alive. */
+function detachCaller(c: CallerSide): CallerSide {
+  return { callId: detach(c.callId), callerTag: detach(c.callerTag), callerContact: detach(c.callerContact) };
+}
+
+function callerViewOf(req: SipMessage): CallerView {
+  return { cseq: req.get('cseq'), from: req.get('from') };
+}
+
+function detachView(v: CallerView): CallerView {
+  return { cseq: detach(v.cseq), from: detach(v.from) };
+}
+
 /** Responses from a peer leg go upstream with the caller's own CSeq and From (PeerLegs). */
-function restoreCallerView(req: SipMessage, res: SipMessage): void {
-  const cseq = req.get('cseq');
-  const from = req.get('from');
+function restoreCallerView(caller: CallerView, res: SipMessage): void {
+  const { cseq, from } = caller;
   if (cseq !== undefined && res.get('cseq') !== cseq) res.set('CSeq', cseq);
   if (from !== undefined && res.get('from') !== from) res.set('From', from);
 }

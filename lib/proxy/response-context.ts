@@ -1,5 +1,7 @@
 // The proxy's response context (RFC 3261 16.7): the branches of one forwarded request, what each
 // answered, and which final response goes upstream.
+import type { Dialog } from '../dialog/dialog-table.js';
+import type { CallerSide } from './accepted-invite.js';
 import type { Leg } from '../peers/peer-legs.js';
 import type { SipMessage } from '../sip/message.js';
 import type { InviteClientTxn } from '../txn/invite-client.js';
@@ -19,6 +21,10 @@ export interface Branch {
   cancelPending: boolean;
   cancelled: boolean;
   timerC: Timer | undefined;
+  /** the caller's side of this branch's dialogs, worked out at its first 1xx/2xx with a To tag */
+  caller?: CallerSide;
+  /** the dialog this branch's first 2xx confirmed (its caller side outlives the context) */
+  dialog: Dialog | undefined;
   /** set when the request goes to a line or trunk (PeerLegs) */
   peer?: BranchPeer;
 }

@@ -17,6 +17,8 @@ export interface ShardPoolOptions {
   /** a retiring shard's thread died: it is not replaced (its calls' checkpoints go to their new owners) */
   onRetiredLost?: (shardId: number) => void;
   log: Logger;
+  /** V8 young generation of each shard thread in MB; 0 or absent: V8's default */
+  youngGenerationMb?: number;
   /** compiled worker entry; defaults to dist/workers/shard.js */
   filename?: string;
 }
@@ -56,6 +58,8 @@ export class ShardPool {
       concurrentTasksPerWorker: 1,
       // 'sync' atomics stall timers of idle workers (DESIGN.md): shards live on their event loop
       atomics: 'disabled',
+      // held calls survive the young generation: V8 growing it to its maximum under load only adds RSS
+      ...(opts.youngGenerationMb ? { resourceLimits: { maxYoungGenerationSizeMb: opts.youngGenerationMb } } : {}),
     });
     for (let i = 0; i < opts.workers; i++) this.slots.push(this.launch(i, 0));
   }

@@ -13,3 +13,8 @@ export interface TxnContext {
 export function isReliable(target: SendTarget): boolean {
   return target.transport !== 'udp';
 }
+
+/** The end-of-life timers (L, M, D, H, I, J, K) share this function instead of a closure each. */
+export function terminateTxn(txn: { terminate(): void }): void {
+  txn.terminate();
+}

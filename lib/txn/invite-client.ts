@@ -3,13 +3,15 @@ import type { SipMessage } from '../sip/message.js';
 import type { SendTarget } from '../transport/types.js';
 import { buildNon2xxAck } from './ack.js';
 import type { ClientTxnUser } from './client-user.js';
-import { isReliable, type TxnContext } from './context.js';
+import { isReliable, terminateTxn, type TxnContext } from './context.js';
 import type { Timer } from './timers.js';
 
 export type InviteClientState = 'calling' | 'proceeding' | 'completed' | 'accepted' | 'terminated';
 
 export class InviteClientTxn {
   state: InviteClientState = 'calling';
+  /** set by the proxy core: which call the transaction belongs to (resharding pins Call-IDs) */
+  callId = '';
   private timerA: Timer | undefined;
   private timerB: Timer | undefined;
   private aInterval: number;
@@ -18,7 +20,8 @@ export class InviteClientTxn {
   constructor(
     private readonly ctx: TxnContext,
     readonly key: string,
-    readonly request: SipMessage,
+    /** the forwarded request, for the ACK of a non-2xx; released at the first final response */
+    private request: SipMessage | undefined,
     private data: Buffer | undefined,
     readonly target: SendTarget,
     private readonly user: ClientTxnUser<InviteClientTxn>,
@@ -44,21 +47,25 @@ export class InviteClientTxn {
       case 'calling':
       case 'proceeding':
         this.ctx.timers.cancel(this.timerA);
+        this.timerA = undefined;
         this.data = undefined; // only Timer A (Calling) re-sends the request: release its bytes
         if (status < 200) {
           this.state = 'proceeding';
           this.ctx.timers.cancel(this.timerB);
         } else if (status < 300) {
           this.state = 'accepted';
+          this.request = undefined; // Accepted sends nothing of its own (RFC 6026 7.2)
           this.ctx.timers.cancel(this.timerB);
-          this.ctx.timers.schedule(64 * this.ctx.times.t1Ms, () => this.terminate()); // Timer M
+          this.timerB = undefined;
+          this.ctx.timers.schedule(64 * this.ctx.times.t1Ms, terminateTxn, this); // Timer M
         } else {
           this.state = 'completed';
           this.ctx.timers.cancel(this.timerB);
-          this.ack = buildNon2xxAck(this.request, res).toBuffer();
-          this.ctx.send(this.target, this.ack);
+          // the request is set until the first final response: this is it
+          if (this.request !== undefined) this.ctx.send(this.target, (this.ack = buildNon2xxAck(this.request, res).toBuffer()));
+          this.request = undefined;
           const d = isReliable(this.target) ? 0 : 32_000; // Timer D
-          this.ctx.timers.schedule(d, () => this.terminate());
+          this.ctx.timers.schedule(d, terminateTxn, this);
         }
         this.user.onResponse(this, res);
         return;

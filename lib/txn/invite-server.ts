@@ -1,6 +1,6 @@
 // INVITE server transaction (RFC 3261 17.2.1 with RFC 6026's Accepted state).
 import type { SendTarget } from '../transport/types.js';
-import { isReliable, type TxnContext } from './context.js';
+import { isReliable, terminateTxn, type TxnContext } from './context.js';
 import type { Timer } from './timers.js';
 
 export type InviteServerState = 'proceeding' | 'completed' | 'confirmed' | 'accepted' | 'terminated';
@@ -37,12 +37,12 @@ export class InviteServerTxn {
     if (status < 300) {
       this.state = 'accepted';
       this.lastResponse = undefined; // Accepted never re-sends it (further 2xx come from the core)
-      timers.schedule(64 * times.t1Ms, () => this.terminate()); // Timer L
+      timers.schedule(64 * times.t1Ms, terminateTxn, this); // Timer L
       return;
     }
     this.state = 'completed';
     if (!isReliable(this.source)) this.timerG = timers.schedule(this.gInterval, () => this.fireG());
-    this.timerH = timers.schedule(64 * times.t1Ms, () => this.terminate());
+    this.timerH = timers.schedule(64 * times.t1Ms, terminateTxn, this);
   }
 
   /** A retransmitted INVITE: re-send the last response (absorbed in Accepted, RFC 6026 7.1). */
@@ -59,7 +59,7 @@ export class InviteServerTxn {
     this.ctx.timers.cancel(this.timerG);
     this.ctx.timers.cancel(this.timerH);
     const i = isReliable(this.source) ? 0 : this.ctx.times.t4Ms;
-    this.ctx.timers.schedule(i, () => this.terminate());
+    this.ctx.timers.schedule(i, terminateTxn, this);
   }
 
   private fireG(): void {

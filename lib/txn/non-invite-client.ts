@@ -2,13 +2,15 @@
 import type { SipMessage } from '../sip/message.js';
 import type { SendTarget } from '../transport/types.js';
 import type { ClientTxnUser } from './client-user.js';
-import { isReliable, type TxnContext } from './context.js';
+import { isReliable, terminateTxn, type TxnContext } from './context.js';
 import type { Timer } from './timers.js';
 
 export type NonInviteClientState = 'trying' | 'proceeding' | 'completed' | 'terminated';
 
 export class NonInviteClientTxn {
   state: NonInviteClientState = 'trying';
+  /** set by the proxy core: which call the transaction belongs to (resharding pins Call-IDs) */
+  callId = '';
   private timerE: Timer | undefined;
   private timerF: Timer | undefined;
   private eInterval: number;
@@ -16,7 +18,7 @@ export class NonInviteClientTxn {
   constructor(
     private readonly ctx: TxnContext,
     readonly key: string,
-    readonly request: SipMessage,
+    /** the request's bytes (it is never re-built: Completed only absorbs, RFC 3261 17.1.2.2) */
     private data: Buffer | undefined,
     readonly target: SendTarget,
     private readonly user: ClientTxnUser<NonInviteClientTxn>,
@@ -46,7 +48,7 @@ export class NonInviteClientTxn {
       this.ctx.timers.cancel(this.timerE);
       this.ctx.timers.cancel(this.timerF);
       const k = isReliable(this.target) ? 0 : this.ctx.times.t4Ms; // Timer K
-      this.ctx.timers.schedule(k, () => this.terminate());
+      this.ctx.timers.schedule(k, terminateTxn, this);
     }
     this.user.onResponse(this, res);
   }

@@ -1,6 +1,6 @@
 // Non-INVITE server transaction (RFC 3261 17.2.2).
 import type { SendTarget } from '../transport/types.js';
-import { isReliable, type TxnContext } from './context.js';
+import { isReliable, terminateTxn, type TxnContext } from './context.js';
 
 export type NonInviteServerState = 'trying' | 'proceeding' | 'completed' | 'terminated';
 
@@ -24,7 +24,7 @@ export class NonInviteServerTxn {
     if (status < 200) { this.state = 'proceeding'; return; }
     this.state = 'completed';
     const j = isReliable(this.source) ? 0 : 64 * this.ctx.times.t1Ms; // Timer J
-    this.ctx.timers.schedule(j, () => this.terminate());
+    this.ctx.timers.schedule(j, terminateTxn, this);
   }
 
   onRetransmission(): void {

@@ -1,8 +1,10 @@
 // The dialog table's compact storage: forked early dialogs per Call-ID, shared destinations,
 // strings detached from the message text, and the tuple checkpoint round trip.
 import t from 'tap';
-import { DialogTable, detach, internTarget } from '../../lib/dialog/dialog-table.js';
-import { packDialog, unpackDialog } from '../../lib/shard/dialog-checkpoint.js';
+import { DialogTable } from '../../lib/dialog/dialog-table.js';
+import { detach } from '../../lib/sip/detach.js';
+import { internTarget } from '../../lib/transport/intern-target.js';
+import { DialogCheckpoints, packDialog, unpackDialog } from '../../lib/shard/dialog-checkpoint.js';
 
 const caller = { transport: 'udp' as const, address: '192.0.2.1', port: 5060 };
 const callee = (port: number) => ({ transport: 'tcp' as const, address: '192.0.2.2', port, connId: 7 });
@@ -45,4 +47,26 @@ t.test('checkpoint round trip', async (t) => {
   const back = unpackDialog(packDialog(d));
   t.same(back, { ...d });
   t.equal(unpackDialog(new Uint8Array([0xc1])), undefined);
+});
+
+t.test('the main thread keeps checkpoints byte for byte, per shard, and hands each back in its own buffer', async (t) => {
+  const cps = new DialogCheckpoints();
+  const table = new DialogTable();
+  const d = table.upsert({ ...base('k1', 5100), callerContact: 'sip:\u00e9@192.0.2.1' }, true, 5);
+  const bytes = packDialog(d);
+  const high = new Uint8Array([0, 0x7f, 0x80, 0xc1, 0xff]);
+  cps.apply(0, 'a', bytes);
+  cps.apply(0, 'b', high.subarray(1));
+  cps.apply(1, 'a', new Uint8Array([1, 2, 3]));
+  t.equal(cps.size, 3);
+  const back = cps.forShard(0);
+  t.same(back.map((u) => [...u]), [[...bytes], [0x7f, 0x80, 0xc1, 0xff]]);
+  t.same(unpackDialog(back[0]!), { ...d });
+  t.not(back[0]!.buffer, back[1]!.buffer, 'an ArrayBuffer each: posting one never clones a shared pool');
+  t.equal(back[1]!.byteLength, back[1]!.buffer.byteLength);
+  cps.apply(0, 'b', null);
+  cps.apply(1, 'zz', null); // unknown key: nothing happens
+  t.equal(cps.size, 2);
+  t.same(cps.forShard(1).map((u) => [...u]), [[1, 2, 3]]);
+  t.same(cps.forShard(7), []);
 });
