@@ -5,12 +5,16 @@
 import { tokenHeaderName } from './header-names.js';
 import type { HeaderField } from './message.js';
 
-// The usual spellings of the usual names, found by length and first character and confirmed with
-// one native startsWith: no loop over the name's characters. Other spellings (lower case, odd
-// case, whitespace before the colon) take tokenHeaderName, which checks and remembers them.
-const SPELLINGS: Array<Array<[string, string]> | undefined> = new Array(32 * 64).fill(undefined);
+// The usual spellings of the usual names, found by length and first byte and confirmed byte by
+// byte against small-integer arrays (cheaper than startsWith or a Uint8Array here). Other spellings
+// (lower case, odd case, whitespace before the colon) take tokenHeaderName, which checks and
+// remembers them.
+interface Bucket { bytes: number[][]; names: string[] }
+const SPELLINGS: Array<Bucket | undefined> = new Array(32 * 64).fill(undefined);
 function addSpelling(wire: string, normalized: string): void {
-  (SPELLINGS[slot(wire.length, wire.charCodeAt(0))] ??= []).push([wire, normalized]);
+  const bucket = (SPELLINGS[slot(wire.length, wire.charCodeAt(0))] ??= { bytes: [], names: [] });
+  bucket.bytes.push(Array.from(Buffer.from(wire, 'latin1')));
+  bucket.names.push(normalized);
 }
 function slot(length: number, first: number): number {
   return (length & 31) * 64 + (first & 63);
@@ -25,8 +29,8 @@ for (const wire of ['Via', 'From', 'To', 'Call-ID', 'CSeq', 'Contact', 'Max-Forw
   'Cseq', 'CSEQ', 'Www-Authenticate', 'Mime-Version', 'Rseq', 'Rack', 'Min-Se']) addSpelling(wire, tokenHeaderName(wire)!);
 for (const c of 'imelcfsktvorbuajdxyn') addSpelling(c, tokenHeaderName(c)!);
 
-/** Per header line: [lineStart, lineEnd, valueStart, valueEnd]; valueStart < 0 marks a folded line. */
-const STRIDE = 4;
+/** Per header line: [lineStart, lineEnd, colon]; the colon's offset is negated on a folded line. */
+const STRIDE = 3;
 
 export class HeaderIndex {
   /** Values already sliced, by line number. */
@@ -44,14 +48,20 @@ export class HeaderIndex {
     const cached = this.values?.[i];
     if (cached !== undefined) return cached;
     const p = i * STRIDE;
-    const a = this.pos[p + 2]!;
+    const colon = this.pos[p + 2]!;
+    const text = this.text;
     let v: string;
-    if (a < 0) {
+    if (colon < 0) {
       // folded (RFC 3261 7.3.1): continuation line breaks collapse to one space
-      v = this.text.slice(-a, this.pos[p + 1]!).replace(/\r\n[ \t]+/g, ' ').trim();
+      v = text.slice(-colon + 1, this.pos[p + 1]!).replace(/\r\n[ \t]+/g, ' ').trim();
     } else {
-      v = this.text.slice(a, this.pos[p + 3]!);
-      // SP/HTAB were skipped in place; other whitespace at either end still goes (as String.trim)
+      // SP/HTAB skipped in place, so the usual value is one slice
+      let a = colon + 1;
+      let b = this.pos[p + 1]!;
+      while (a < b && (text.charCodeAt(a) === 0x20 || text.charCodeAt(a) === 0x09)) a++;
+      while (b > a && (text.charCodeAt(b - 1) === 0x20 || text.charCodeAt(b - 1) === 0x09)) b--;
+      v = text.slice(a, b);
+      // other whitespace at either end still goes (as String.trim)
       if (v.length > 0 && (oddSpace(v.charCodeAt(0)) || oddSpace(v.charCodeAt(v.length - 1)))) v = v.trim();
     }
     (this.values ??= [])[i] = v;
@@ -61,14 +71,6 @@ export class HeaderIndex {
   line(i: number): string {
     const p = i * STRIDE;
     return this.text.slice(this.pos[p]!, this.pos[p + 1]!);
-  }
-
-  lineStart(i: number): number {
-    return this.pos[i * STRIDE]!;
-  }
-
-  lineEnd(i: number): number {
-    return this.pos[i * STRIDE + 1]!;
   }
 
   /**
@@ -119,15 +121,13 @@ export function indexHeaders(buf: Uint8Array, text: string, start: number, end: 
   let ls = start;
   while (ls < end) {
     // the line, with its continuation lines
-    let le = text.indexOf('\r\n', ls);
-    if (le === -1 || le > end) le = end;
+    let le = crlf(text, ls, end);
     let folded = false;
     while (le < end) {
       const c = buf[le + 2];
       if (c !== 0x20 && c !== 0x09) break;
       folded = true;
-      le = text.indexOf('\r\n', le + 2);
-      if (le === -1 || le > end) le = end;
+      le = crlf(text, le + 2, end);
     }
     // the name ends at the colon
     const colon = text.indexOf(':', ls);
@@ -135,25 +135,31 @@ export function indexHeaders(buf: Uint8Array, text: string, start: number, end: 
     if (name === undefined) {
       malformed = true;
     } else {
-      let a = colon + 1;
-      let b = le;
-      while (a < b && (buf[a] === 0x20 || buf[a] === 0x09)) a++;
-      while (b > a && (buf[b - 1] === 0x20 || buf[b - 1] === 0x09)) b--;
       names.push(name);
-      // a folded value keeps the offset of its colon, negated
-      pos.push(ls, le, folded ? -(colon + 1) : a, b);
+      pos.push(ls, le, folded ? -colon : colon);
     }
     ls = le + 2;
   }
   return new HeaderIndex(text, names, pos, malformed);
 }
 
+/** Offset of the next CRLF from `from`, or `end`: a single-character search (the faster one), a bare LF skipped. */
+function crlf(text: string, from: number, end: number): number {
+  let nl = text.indexOf('\n', from);
+  while (nl !== -1 && nl <= end && text.charCodeAt(nl - 1) !== 0x0d) nl = text.indexOf('\n', nl + 1);
+  return nl === -1 || nl - 1 > end ? end : nl - 1;
+}
+
 function nameOf(buf: Uint8Array, text: string, a: number, colon: number): string | undefined {
-  const known = SPELLINGS[slot(colon - a, buf[a]!)];
+  const len = colon - a;
+  const known = SPELLINGS[slot(len, buf[a]!)];
   if (known !== undefined) {
-    for (let j = 0; j < known.length; j++) {
-      const e = known[j]!;
-      if (e[0].length === colon - a && text.startsWith(e[0], a)) return e[1];
+    for (let j = 0; j < known.bytes.length; j++) {
+      const w = known.bytes[j]!;
+      if (w.length !== len) continue;
+      let k = 0;
+      while (k < len && buf[a + k] === w[k]) k++;
+      if (k === len) return known.names[j];
     }
   }
   // the general path: a token, perhaps followed by SP/HTAB (RFC 3261 7.3.1 allows LWS before ':')

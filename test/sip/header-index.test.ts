@@ -31,6 +31,7 @@ const CASES: Array<[string, string[]]> = [
   ['folded lines', ['Subject: one\r\n two\r\n\tthree', 'Via: SIP/2.0/UDP h\r\n ;branch=z9hG4bK2', 'To: <sip:c@d>']],
   ['malformed lines left out', ['No colon here', 'Bad Name: x', '(paren): y', ': no name', 'To: <sip:c@d>']],
   ['a continuation line right after the start line', [' leading: space', 'To: <sip:c@d>']],
+  ['names a byte away from known ones (same length and bucket)', ['\u00c3Seq: 1 OPTIONS', '\u0016ia: x', 'Viа: cyrillic', 'To: <sip:c@d>']],
   ['unknown headers and odd whitespace', ['X-Custom-Header: a b c', 'P-Thing:\u00a0nbsp\u00a0', 'X-Colon: a:b:c', 'Content-Length: 0']],
 ];
 
