@@ -86,7 +86,9 @@ export function formatParams(params: ReadonlyArray<readonly [string, string | nu
 
 export function unquote(s: string): string {
   if (s.length >= 2 && s.charCodeAt(0) === 0x22 && s.charCodeAt(s.length - 1) === 0x22) {
-    return s.slice(1, -1).replace(/\\(.)/g, '$1');
+    const inner = s.slice(1, -1);
+    // quoted-pair is rare (digest parameters never have one): no regex pass without a backslash
+    return inner.indexOf('\\') === -1 ? inner : inner.replace(/\\(.)/g, '$1');
   }
   return s;
 }

@@ -145,3 +145,15 @@ t.test('plain parameters and the tag fast path read what the general paths read'
   t.throws(() => tagOf('<sip:a@b'), 'an unterminated <uri> is still refused');
   t.throws(() => tagOf('<sip:a@b>junk;tag=1'), 'junk after <uri> is still refused');
 });
+
+t.test('ports by digit scan and unquote without a regex pass keep their answers', async (t) => {
+  const { parseHostPort } = await import('../../lib/sip/uri.js');
+  const { unquote } = await import('../../lib/sip/split.js');
+  t.same(parseHostPort('h:0'), { host: 'h', port: 0 });
+  t.same(parseHostPort('H:65535'), { host: 'h', port: 65535 });
+  t.same(parseHostPort('[::1]:5060'), { host: '[::1]', port: 5060 });
+  for (const bad of ['h:65536', 'h:', 'h:123456', 'h:5o60', 'h:-1', 'h: 5060']) t.throws(() => parseHostPort(bad), { code: 'SIP_ERR_BAD_URI' }, bad);
+  t.equal(unquote('"abc"'), 'abc');
+  t.equal(unquote('"a\\"b\\\\c"'), 'a"b\\c', 'quoted-pairs still undone');
+  t.equal(unquote('abc'), 'abc');
+});
