@@ -52,7 +52,6 @@ class SaltPool {
 }
 
 export class NonceManager {
-  readonly #secret: Buffer;
   readonly #ttlMs: number;
   readonly #now: () => number;
   readonly #counts: LRUCache<string, number>;
@@ -66,7 +65,6 @@ export class NonceManager {
   constructor(opts: NonceOptions) {
     if (opts.secret.length < 16) throw createError('SIP_ERR_CONFIG', 'nonce secret must be at least 16 bytes');
     if (!(opts.ttlSeconds > 0)) throw createError('SIP_ERR_CONFIG', 'nonce ttlSeconds must be positive');
-    this.#secret = opts.secret;
     // RFC 2104: a key longer than the block is hashed first
     const key = opts.secret.length > BLOCK ? hash('sha256', opts.secret, 'buffer') : opts.secret;
     this.#inner = Buffer.alloc(BLOCK + SIGNED_BYTES + 256);

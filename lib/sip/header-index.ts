@@ -1,5 +1,5 @@
 // Offset index of a received header section: one pass over the text records where each header line
-// and its value start and end, and recognises the usual header names in place.
+// starts and ends and where its colon is, and recognises the usual header names in place.
 // No string is cut at parse time; a value is sliced (and remembered) the first time it is read, and
 // HeaderField objects exist only if some caller asks for the whole list.
 import { tokenHeaderName } from './header-names.js';
