@@ -2,6 +2,7 @@
 // credentials) for --users distinct users, sweeping the rate up to the first unsustainable step,
 // against Kamailio (when installed) and our proxy in one run, alternating per rate.
 //   node dist/bench/register.js [--users 1000] [--workers 2] [--duration 10] [--rates 500,1000,...] [--targets ours,kamailio]
+//     [--cpu-prof DIR]  (V8 CPU profiles of our proxy's threads, written when it stops)
 import { rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -22,6 +23,7 @@ const { values: o } = parseArgs({
     duration: { type: 'string', default: '10' },
     rates: { type: 'string', default: '500,1000,1500,2000,2500,3000,4000,5000,6000' },
     targets: { type: 'string', default: 'kamailio,ours' },
+    'cpu-prof': { type: 'string' },
   },
 });
 const users = benchUsers(Number(o.users));
@@ -36,7 +38,7 @@ const targets: Target[] = [];
 try {
   for (const w of wanted) {
     if (w === 'kamailio') targets.push(await startKamailio({ uasPort, users, maxMs: 60 * 60 * 1000 }));
-    else if (w === 'ours') targets.push(await startOurProxy({ workers: Number(o.workers), uasPort, users, algorithms: ['MD5'], maxMs: 60 * 60 * 1000 }));
+    else if (w === 'ours') targets.push(await startOurProxy({ workers: Number(o.workers), uasPort, users, algorithms: ['MD5'], maxMs: 60 * 60 * 1000, cpuProfDir: o['cpu-prof'] }));
   }
   const res = await sweep(targets, parseRates(o.rates), (rate) => registerSpec(rate, durationS, usersCsv));
   let md = mdTable(STEP_HEADERS, res.flatMap((r) => r.steps).map(stepRow));

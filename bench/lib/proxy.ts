@@ -22,6 +22,8 @@ export interface OurProxyOptions {
   maxMs: number;
   /** serve the admin API on this loopback port with this token (off otherwise) */
   admin?: { port: number; token: string };
+  /** write V8 CPU profiles (main thread and every worker) into this directory */
+  cpuProfDir?: string;
 }
 
 export async function startOurProxy(o: OurProxyOptions): Promise<Target> {
@@ -42,7 +44,7 @@ export async function startOurProxy(o: OurProxyOptions): Promise<Target> {
   };
   const configPath = join(dir, 'bench.yaml');
   writeFileSync(configPath, JSON.stringify(config, null, 1)); // JSON is YAML
-  const proc = startBounded('proxy', process.execPath, [CLI, '--config', configPath], o.maxMs, { logFile: join(dir, 'proxy.log') });
+  const proc = startBounded('proxy', process.execPath, [...(o.cpuProfDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfDir}`]), CLI, '--config', configPath], o.maxMs, { logFile: join(dir, 'proxy.log') });
   try {
     await Promise.race([waitForSip(port, 15000), proc.exited.then((c) => { throw new Error(`proxy exited (${c}), see ${dir}/proxy.log`); })]);
   } catch (err) {

@@ -35,10 +35,16 @@ export function respond(fwd: string, status: number, reason: string, toTag: stri
   return Buffer.from([`SIP/2.0 ${status} ${reason}`, ...keep, 'Contact: <sip:uas@127.0.0.1:5080>', ...(body === '' ? [] : ['Content-Type: application/sdp']), `Content-Length: ${body.length}`, '', body].join('\r\n'));
 }
 
-/** A shard with the default config (silent log, no registrar file) and a sink for what it sends. */
-export function benchShard(post: (b: FromShardBatch) => void, clock?: Clock, autoTick = true): ShardRuntime {
+/** A shard with the default config (silent log, no registrar file, `overrides` on top) and a sink for what it sends. */
+export function benchShard(post: (b: FromShardBatch) => void, clock?: Clock, autoTick = true, overrides: Record<string, unknown> = {}): ShardRuntime {
   const base = JSON.parse(JSON.stringify(loadConfigFile(defaultConfigPath()))) as Record<string, unknown>;
-  const config = validateConfig({ ...base, log: { level: 'silent' }, registrar: { storePath: '' } }, 'bench');
+  const merged: Record<string, unknown> = { ...base, log: { level: 'silent' }, registrar: { storePath: '' } };
+  // one level deep: `auth: { algorithms }` keeps the rest of the default auth section
+  for (const [k, v] of Object.entries(overrides)) {
+    const was = merged[k];
+    merged[k] = v !== null && typeof v === 'object' && !Array.isArray(v) && was !== null && typeof was === 'object' ? { ...was, ...v } : v;
+  }
+  const config = validateConfig(merged, 'bench');
   return new ShardRuntime(
     { shardId: 0, shardCount: 1, config, listeners: [{ transport: 'udp', address: '127.0.0.1', port: 5060 }], nonceSecret: randomBytes(32), location: new Uint8Array(0) },
     post, clock, autoTick,

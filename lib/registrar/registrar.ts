@@ -211,13 +211,22 @@ export class Registrar {
       headers.push(['Contact', `<${b.contact}>;expires=${left}${b.q === 1 ? '' : `;q=${b.q}`}`]);
     }
     for (const p of req.getAll('path')) headers.push(['Path', p]); // RFC 3327 5.3
-    headers.push(['Date', new Date(now).toUTCString()]);
+    headers.push(['Date', httpDate(now)]);
     return buildResponse(req, 200, { toTag: this.#toTag(), headers });
   }
 
   #fail(req: SipMessage, status: number, reason?: string, headers?: Array<[string, string]>): RegisterResult {
     return { response: buildResponse(req, status, { toTag: this.#toTag(), reason, headers }) };
   }
+}
+
+// the Date header has one-second resolution: format it once per second, not once per 200
+let dateSecond = -1;
+let dateText = '';
+function httpDate(now: number): string {
+  const second = Math.floor(now / 1000);
+  if (second !== dateSecond) { dateSecond = second; dateText = new Date(second * 1000).toUTCString(); }
+  return dateText;
 }
 
 function isOutOfOrder(b: Binding, callId: string, cseq: number): boolean {

@@ -1,7 +1,7 @@
 // HTTP Digest arithmetic as SIP uses it: RFC 2617 3.2.2 (MD5, qop=auth, RFC 2069 compatibility),
 // RFC 7616 3.4 (SHA-256 and the -sess variants), RFC 8760 (SIP's use of SHA-256).
 // Strings are hashed as UTF-8 (RFC 7616 charset=UTF-8); callers turn wire text into real strings.
-import { createHash, randomBytes } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 import { createError } from '../errors.js';
 import { parseAuthValue } from './auth-header.js';
 import { quote } from './split.js';
@@ -24,7 +24,8 @@ function isSess(algorithm: DigestAlgorithm): boolean {
 /** H(data): lower-case hex of MD5 or SHA-256. */
 export function digestHash(algorithm: DigestAlgorithm, data: string): string {
   const name = algorithm === 'MD5' || algorithm === 'MD5-sess' ? 'md5' : 'sha256';
-  return createHash(name).update(data, 'utf8').digest('hex');
+  // one-shot: no Hash object per call (three per digest check)
+  return hash(name, data, 'hex');
 }
 
 export interface Ha1Input {

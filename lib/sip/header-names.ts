@@ -42,10 +42,14 @@ export function tokenHeaderName(name: string): string | undefined {
 }
 
 /** Conventional spelling of a normalized (lower-case) header name, for headers we write. */
+// every header we write goes through here: remember the spelling of each name (bounded)
+const spelled = new Map<string, string>(Object.entries(CANONICAL));
 export function canonicalHeaderName(lower: string): string {
-  const known = CANONICAL[lower];
-  if (known !== undefined) return known;
-  return lower.replace(/(^|-)([a-z])/g, (_m, sep: string, ch: string) => sep + ch.toUpperCase());
+  const hit = spelled.get(lower);
+  if (hit !== undefined) return hit;
+  const s = lower.replace(/(^|-)([a-z])/g, (_m, sep: string, ch: string) => sep + ch.toUpperCase());
+  if (spelled.size < 4096) spelled.set(lower, s);
+  return s;
 }
 
 /** Headers that may appear only once (RFC 3261 7.3.1 / 20): a second copy makes the request malformed. */

@@ -3,6 +3,7 @@
 // back from their original text.
 import { canonicalHeaderName, LIST_HEADERS, normalizeHeaderName } from './header-names.js';
 import { splitCommas } from './split.js';
+import type { HeaderIndex } from './header-index.js';
 import { parseVia, type Via } from './via.js';
 
 export interface HeaderField {
@@ -22,16 +23,20 @@ export class SipMessage {
   uri: string; // request-URI text ('' for responses)
   status: number; // 0 for requests
   reason: string;
-  headers: HeaderField[];
   body: Buffer;
+  /** Header lines as objects: made from the index on first use of `headers`, the truth from then on. */
+  private fields: HeaderField[] | undefined;
+  /** Header lines as received, while no caller has asked for `headers` (read-only, shared by clones). */
+  private index: HeaderIndex | undefined;
 
-  constructor(init: { isRequest: boolean; method?: string; uri?: string; status?: number; reason?: string; headers?: HeaderField[]; body?: Buffer }) {
+  constructor(init: { isRequest: boolean; method?: string; uri?: string; status?: number; reason?: string; headers?: HeaderField[]; index?: HeaderIndex; body?: Buffer }) {
     this.isRequest = init.isRequest;
     this.method = init.method ?? '';
     this.uri = init.uri ?? '';
     this.status = init.status ?? 0;
     this.reason = init.reason ?? '';
-    this.headers = init.headers ?? [];
+    this.index = init.headers === undefined ? init.index : undefined;
+    this.fields = this.index === undefined ? init.headers ?? [] : undefined;
     this.body = init.body ?? EMPTY;
   }
 
@@ -43,13 +48,51 @@ export class SipMessage {
     return new SipMessage({ isRequest: false, status, reason });
   }
 
+  /** Every header line in wire order, as mutable objects (callers may edit the array). */
+  get headers(): HeaderField[] {
+    if (this.fields === undefined) {
+      this.fields = this.index!.fields();
+      this.index = undefined;
+    }
+    return this.fields;
+  }
+
+  set headers(headers: HeaderField[]) {
+    this.fields = headers;
+    this.index = undefined;
+  }
+
+  /** Header lines as received (the parser's entry point): replaces whatever headers there were. */
+  setIndex(index: HeaderIndex): void {
+    this.index = index;
+    this.fields = undefined;
+  }
+
+  /** Number of header lines; with nameAt/valueAt/lineAt, a walk over them that materializes nothing. */
+  get size(): number {
+    return this.index !== undefined ? this.index.size : this.fields!.length;
+  }
+
+  nameAt(i: number): string {
+    return this.index !== undefined ? this.index.names[i]! : this.fields![i]!.name;
+  }
+
+  valueAt(i: number): string {
+    return this.index !== undefined ? this.index.value(i) : this.fields![i]!.value;
+  }
+
+  lineAt(i: number): string | undefined {
+    return this.index !== undefined ? this.index.line(i) : this.fields![i]!.line;
+  }
+
   get(name: string): string | undefined {
     // callers inside the proxy pass normalized names: try that first, normalize only on a miss
-    for (const h of this.headers) if (h.name === name) return h.value;
+    let i = this.find(name);
+    if (i !== -1) return this.valueAt(i);
     const n = normalizeHeaderName(name);
     if (n === name) return undefined;
-    for (const h of this.headers) if (h.name === n) return h.value;
-    return undefined;
+    i = this.find(n);
+    return i === -1 ? undefined : this.valueAt(i);
   }
 
   has(name: string): boolean {
@@ -60,7 +103,7 @@ export class SipMessage {
   count(name: string): number {
     const n = normalizeHeaderName(name);
     let c = 0;
-    for (const h of this.headers) if (h.name === n) c++;
+    for (let i = 0, size = this.size; i < size; i++) if (this.nameAt(i) === n) c++;
     return c;
   }
 
@@ -69,12 +112,19 @@ export class SipMessage {
     const n = normalizeHeaderName(name);
     const out: string[] = [];
     const list = LIST_HEADERS.has(n);
-    for (const h of this.headers) {
-      if (h.name !== n) continue;
-      if (list) for (const v of splitCommas(h.value)) out.push(v);
-      else out.push(h.value);
+    for (let i = 0, size = this.size; i < size; i++) {
+      if (this.nameAt(i) !== n) continue;
+      if (list) for (const v of splitCommas(this.valueAt(i))) out.push(v);
+      else out.push(this.valueAt(i));
     }
     return out;
+  }
+
+  private find(name: string): number {
+    if (this.index !== undefined) return this.index.names.indexOf(name);
+    const fields = this.fields!;
+    for (let i = 0; i < fields.length; i++) if (fields[i]!.name === name) return i;
+    return -1;
   }
 
   /** Replace every line of this header with one line holding `value`. */
@@ -139,9 +189,10 @@ export class SipMessage {
 
   topVia(): Via | undefined {
     // the first value of the first Via line; split on commas only when that line has any
-    for (const h of this.headers) {
-      if (h.name !== 'via') continue;
-      const v = h.value.indexOf(',') === -1 ? h.value : splitCommas(h.value)[0];
+    for (let i = 0, size = this.size; i < size; i++) {
+      if (this.nameAt(i) !== 'via') continue;
+      const value = this.valueAt(i);
+      const v = value.indexOf(',') === -1 ? value : splitCommas(value)[0];
       if (v !== undefined && v !== '') return parseVia(v);
     }
     const v = this.getAll('via')[0];
@@ -151,7 +202,11 @@ export class SipMessage {
   toBuffer(): Buffer {
     let s = this.isRequest ? `${this.method} ${this.uri} SIP/2.0\r\n` : `SIP/2.0 ${this.status} ${this.reason}\r\n`;
     let hasLength = false;
-    for (const h of this.headers) {
+    if (this.index !== undefined) {
+      const r = this.index.wireText(`Content-Length: ${this.body.length}\r\n`);
+      s += r.text;
+      hasLength = r.hasLength;
+    } else for (const h of this.fields!) {
       if (h.name === 'content-length') { hasLength = true; s += `Content-Length: ${this.body.length}\r\n`; continue; }
       s += h.line !== undefined ? `${h.line}\r\n` : `${canonicalHeaderName(h.name)}: ${h.value}\r\n`;
     }
@@ -170,7 +225,9 @@ export class SipMessage {
   clone(): SipMessage {
     return new SipMessage({
       isRequest: this.isRequest, method: this.method, uri: this.uri, status: this.status,
-      reason: this.reason, headers: this.headers.map((h) => ({ ...h })), body: this.body,
+      reason: this.reason, body: this.body,
+      // the index is never written to: a clone shares it until either side asks for `headers`
+      ...(this.index !== undefined ? { index: this.index } : { headers: this.fields!.map((h) => ({ ...h })) }),
     });
   }
 }

@@ -56,8 +56,49 @@ export function nameAddrParam(na: NameAddr, name: string): string | null | undef
 /** The tag parameter of a From/To value, without parsing the URI. */
 export function tagOf(value: string | undefined): string | undefined {
   if (value === undefined) return undefined;
+  const fast = usualTag(value);
+  if (fast !== null) return fast;
   const t = nameAddrParam(parseNameAddr(value), 'tag');
   return t === null ? undefined : t;
+}
+
+/**
+ * The tag of the usual `[display] <uri>;params` value (no quotes, no whitespace after '>'), read
+ * without building a NameAddr; null for any other shape, which parseNameAddr then reads (and rejects
+ * when malformed).
+ */
+function usualTag(v: string): string | undefined | null {
+  if (v.indexOf('"') !== -1) return null;
+  const lt = v.indexOf('<');
+  if (lt === -1) return null;
+  const gt = v.indexOf('>', lt);
+  if (gt === -1) return null;
+  let end = v.length;
+  while (end > gt + 1 && (v.charCodeAt(end - 1) === 0x20 || v.charCodeAt(end - 1) === 0x09)) end--;
+  if (end === gt + 1) return undefined;
+  if (v.charCodeAt(gt + 1) !== 0x3b) return null;
+  // ;a=b;tag=x;c: plain parameters only (parseParams' own fast path, without the pairs)
+  let start = gt + 2;
+  let eq = -1;
+  let tag: string | undefined;
+  for (let i = start; i <= end; i++) {
+    const c = i === end ? 0x3b : v.charCodeAt(i);
+    if (c === 0x3b) {
+      const keyEnd = eq === -1 ? i : eq;
+      if (tag === undefined && keyEnd - start === 3 && (v.charCodeAt(start) | 0x20) === 0x74 && (v.charCodeAt(start + 1) | 0x20) === 0x61 &&
+        (v.charCodeAt(start + 2) | 0x20) === 0x67) {
+        if (eq === -1) return null; // a bare ';tag': let the general path say what it is
+        tag = v.slice(eq + 1, i);
+      }
+      start = i + 1;
+      eq = -1;
+    } else if (c === 0x3d) {
+      if (eq === -1) eq = i;
+    } else if (c <= 0x20 || c === 0x22 || c === 0x3c || c === 0x3e || c === 0x7f || c === 0xa0) {
+      return null;
+    }
+  }
+  return tag;
 }
 
 /** The From tag of a request ('' when absent: RFC 2543 peers may omit it). */

@@ -3,6 +3,7 @@
 // from its Via, From, To, Call-ID and CSeq) are reported beside the message instead of thrown.
 import { createError } from '../errors.js';
 import { tokenHeaderName } from './header-names.js';
+import { indexHeaders } from './header-index.js';
 import { SipMessage, type HeaderField } from './message.js';
 
 export interface Defect { status: number; reason: string }
@@ -13,13 +14,17 @@ const KNOWN_METHODS: ReadonlySet<string> = new Set(['INVITE', 'ACK', 'BYE', 'CAN
 const METHOD_RE = /^[A-Za-z0-9\-.!%*_+`'~]+$/;
 const CRLFCRLF = Buffer.from('\r\n\r\n');
 const LFLF = Buffer.from('\n\n');
+const WHOLE_MAX = 8192;
 
 /**
  * Parse a datagram or a framed stream message. Throws SIP_ERR_PARSE only when not even a start
  * line and header section can be found (nothing to answer).
  */
 export function parseMessage(buf: Buffer): ParseResult {
-  let headEnd = buf.indexOf(CRLFCRLF);
+  // A datagram-sized message is decoded whole (one native call) and its header end found in the
+  // string; a large one only up to its header end, so no big body is kept twice as text.
+  const whole = buf.length <= WHOLE_MAX ? buf.toString('latin1') : undefined;
+  let headEnd = whole !== undefined ? whole.indexOf('\r\n\r\n') : buf.indexOf(CRLFCRLF);
   let sepLen = 4;
   if (headEnd === -1) {
     headEnd = buf.indexOf(LFLF);
@@ -30,31 +35,18 @@ export function parseMessage(buf: Buffer): ParseResult {
       else throw createError('SIP_ERR_PARSE', 'no end of header section', 400);
     }
   }
-  const head = buf.toString('latin1', 0, headEnd);
+  const head = whole !== undefined && sepLen === 4 ? whole : buf.toString('latin1', 0, headEnd);
   if (sepLen !== 4 && head.indexOf('\n') !== -1) return finish(buf, head.split(/\r?\n/), headEnd, sepLen);
-  // the common case: CRLF line ends, scanned in place (no array of lines)
+  // the common case: CRLF line ends, indexed in place (lib/sip/header-index.ts)
   let eol = head.indexOf('\r\n');
-  const msg = parseStartLine(eol === -1 ? head : head.slice(0, eol));
+  if (eol > headEnd) eol = -1;
+  const msg = parseStartLine(eol === -1 ? head.slice(0, headEnd) : head.slice(0, eol));
   let defect: Defect | undefined = msg.defect;
+  const index = indexHeaders(buf, head, eol === -1 ? headEnd : eol + 2, headEnd);
+  if (index.malformed) defect ??= { status: 400, reason: 'Malformed Header Line' };
   const message = msg.message;
-  const headers: HeaderField[] = [];
-  while (eol !== -1) {
-    const start = eol + 2;
-    eol = head.indexOf('\r\n', start);
-    let end = eol === -1 ? head.length : eol;
-    let folded = false;
-    // unfold continuation lines (RFC 3261 7.3.1)
-    while (eol !== -1 && (head.charCodeAt(eol + 2) === 0x20 || head.charCodeAt(eol + 2) === 0x09)) {
-      eol = head.indexOf('\r\n', eol + 2);
-      end = eol === -1 ? head.length : eol;
-      folded = true;
-    }
-    const line = head.slice(start, end);
-    const f = headerField(line, folded);
-    if (f === undefined) defect ??= { status: 400, reason: 'Malformed Header Line' };
-    else headers.push(f);
-  }
-  return complete(buf, message, headers, defect, headEnd, sepLen);
+  message.setIndex(index);
+  return { message, defect: bodyOf(buf, message, contentLength(message), defect, headEnd, sepLen) };
 }
 
 /** A header section ended by a bare LF pair (lines may end in LF or CRLF): the same from an array of lines. */
@@ -73,28 +65,14 @@ function finish(buf: Buffer, lines: string[], headEnd: number, sepLen: number): 
     if (f === undefined) defect ??= { status: 400, reason: 'Malformed Header Line' };
     else headers.push(f);
   }
-  return complete(buf, msg.message, headers, defect, headEnd, sepLen);
-}
-
-// The usual spellings of the usual headers, by first character: matched in place, without cutting
-// the name out of the line (anything else takes the general path).
-const KNOWN = new Map<number, Array<[string, string]>>();
-for (const wire of ['Via', 'From', 'To', 'Call-ID', 'CSeq', 'Contact', 'Max-Forwards', 'Content-Type', 'Content-Length',
-  'Record-Route', 'Route', 'Subject', 'User-Agent', 'Allow', 'Supported', 'Expires', 'Authorization', 'Proxy-Authorization',
-  'Server', 'Accept', 'Require', 'Session-Expires', 'Min-SE', 'P-Asserted-Identity', 'Privacy', 'Date']) {
-  const c = wire.charCodeAt(0);
-  let list = KNOWN.get(c);
-  if (list === undefined) KNOWN.set(c, (list = []));
-  list.push([wire, tokenHeaderName(wire)!]);
+  msg.message.headers = headers;
+  return { message: msg.message, defect: bodyOf(buf, msg.message, contentLength(msg.message), defect, headEnd, sepLen) };
 }
 
 function headerField(line: string, folded: boolean): HeaderField | undefined {
   const colon = line.indexOf(':');
   if (colon === -1) return undefined;
-  let name: string | undefined;
-  const known = KNOWN.get(line.charCodeAt(0));
-  if (known !== undefined) for (const [wire, n] of known) if (wire.length === colon && line.startsWith(wire)) { name = n; break; }
-  name ??= tokenHeaderName(trimEndWs(line.slice(0, colon)));
+  const name = tokenHeaderName(trimEndWs(line.slice(0, colon)));
   if (name === undefined) return undefined;
   if (folded) return { name, value: line.slice(colon + 1).replace(/\r\n[ \t]+/g, ' ').trim(), line };
   // one slice for the value: skip SP/HTAB on both sides in place (other whitespace: trim())
@@ -106,12 +84,10 @@ function headerField(line: string, folded: boolean): HeaderField | undefined {
   return { name, value: value.length > 0 && (value.charCodeAt(0) <= 0x20 || value.charCodeAt(0) === 0xa0 || value.charCodeAt(value.length - 1) <= 0x20 || value.charCodeAt(value.length - 1) === 0xa0) ? value.trim() : value, line };
 }
 
-function complete(buf: Buffer, message: SipMessage, headers: HeaderField[], defect: Defect | undefined, headEnd: number, sepLen: number): ParseResult {
-  message.headers = headers;
-
+/** Sets the body from Content-Length; returns the defect, if any (the first one found wins). */
+function bodyOf(buf: Buffer, message: SipMessage, cl: number | undefined | 'bad', defect: Defect | undefined, headEnd: number, sepLen: number): Defect | undefined {
   const bodyStart = headEnd + sepLen;
   const available = buf.length - bodyStart;
-  const cl = contentLength(headers);
   if (cl === 'bad') {
     defect ??= { status: 400, reason: 'Bad Content-Length' };
     message.body = buf.subarray(bodyStart);
@@ -124,7 +100,7 @@ function complete(buf: Buffer, message: SipMessage, headers: HeaderField[], defe
     // octets past Content-Length in a datagram are not part of the message (RFC 4475 3.1.1.8)
     message.body = buf.subarray(bodyStart, bodyStart + cl);
   }
-  return { message, defect };
+  return defect;
 }
 
 function parseStartLine(line: string): { message: SipMessage; defect: Defect | undefined } {
@@ -154,11 +130,11 @@ function parseStartLine(line: string): { message: SipMessage; defect: Defect | u
   return { message, defect: undefined };
 }
 
-function contentLength(headers: HeaderField[]): number | undefined | 'bad' {
+function contentLength(message: SipMessage): number | undefined | 'bad' {
   let found: number | undefined;
-  for (const h of headers) {
-    if (h.name !== 'content-length') continue;
-    const n = digits(h.value);
+  for (let i = 0, size = message.size; i < size; i++) {
+    if (message.nameAt(i) !== 'content-length') continue;
+    const n = digits(message.valueAt(i));
     if (n < 0) return 'bad';
     // two Content-Length lines: the body length is unknowable (RFC 4475 3.3.9)
     if (found !== undefined) return 'bad';

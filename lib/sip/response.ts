@@ -24,12 +24,16 @@ export interface ResponseOptions {
 export function buildResponse(req: SipMessage, status: number, opts: ResponseOptions = {}): SipMessage {
   const res = SipMessage.response(status, opts.reason ?? REASONS[status] ?? 'Unknown');
   res.method = req.method;
-  for (const h of req.headers) {
-    if (h.name === 'via' || h.name === 'from' || h.name === 'call-id' || h.name === 'cseq' || h.name === 'record-route' && status > 100 && status < 300) {
-      res.headers.push({ name: h.name, value: h.value, line: h.line });
-    } else if (h.name === 'to') {
-      const addTag = status > 100 && opts.toTag !== undefined && !hasTag(h.value);
-      res.headers.push(addTag ? { name: 'to', value: `${h.value};tag=${opts.toTag}`, line: undefined } : { name: 'to', value: h.value, line: h.line });
+  // by position: reading the request's lines this way leaves its header index unmaterialized
+  const out = res.headers;
+  for (let i = 0, size = req.size; i < size; i++) {
+    const name = req.nameAt(i);
+    if (name === 'via' || name === 'from' || name === 'call-id' || name === 'cseq' || name === 'record-route' && status > 100 && status < 300) {
+      out.push({ name, value: req.valueAt(i), line: req.lineAt(i) });
+    } else if (name === 'to') {
+      const value = req.valueAt(i);
+      const addTag = status > 100 && opts.toTag !== undefined && !hasTag(value);
+      out.push(addTag ? { name: 'to', value: `${value};tag=${opts.toTag}`, line: undefined } : { name: 'to', value, line: req.lineAt(i) });
     }
   }
   if (opts.headers) for (const [n, v] of opts.headers) res.append(n, v);

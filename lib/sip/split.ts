@@ -32,6 +32,41 @@ export function splitCommas(value: string): string[] {
 
 /** Parameters `;a=b;c` into ordered pairs; LWS around `=` and `;` tolerated (RFC 4475 wsinv). */
 export function parseParams(text: string): Array<[string, string | null]> {
+  return plainParams(text) ?? generalParams(text);
+}
+
+/**
+ * `a=b;c;d=e` with no whitespace, quotes or angle brackets (the usual Via, URI and tag parameters):
+ * one scan, nothing to trim. Undefined for anything else, which the general path handles.
+ */
+function plainParams(text: string): Array<[string, string | null]> | undefined {
+  const out: Array<[string, string | null]> = [];
+  let start = 0;
+  let eq = -1;
+  // keys are case-insensitive: lower-cased only when they hold an upper-case letter (a runtime call)
+  let upper = false;
+  for (let i = 0; i <= text.length; i++) {
+    const c = i === text.length ? 0x3b : text.charCodeAt(i);
+    if (c === 0x3b) {
+      if (i > start) {
+        const key = text.slice(start, eq === -1 ? i : eq);
+        out.push([upper ? key.toLowerCase() : key, eq === -1 ? null : text.slice(eq + 1, i)]);
+      }
+      start = i + 1;
+      eq = -1;
+      upper = false;
+    } else if (c === 0x3d) {
+      if (eq === -1) eq = i;
+    } else if (c <= 0x20 || c === 0x22 || c === 0x3c || c === 0x7f || c === 0xa0) {
+      return undefined;
+    } else if (c >= 0x41 && c <= 0x5a && eq === -1) {
+      upper = true;
+    }
+  }
+  return out;
+}
+
+function generalParams(text: string): Array<[string, string | null]> {
   const out: Array<[string, string | null]> = [];
   // no quotes or angle brackets (the usual Via and URI parameters): a plain split on ';'
   const parts = text.indexOf('"') === -1 && text.indexOf('<') === -1 ? plainSplit(text, ';') : splitOutside(text, 0x3b);
@@ -51,7 +86,9 @@ export function formatParams(params: ReadonlyArray<readonly [string, string | nu
 
 export function unquote(s: string): string {
   if (s.length >= 2 && s.charCodeAt(0) === 0x22 && s.charCodeAt(s.length - 1) === 0x22) {
-    return s.slice(1, -1).replace(/\\(.)/g, '$1');
+    const inner = s.slice(1, -1);
+    // quoted-pair is rare (digest parameters never have one): no regex pass without a backslash
+    return inner.indexOf('\\') === -1 ? inner : inner.replace(/\\(.)/g, '$1');
   }
   return s;
 }

@@ -69,12 +69,24 @@ export function parseHostPort(hostport: string, context = hostport): { host: str
   const pc = hostport.lastIndexOf(':');
   if (pc !== -1 && pc > close) {
     host = hostport.slice(0, pc);
-    const p = hostport.slice(pc + 1);
-    if (!/^[0-9]{1,5}$/.test(p) || Number(p) > 65535) throw createError('SIP_ERR_BAD_URI', `bad port in '${context}'`, 400);
-    port = Number(p);
+    port = portNumber(hostport, pc + 1);
+    if (port === undefined) throw createError('SIP_ERR_BAD_URI', `bad port in '${context}'`, 400);
   }
   if (!HOST_RE.test(host)) throw createError('SIP_ERR_BAD_URI', `bad host in '${context}'`, 400);
   return { host: host.toLowerCase(), port };
+}
+
+/** 1 to 5 digits from `from` to the end, at most 65535 (a digit scan: this runs for every URI and Via). */
+function portNumber(s: string, from: number): number | undefined {
+  const n = s.length - from;
+  if (n < 1 || n > 5) return undefined;
+  let port = 0;
+  for (let i = from; i < s.length; i++) {
+    const d = s.charCodeAt(i) - 0x30;
+    if (d < 0 || d > 9) return undefined;
+    port = port * 10 + d;
+  }
+  return port > 65535 ? undefined : port;
 }
 
 export function formatUri(u: SipUri): string {

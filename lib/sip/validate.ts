@@ -14,8 +14,9 @@ const REQUIRED: ReadonlySet<string> = new Set(['via', 'to', 'from', 'call-id', '
 export function checkRequest(msg: SipMessage): Defect | undefined {
   // one pass over the header lines: presence of the required ones, duplicates of single-value ones
   const seen = new Map<string, number>();
-  for (const h of msg.headers) {
-    if (REQUIRED.has(h.name) || SINGLE_VALUE_HEADERS.has(h.name)) seen.set(h.name, (seen.get(h.name) ?? 0) + 1);
+  for (let i = 0, size = msg.size; i < size; i++) {
+    const name = msg.nameAt(i);
+    if (REQUIRED.has(name) || SINGLE_VALUE_HEADERS.has(name)) seen.set(name, (seen.get(name) ?? 0) + 1);
   }
   for (const name of REQUIRED) if (!seen.has(name)) return bad(`Missing ${name} Header`);
   // `Via:` or `Route:` with an empty value is present but names no hop (found by the fuzzer)

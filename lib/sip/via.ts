@@ -18,6 +18,8 @@ const FAST_RE = /^(SIP)\/(2\.0)\/([A-Za-z]+) ([^\s:;]+(?::[0-9]+)?)$/;
 const VIA_RE = /^([A-Za-z0-9.!%*_+`'~-]+)\s*\/\s*([0-9.]+)\s*\/\s*([A-Za-z0-9.!%*_+`'~-]+)\s+(\S+(?:\s*:\s*[0-9]+)?)\s*$/;
 
 export function parseVia(value: string): Via {
+  const fast = usualVia(value);
+  if (fast !== undefined) return fast;
   const v = value.trim();
   const semi = v.indexOf(';');
   const head = semi === -1 ? v : v.slice(0, semi);
@@ -32,6 +34,56 @@ export function parseVia(value: string): Via {
     port,
     params: semi === -1 ? [] : parseParams(v.slice(semi + 1)),
   };
+}
+
+/**
+ * `SIP/2.0/<letters> <host chars>[:<port>][;params]` with no whitespace but the one space: the shape
+ * nearly every Via has, read with one scan and no regex. Anything else (IPv6, LWS, odd characters,
+ * bad ports) returns undefined and takes the general path above, which also reports the errors.
+ */
+function usualVia(v: string): Via | undefined {
+  if (!v.startsWith('SIP/2.0/')) return undefined;
+  const sp = v.indexOf(' ', 8);
+  if (sp <= 8) return undefined;
+  // case changes only when needed: toUpperCase/toLowerCase are runtime calls
+  let lower = false;
+  for (let i = 8; i < sp; i++) {
+    const c = v.charCodeAt(i);
+    if (c >= 0x61 && c <= 0x7a) lower = true;
+    else if (c < 0x41 || c > 0x5a) return undefined;
+  }
+  let upper = false;
+  let semi = v.indexOf(';', sp + 1);
+  if (semi === -1) semi = v.length;
+  let colon = -1;
+  for (let i = sp + 1; i < semi; i++) {
+    const c = v.charCodeAt(i);
+    if (colon !== -1) { if (c < 0x30 || c > 0x39) return undefined; }
+    else if (c === 0x3a) colon = i;
+    else if (!HOST_CHAR[c]) return undefined;
+    else if (c >= 0x41 && c <= 0x5a) upper = true;
+  }
+  const hostEnd = colon === -1 ? semi : colon;
+  if (hostEnd === sp + 1) return undefined;
+  let port: number | undefined;
+  if (colon !== -1) {
+    if (semi - colon - 1 < 1 || semi - colon - 1 > 5) return undefined;
+    port = Number(v.slice(colon + 1, semi));
+    if (port > 65535) return undefined;
+  }
+  return {
+    protocol: 'SIP/2.0',
+    transport: lower ? v.slice(8, sp).toUpperCase() : v.slice(8, sp),
+    host: upper ? v.slice(sp + 1, hostEnd).toLowerCase() : v.slice(sp + 1, hostEnd),
+    port,
+    params: semi === v.length ? [] : parseParams(v.slice(semi + 1)),
+  };
+}
+
+/** [A-Za-z0-9.-]: a host name or IPv4 address (HOST_RE in uri.ts without the IPv6 form). */
+const HOST_CHAR: boolean[] = [];
+for (let c = 0; c < 256; c++) {
+  HOST_CHAR.push((c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x2d || c === 0x2e);
 }
 
 export function viaParam(via: Via, name: string): string | null | undefined {

@@ -5,7 +5,7 @@ export function buildNon2xxAck(request: SipMessage, response: SipMessage): SipMe
   const ack = SipMessage.request('ACK', request.uri);
   const via = request.getAll('via')[0];
   if (via !== undefined) ack.append('Via', via);
-  for (const h of request.headers) if (h.name === 'route') ack.append('Route', h.value);
+  for (let i = 0; i < request.size; i++) if (request.nameAt(i) === 'route') ack.append('Route', request.valueAt(i));
   ack.append('Max-Forwards', '70');
   ack.append('From', request.get('from') ?? '');
   ack.append('To', response.get('to') ?? request.get('to') ?? '');

@@ -65,3 +65,24 @@ t.test('bad options are refused', async (t) => {
   t.throws(() => new NonceManager({ secret: Buffer.alloc(4), ttlSeconds: 30, now: Date.now }), { code: 'SIP_ERR_CONFIG' });
   t.throws(() => new NonceManager({ secret, ttlSeconds: 0, now: Date.now }), { code: 'SIP_ERR_CONFIG' });
 });
+
+t.test('the MAC is HMAC-SHA256 as node:crypto computes it, for short and long secrets and bindings', async (t) => {
+  const { createHmac } = await import('node:crypto');
+  for (const key of [Buffer.alloc(16, 1), Buffer.alloc(64, 2), Buffer.alloc(100, 3)]) {
+    const nonces = new NonceManager({ secret: key, ttlSeconds: 30, now: () => 1_700_000_000_000 });
+    for (const binding of ['', '1-4821@127.0.0.1', 'x'.repeat(1000), 'caf\u00e9@h']) {
+      const raw = Buffer.from(nonces.issue(binding), 'base64url');
+      const want = createHmac('sha256', key).update(raw.subarray(0, 16)).update(binding, 'latin1').digest().subarray(0, 16);
+      t.ok(raw.subarray(16).equals(want), `key ${key.length} B, binding ${binding.length} chars`);
+      t.equal(nonces.check(raw.toString('base64url'), binding), 'valid');
+    }
+  }
+});
+
+t.test('salts from the pool stay unique across refills', async (t) => {
+  const { nonces } = setup();
+  const salts = new Set<string>();
+  // 4 KB pool / 8-byte salts: 512 per fill, so 3000 nonces span several refills
+  for (let i = 0; i < 3000; i++) salts.add(Buffer.from(nonces.issue(), 'base64url').subarray(8, 16).toString('hex'));
+  t.equal(salts.size, 3000);
+});
