@@ -1,6 +1,6 @@
 // Micro benchmarks (tinybench): our parser against the npm `sip` parser in the same run, plus the
-// main thread's per-message work (Call-ID peek + shard hash) and serialization. Prints ops/s and
-// ratios. Not a test: figures vary with the machine's load.
+// main thread's per-message work (Call-ID peek + shard hash), serialization, a transaction lookup
+// and a digest check. Prints ops/s and ratios. Not a test: figures vary with the machine's load.
 //
 // Comparable work: our parser is lazy (it indexes header lines and parses values when read), npm
 // sip's is eager. So both parse tasks start from the same datagram Buffer (npm sip's UDP transport
@@ -9,6 +9,7 @@
 // Max-Forwards and the body (whose length comes from Content-Length).
 import { createRequire } from 'node:module';
 import { Bench } from 'tinybench';
+import { digestCheck, transactionLookup } from './lib/micro-fixtures.js';
 import { mdTable, writeResults } from './lib/results.js';
 import { tagOf } from '../lib/sip/name-addr.js';
 import { parseMessage } from '../lib/sip/parser.js';
@@ -67,12 +68,18 @@ let sink = 0;
 export async function runMicro(): Promise<Record<string, number>> {
   // both readers must agree on what they read, or the comparison means nothing
   if (readOurs(INVITE) !== readNpm(INVITE)) throw new Error(`readers disagree: ${readOurs(INVITE)} vs ${readNpm(INVITE)}`);
+  const lookup = transactionLookup(10_000);
+  const md5 = digestCheck('MD5');
+  const sha256 = digestCheck('SHA-256');
   const bench = new Bench({ time: 1000, warmupTime: 200 });
   bench
     .add(PARSE_OURS, () => { sink += readOurs(INVITE); })
     .add(PARSE_NPM, () => { sink += readNpm(INVITE); })
     .add('serialize (ours, unchanged headers)', () => { parseMessage(INVITE).message.toBuffer(); })
-    .add('Call-ID peek + shard hash (main thread per message)', () => { shardFor(peekCallId(INVITE)!, 8); });
+    .add('Call-ID peek + shard hash (main thread per message)', () => { shardFor(peekCallId(INVITE)!, 8); })
+    .add('transaction key + lookup among 10,000 live', () => { sink += lookup(); })
+    .add('digest check, MD5 (REGISTER Authorization)', () => { sink += md5() ? 1 : 0; })
+    .add('digest check, SHA-256 (REGISTER Authorization)', () => { sink += sha256() ? 1 : 0; });
   await bench.run();
   if (sink === 0) console.log('(sink)');
   const out: Record<string, number> = {};
