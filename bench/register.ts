@@ -24,6 +24,7 @@ const { values: o } = parseArgs({
     rates: { type: 'string', default: '500,1000,1500,2000,2500,3000,4000,5000,6000' },
     targets: { type: 'string', default: 'kamailio,ours' },
     'cpu-prof': { type: 'string' },
+    'young-generation-mb': { type: 'string' },
   },
 });
 const users = benchUsers(Number(o.users));
@@ -38,7 +39,8 @@ const targets: Target[] = [];
 try {
   for (const w of wanted) {
     if (w === 'kamailio') targets.push(await startKamailio({ uasPort, users, maxMs: 60 * 60 * 1000 }));
-    else if (w === 'ours') targets.push(await startOurProxy({ workers: Number(o.workers), uasPort, users, algorithms: ['MD5'], maxMs: 60 * 60 * 1000, cpuProfDir: o['cpu-prof'] }));
+    else if (w === 'ours') targets.push(await startOurProxy({ workers: Number(o.workers), uasPort, users, algorithms: ['MD5'], maxMs: 60 * 60 * 1000, cpuProfDir: o['cpu-prof'],
+      youngGenerationMb: o['young-generation-mb'] === undefined ? undefined : Number(o['young-generation-mb']) }));
   }
   const res = await sweep(targets, parseRates(o.rates), (rate) => registerSpec(rate, durationS, usersCsv));
   let md = mdTable(STEP_HEADERS, res.flatMap((r) => r.steps).map(stepRow));

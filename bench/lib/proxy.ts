@@ -24,6 +24,8 @@ export interface OurProxyOptions {
   admin?: { port: number; token: string };
   /** write V8 CPU profiles (main thread and every worker) into this directory */
   cpuProfDir?: string;
+  /** shard.youngGenerationMb (absent: the config default) */
+  youngGenerationMb?: number;
 }
 
 export async function startOurProxy(o: OurProxyOptions): Promise<Target> {
@@ -35,6 +37,7 @@ export async function startOurProxy(o: OurProxyOptions): Promise<Target> {
     listen: [{ transport: 'udp', address: '127.0.0.1', port }],
     transport: { udpRecvBufferBytes: 4194304, udpSendBufferBytes: 4194304 },
     registrar: { storePath: '' },
+    ...(o.youngGenerationMb === undefined ? {} : { shard: { youngGenerationMb: o.youngGenerationMb } }),
     // the load generators all send from 127.0.0.1 at rates far above a single phone's
     security: { exempt: ['127.0.0.1'] },
     auth: { algorithms: o.algorithms ?? ['MD5'] },
