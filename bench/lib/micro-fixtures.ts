@@ -8,11 +8,14 @@ import type { SipMessage } from '../../lib/sip/message.js';
 import { parseMessage } from '../../lib/sip/parser.js';
 import { serverKey } from '../../lib/txn/keys.js';
 
-const request = (method: string, branch: string, extra: string[] = []): Buffer => Buffer.from([
-  `${method} sip:9000@127.0.0.1:5060 SIP/2.0`,
-  `Via: SIP/2.0/UDP 127.0.0.1:5061;branch=z9hG4bK-${branch}`,
+const REQUEST_URI = 'sip:9000@127.0.0.1:5060';
+
+/** A request whose Via branch is `z9hG4bK-<id>` and Call-ID `<id>@127.0.0.1`. */
+const request = (method: string, id: string, extra: string[] = []): Buffer => Buffer.from([
+  `${method} ${REQUEST_URI} SIP/2.0`,
+  `Via: SIP/2.0/UDP 127.0.0.1:5061;branch=z9hG4bK-${id}`,
   'From: sipp <sip:sipp@127.0.0.1:5061>;tag=4821SIPpTag001', 'To: <sip:9000@127.0.0.1:5060>',
-  `Call-ID: ${branch}@127.0.0.1`, `CSeq: 1 ${method}`, 'Max-Forwards: 70', ...extra, 'Content-Length: 0', '', '',
+  `Call-ID: ${id}@127.0.0.1`, `CSeq: 1 ${method}`, 'Max-Forwards: 70', ...extra, 'Content-Length: 0', '', '',
 ].join('\r\n'));
 
 /**
@@ -24,10 +27,11 @@ export function transactionLookup(live = 10_000): () => number {
   const table = new Map<string, number>();
   const msgs: SipMessage[] = [];
   for (let i = 0; i < live; i++) {
-    const m = parseMessage(request('INVITE', `${i}-${randomBytes(4).toString('hex')}`)).message;
+    const bytes = request('INVITE', `${i}-${randomBytes(4).toString('hex')}`);
+    const m = parseMessage(bytes).message;
     table.set(serverKey(m, m.topVia()!), i);
-    // a fresh parse per entry: the key is built again from the message, not taken from a cache
-    msgs.push(parseMessage(request('INVITE', /branch=z9hG4bK-([^\r]+)/.exec(m.getAll('via')[0]!)![1]!)).message);
+    // a second parse of the same bytes: the lookup builds its key again, not from a cached Via
+    msgs.push(parseMessage(bytes).message);
   }
   let i = 0;
   return () => {
@@ -44,11 +48,10 @@ export function transactionLookup(live = 10_000): () => number {
 export function digestCheck(algorithm: ChallengeAlgorithm): () => boolean {
   const nonces = new NonceManager({ secret: randomBytes(32), ttlSeconds: 300, now: Date.now });
   const auth = new DigestAuthenticator({ realm: 'sipshard', algorithms: [algorithm], nonces, passwordOf: (u) => (u === '1001' ? 'secret1001' : undefined) });
-  const callId = 'bench-digest@127.0.0.1';
-  const challenge = auth.challengeHeaders(false, false, callId)[0]![1].replace(', qop="auth"', '');
-  const creds = answerChallenge(challenge, { username: '1001', password: 'secret1001', method: 'REGISTER', uri: 'sip:127.0.0.1' });
-  const msg = parseMessage(Buffer.from(request('REGISTER', 'reg', [`Authorization: ${creds}`]).toString('latin1').replace(/^Call-ID: .*$/m, `Call-ID: ${callId}`)
-    .replace('REGISTER sip:9000@127.0.0.1:5060', 'REGISTER sip:127.0.0.1'))).message;
+  const id = 'bench-digest';
+  const challenge = auth.challengeHeaders(false, false, `${id}@127.0.0.1`)[0]![1].replace(', qop="auth"', '');
+  const creds = answerChallenge(challenge, { username: '1001', password: 'secret1001', method: 'REGISTER', uri: REQUEST_URI });
+  const msg = parseMessage(request('REGISTER', id, [`Authorization: ${creds}`])).message;
   const ok = auth.verify(msg, false);
   if (!ok.ok) throw new Error(`the digest fixture does not verify: ${ok.reason}`);
   return () => auth.verify(msg, false).ok;
