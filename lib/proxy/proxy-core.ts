@@ -92,10 +92,6 @@ export class ProxyCore {
     this.branchOf.delete(t);
     if (this.deps.txnWatch?.active === true) this.deps.txnWatch.ended(t.callId);
   };
-  private readonly cancelDone = (t: NonInviteClientTxn): void => {
-    this.clientTxns.delete(t.key);
-    if (this.deps.txnWatch?.active === true) this.deps.txnWatch.ended(t.callId);
-  };
 
   constructor(private readonly deps: ProxyCoreDeps) {
     this.branches = new BranchGenerator(deps.shardId);
@@ -511,7 +507,7 @@ export class ProxyCore {
     const id = viaBranch(parseVia(inv.getAll('via')[0]!))!;
     const key = clientKey(id, 'CANCEL');
     const ct = new NonInviteClientTxn(this.deps.txn, key, cancel.toBuffer(), txn.target,
-      { onResponse: () => undefined, onTimeout: () => undefined }, this.cancelDone);
+      { onResponse: () => undefined, onTimeout: () => undefined }, this.clientDone);
     this.clientTxnStarted(key, ct, inv.callId);
     ct.start();
   }

@@ -47,10 +47,6 @@ export class Handover implements TxnWatch {
     return this.pins.size;
   }
 
-  get goneCount(): number {
-    return this.gone.size;
-  }
-
   /** The worker count is now `count`: what leaves now, what stays pinned. */
   plan(count: number): ReshardAnswer {
     const { shardId } = this.deps;

@@ -198,15 +198,18 @@ export class ShardRuntime {
   handleBatch(items: readonly ToShard[]): void {
     for (const item of items) {
       switch (item.t) {
-        case 'sip':
+        case 'sip': {
           this.acked++;
-          if (this.handover.goneCount > 0 && this.handover.isGone(Buffer.from(item.d.buffer, item.d.byteOffset, item.d.byteLength))) {
+          const data = Buffer.from(item.d.buffer, item.d.byteOffset, item.d.byteLength);
+          // isGone costs one size check unless a resize handed Call-IDs away
+          if (this.handover.isGone(data)) {
             this.stats.lateRedispatched++;
             this.out.push({ t: 'redispatch', d: item.d, s: item.s });
             break;
           }
-          this.core.receive(Buffer.from(item.d.buffer, item.d.byteOffset, item.d.byteLength), item.s);
+          this.core.receive(data, item.s);
           break;
+        }
         case 'bind':
           this.location.replace(item.u);
           break;
