@@ -112,6 +112,15 @@ export class LineRegistration {
     });
   }
 
+  /**
+   * The provider did not answer the unregistration in time: give up with `status` (408), so the
+   * line shows as unregistered rather than registered (its binding at the provider runs out).
+   */
+  abandonUnregister(status = 408): void {
+    if (this.leaving !== undefined) this.leaving(status);
+    else this.stop();
+  }
+
   private setState(state: LineRegistrationState, patch: Partial<LineState>): void {
     const changed = state !== this.state.state;
     this.state = { ...this.state, ...patch, state, since: changed ? this.deps.now() : this.state.since };

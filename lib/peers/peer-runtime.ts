@@ -6,7 +6,7 @@ import type { Logger } from '../log.js';
 import type { NextHopResolver } from '../proxy/next-hop.js';
 import type { Originator } from '../proxy/originated.js';
 import { ownerShard } from '../shard/owned-callid.js';
-import type { Timer, TimerWheel } from '../txn/timers.js';
+import type { TimerWheel } from '../txn/timers.js';
 import { effectiveRel100, type Rel100Learned } from '../policy/rel100.js';
 import { LineRegistration } from './line-registration.js';
 import { PeerLegs, type PeerTarget } from './peer-legs.js';
@@ -145,11 +145,10 @@ export class PeerRuntime {
   async unregisterLines(withinMs: number): Promise<LineUnregistered[]> {
     for (const k of this.keepAlives) k.stop();
     return Promise.all(this.registrations.map(async (r): Promise<LineUnregistered> => {
-      let timer: Timer | undefined;
-      const late = new Promise<number>((resolve) => { timer = this.deps.timers.schedule(withinMs, () => resolve(408)); });
-      const status = await Promise.race([r.unregister(), late]);
+      const answered = r.unregister();
+      const timer = this.deps.timers.schedule(withinMs, () => r.abandonUnregister());
+      const status = await answered;
       this.deps.timers.cancel(timer);
-      if (status === 408) r.stop();
       return { line: r.line.name, status: status ?? null };
     }));
   }

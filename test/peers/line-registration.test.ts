@@ -181,6 +181,7 @@ t.test('shutdown: an unanswered removal gives up after the bound, a line never r
   t.equal(registers(h).length, 1, 'the Expires: 0 REGISTER');
   h.advance(4_100);
   t.same(await done, [{ line: 'prov', status: 408 }], 'reported as 408 after 4 s');
+  t.match(lineState(h), { state: 'unregistered', lastStatus: 408, expiresAt: undefined }, 'shown as unregistered, not still registered');
   h.advance(700_000);
   t.equal(registers(h).filter((s) => s.msg.get('expires') !== '0').length, 0, 'and the line is stopped');
 
