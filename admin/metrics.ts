@@ -22,6 +22,8 @@ const SHARD_COUNTERS: Record<string, [string, string]> = {
   registrations: ['sipshard_registration_updates_total', 'Successful REGISTERs that changed a binding set.'],
   callsAttempted: ['sipshard_calls_attempted_total', 'Initial INVITEs forwarded (call attempts).'],
   callsAnswered: ['sipshard_calls_answered_total', 'Initial INVITEs answered with a 2xx.'],
+  relayForbidden: ['sipshard_relay_forbidden_total', 'Requests for destinations outside our domains refused 403 by the relay policy (untrusted source, From not in our domains).'],
+  relayChallenged: ['sipshard_relay_challenged_total', 'Requests for destinations outside our domains challenged 407 by the relay policy (untrusted source, From in our domains).'],
 };
 
 const RESPONSE_CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx', '6xx'] as const;

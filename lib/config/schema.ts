@@ -5,6 +5,7 @@
 // constraint a regex or format cannot explain; error messages and the reference table use it.
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { REL100_MODES } from '../policy/rel100.js';
+import { NETWORK_ALLOWED } from '../security/trusted-networks.js';
 import { MAX_WORKERS } from './limits.js';
 
 export { MAX_WORKERS };
@@ -68,8 +69,13 @@ const SecuritySchema = Type.Object(
       default: [],
       description: 'Source addresses never rate-limited or banned (trunks, load balancers, monitoring).',
     }),
+    trustedNetworks: Type.Array(Type.String({ allowed: NETWORK_ALLOWED, description: 'A trusted network.' }), {
+      uniqueItems: true,
+      default: ['127.0.0.0/8', '::1/128'],
+      description: "Relay policy: sources (CIDR) whose out-of-dialog requests may leave our domains (static routes, lines, trunks, foreign hosts) without authenticating; trunks' addresses are trusted too. Any other caller gets 407 when its From is in our domains (a local user authenticates), else 403 Relay Forbidden. Calls to local users are open to everyone. Default: loopback, the host's own processes. Read at start.",
+    }),
   },
-  { additionalProperties: false, default: {}, description: 'Flood protection and authentication back-off, per source IP address.' },
+  { additionalProperties: false, default: {}, description: 'Flood protection and authentication back-off, per source IP address, and the relay policy.' },
 );
 
 const ShardSchema = Type.Object(

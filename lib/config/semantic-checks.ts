@@ -1,6 +1,7 @@
 // Cross-field rules JSON schema cannot express. They run on the defaulted data even when the schema
 // check failed, so one load reports every problem; each rule skips parts that are malformed
 // (the schema errors already cover those).
+import { parseNetwork } from '../security/trusted-networks.js';
 import { checkPeers } from './peer-checks.js';
 
 /** One config problem: the field, the value found there, and what is allowed (reads after "must be"). */
@@ -76,6 +77,18 @@ function certKeyPair(section: unknown, path: string): ConfigIssue[] {
   return [{ path: `${path}.${missing}`, value: section[missing], allowed: `a file path, since ${path}.${given} is set` }];
 }
 
+/** Each trusted network must parse, prefix length in range and host bits clear (JSON schema cannot say it). */
+function trustedNetworks(security: unknown): ConfigIssue[] {
+  if (!isObj(security) || !Array.isArray(security.trustedNetworks)) return [];
+  const issues: ConfigIssue[] = [];
+  security.trustedNetworks.forEach((text: unknown, i) => {
+    if (typeof text !== 'string') return; // the schema reports it
+    const net = parseNetwork(text);
+    if ('error' in net) issues.push({ path: `security.trustedNetworks[${i}]`, value: text, allowed: net.error });
+  });
+  return issues;
+}
+
 /** Every cross-field problem in a (defaulted, possibly schema-invalid) config. */
 export function checkSemantics(config: unknown): ConfigIssue[] {
   if (!isObj(config)) return [];
@@ -84,6 +97,7 @@ export function checkSemantics(config: unknown): ConfigIssue[] {
     ...timerOrder(config.proxy),
     ...certKeyPair(config.tls, 'tls'),
     ...certKeyPair(config.admin, 'admin'),
+    ...trustedNetworks(config.security),
     ...duplicates(config.users, 'users', 'username', (u) => str(u.username), 'a unique username'),
     ...duplicates(config.routes, 'routes', 'prefix', (r) => str(r.prefix), 'a unique route prefix'),
     ...checkPeers(config),

@@ -1,8 +1,11 @@
 // Lines and trunks as the shard uses them, resolved once from the config: addresses, next hops,
-// Request-URI parameters, and who a request comes from or claims to come from.
+// Request-URI parameters, and who a request comes from or claims to come from (a trunk, or a
+// trusted network of the relay policy).
 import { isIP } from 'node:net';
 import type { Config, LineConfig, TrunkConfig } from '../config/schema.js';
 import { lineUriParams, parseUriParams, type UriParams } from '../policy/uri-params.js';
+import { NetworkList } from '../security/trusted-networks.js';
+import { normalizeAddress } from '../transport/connection-table.js';
 import { parseHostPort, parseUri, uriParam, type SipUri } from '../sip/uri.js';
 import type { SendTarget, TransportName } from '../transport/types.js';
 
@@ -79,15 +82,25 @@ export class Peers {
   readonly trunkList: Trunk[];
   /** trunks by a host they may claim in From: each domain and each address */
   private readonly claims = new Map<string, Trunk>();
+  /** trunks by each of their addresses (IP only: the port is checked by isFrom) */
+  private readonly bySourceAddress = new Map<string, Trunk[]>();
+  /** `security.trustedNetworks`: sources the relay policy lets route out without authenticating */
+  readonly trustedNetworks: NetworkList;
 
-  constructor(config: Pick<Config, 'lines' | 'trunks' | 'locale'>) {
+  constructor(config: Pick<Config, 'lines' | 'trunks' | 'locale'> & { security: Pick<Config['security'], 'trustedNetworks'> }) {
     for (const l of config.lines) this.lines.set(l.name, resolveLine(l, config.locale));
     this.trunkList = config.trunks.map(resolveTrunk);
     for (const t of this.trunkList) {
       this.trunks.set(t.name, t);
       for (const d of t.domains) this.claims.set(d, t);
-      for (const a of t.addresses) this.claims.set(hostOf(a), t);
+      for (const a of t.addresses) {
+        this.claims.set(hostOf(a), t);
+        const same = this.bySourceAddress.get(a.address);
+        if (same === undefined) this.bySourceAddress.set(a.address, [t]);
+        else if (!same.includes(t)) same.push(t);
+      }
     }
+    this.trustedNetworks = new NetworkList(config.security.trustedNetworks);
   }
 
   get empty(): boolean {
@@ -100,6 +113,14 @@ export class Peers {
    */
   isFrom(trunk: Trunk, source: SendTarget): boolean {
     return trunk.addresses.some((a) => a.address === source.address && (a.port === undefined || source.transport !== 'udp' || a.port === source.port));
+  }
+
+  /** The trunk this source is one of the addresses of, if any. */
+  trunkOfSource(source: SendTarget): Trunk | undefined {
+    if (this.bySourceAddress.size === 0) return undefined;
+    const address = normalizeAddress(source.address);
+    const candidates = this.bySourceAddress.get(address);
+    return candidates?.find((t) => this.isFrom(t, address === source.address ? source : { ...source, address }));
   }
 
   /** The trunk a From host claims (one of its domains or addresses), if any. */

@@ -1,5 +1,6 @@
 // Request routing (RFC 3261 16.4-16.5): route-set preprocessing, in-dialog requests, the registrar,
-// local users' bindings, static routes, and INVITE authentication of local callers.
+// local users' bindings, static routes, INVITE authentication of local callers, and the relay
+// policy (lib/security/caller-policy.ts) on destinations that leave our domains.
 import type { DialogTable } from '../dialog/dialog-table.js';
 import type { Logger } from '../log.js';
 import type { PeerTarget } from '../peers/peer-legs.js';
@@ -16,9 +17,11 @@ import { parseAuthValue } from '../sip/auth-header.js';
 import { buildResponse } from '../sip/response.js';
 import { formatParams } from '../sip/split.js';
 import { escapeUser, parseUri, unescapeUser, type SipUri } from '../sip/uri.js';
+import { isTrustedSource, RELAY_FORBIDDEN, relayPolicyApplies } from '../security/caller-policy.js';
 import type { SendTarget } from '../transport/types.js';
 import type { LocalIdentity } from './local-identity.js';
 import type { Rejection } from './request-checks.js';
+import type { ShardStats } from './shard-stats.js';
 import { telToSip, telToHeader } from './tel-uri.js';
 
 export interface Target {
@@ -53,6 +56,8 @@ export interface RoutingDeps {
   onBindingUpdate(update: BindingUpdate): void;
   /** wrong credentials from this source (the main thread backs off repeated offenders) */
   onAuthFailure?(source: SendTarget): void;
+  /** the relay policy's refusals (403) and challenges (407) */
+  stats: Pick<ShardStats, 'relayForbidden' | 'relayChallenged'>;
   toTag(): string;
   now(): number;
 }
@@ -75,9 +80,10 @@ export function decideTargets(req: SipMessage, source: SendTarget, deps: Routing
     if (!identity.isSelf(parseUri(parseNameAddr(top).uri))) break;
     req.shift('route');
   }
-  if (req.has('route')) return forward({ uri: req.uri });
-
   const inDialog = hasTag(req.get('to'));
+  // a pre-loaded Route to someone else: the caller picked where it goes
+  if (req.has('route')) return inDialog ? forward({ uri: req.uri }) : admitCaller(req, source, deps, forward({ uri: req.uri }), false);
+
   const domain = deps.domains[0] ?? identity.sentBy('udp');
   if (uri.scheme === 'tel') {
     req.uri = telToSip(uri, domain);
@@ -104,15 +110,17 @@ export function decideTargets(req: SipMessage, source: SendTarget, deps: Routing
     }
   }
   if (!local) {
-    const denied = authenticateCaller(req, source, deps);
-    if (denied !== undefined) return { kind: 'reply', rejection: denied };
-    return targetsOf(req.uri, uri, false, deps);
+    const auth = authenticateCaller(req, source, deps, false);
+    if (auth !== undefined && auth !== VERIFIED) return { kind: 'reply', rejection: auth };
+    return admitCaller(req, source, deps, targetsOf(req.uri, uri, false, deps), auth === VERIFIED);
   }
   const line = deps.peers.lineOfRequestUri(uri);
   if (line !== undefined && uri.user !== undefined) {
     const to = lineInbound(line, unescapeUser(uri.user));
     if (to.kind === 'user') return localUser(to.user, deps);
-    return routeByNumber(to.number, deps) ?? { kind: 'reply', rejection: { status: 404 } };
+    const routed = routeByNumber(to.number, deps) ?? { kind: 'reply', rejection: { status: 404 } };
+    // anyone can put `;line=` in a Request-URI: only a number the config fixes is not the caller's pick
+    return line.config.inboundNumber !== '' ? routed : admitCaller(req, source, deps, routed, false);
   }
   if (req.method === 'REGISTER') {
     const { response, update, authFailed } = deps.registrar.handle(req, { transport: source.transport, address: source.address, port: source.port, connId: source.connId ?? 0 });
@@ -125,9 +133,28 @@ export function decideTargets(req: SipMessage, source: SendTarget, deps: Routing
     const res = buildResponse(req, 200, { toTag: deps.toTag(), headers: [['Allow', ALLOW], ['Accept', 'application/sdp'], ['Supported', 'path']] });
     return { kind: 'local', response: res };
   }
-  const denied = authenticateCaller(req, source, deps);
-  if (denied !== undefined) return { kind: 'reply', rejection: denied };
-  return targetsOf(req.uri, uri, true, deps);
+  const auth = authenticateCaller(req, source, deps, false);
+  if (auth !== undefined && auth !== VERIFIED) return { kind: 'reply', rejection: auth };
+  return admitCaller(req, source, deps, targetsOf(req.uri, uri, true, deps), auth === VERIFIED);
+}
+
+/**
+ * The relay policy on a routing decision. Our users' bindings (and 404/480 about them) are open to
+ * anyone: incoming calls. Any other destination (static route, line, trunk, foreign host) needs a
+ * trusted source (trusted network, trunk address) or a caller authenticated as one of our users:
+ * a From in our domains is challenged (407), any other gets 403.
+ */
+function admitCaller(req: SipMessage, source: SendTarget, deps: RoutingDeps, decision: RoutingDecision, authenticated: boolean): RoutingDecision {
+  if (decision.kind !== 'forward' || decision.user !== undefined || authenticated) return decision;
+  if (!relayPolicyApplies(req.method) || isTrustedSource(source, deps.peers)) return decision;
+  const auth = authenticateCaller(req, source, deps, true);
+  if (auth === VERIFIED) return decision;
+  if (auth === undefined) {
+    deps.stats.relayForbidden++;
+    return { kind: 'reply', rejection: RELAY_FORBIDDEN };
+  }
+  if (auth.status === 407) deps.stats.relayChallenged++;
+  return { kind: 'reply', rejection: auth };
 }
 
 /**
@@ -192,17 +219,22 @@ function dialogTarget(req: SipMessage, dialogs: DialogTable): Target | undefined
   return { uri: contact, dest: fromCaller ? d.calleeDest : d.callerDest };
 }
 
+const VERIFIED = 'verified';
+
 /**
  * INVITEs from a caller claiming to be one of our users must prove it (407 challenge) when
  * INVITE auth is on; our credentials are then removed before forwarding (RFC 3261 22.3).
+ * `relaying`: the request leaves our domains from an untrusted source, so any method with a From
+ * in our domains is challenged, naming a user or not (unknown and wrong get the same answer).
+ * Undefined: no claim to check (or INVITE auth is off).
  */
-function authenticateCaller(req: SipMessage, source: SendTarget, deps: RoutingDeps): Rejection | undefined {
+function authenticateCaller(req: SipMessage, source: SendTarget, deps: RoutingDeps, relaying: boolean): Rejection | typeof VERIFIED | undefined {
   const auth = deps.inviteAuth;
-  if (auth === undefined || req.method !== 'INVITE') return undefined;
+  if (auth === undefined || (!relaying && req.method !== 'INVITE')) return undefined;
   const from = parseUri(parseNameAddr(req.get('from')!).uri);
-  if ((from.scheme !== 'sip' && from.scheme !== 'sips') || from.user === undefined) return undefined;
-  const user = unescapeUser(from.user);
-  if (!deps.identity.isLocalDomain(from.host) || !deps.users.has(user)) return undefined;
+  if ((from.scheme !== 'sip' && from.scheme !== 'sips') || !deps.identity.isLocalDomain(from.host)) return undefined;
+  const user = from.user === undefined ? undefined : unescapeUser(from.user);
+  if (!relaying && (user === undefined || !deps.users.has(user))) return undefined;
   const result = auth.verify(req, true);
   if (!result.ok) {
     if (result.reason === 'failed') deps.onAuthFailure?.(source);
@@ -214,7 +246,7 @@ function authenticateCaller(req: SipMessage, source: SendTarget, deps: RoutingDe
   }
   // only our own credentials: others may be meant for proxies further on
   req.headers = req.headers.filter((h) => h.name !== 'proxy-authorization' || realmOf(h.value) !== auth.realm);
-  return undefined;
+  return VERIFIED;
 }
 
 function realmOf(credentials: string): string | undefined {

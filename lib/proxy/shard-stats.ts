@@ -55,6 +55,10 @@ export class ShardStats {
   lateRedispatched = 0;
   /** digest checks that failed (wrong password, unknown user, someone else's AOR) */
   authFailures = 0;
+  /** relay policy: requests for outside our domains refused 403 (untrusted source, From not ours) */
+  relayForbidden = 0;
+  /** relay policy: such requests challenged 407 (untrusted source, From in our domains) */
+  relayChallenged = 0;
   /** peers in 100rel `auto` mode switched to disable by a refused PRACK */
   rel100Learned = 0;
 
