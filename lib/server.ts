@@ -19,11 +19,13 @@ import { unregisterLines, waitForPending } from './shard/drain.js';
 import { shardFor } from './shard/hash.js';
 import { isInitialInvite, overloadResponse } from './shard/overload.js';
 import { ShardPool } from './shard/shard-pool.js';
+import { forEachSip } from './shard/sip-frames.js';
 import { ShardRequests } from './shard/shard-requests.js';
 import { Resizer, type ResizeReport, type ResizeStats } from './shard/resizer.js';
 import { loadTlsSettings, type TlsSettings } from './transport/tls-listener.js';
 import { TransportManager } from './transport/transport-manager.js';
-import type { InboundMessage, ListenerConfig } from './transport/types.js';
+import { SourceTargets } from './transport/source-targets.js';
+import type { InboundMessage, ListenerConfig, SendTarget } from './transport/types.js';
 
 export interface MainStats {
   noCallId: number;
@@ -105,9 +107,12 @@ export async function startProxy(config: Config, log: Logger): Promise<ProxyHand
   // sized for MAX_WORKERS shards once, so a change of worker count keeps every count in place
   const trunkCalls = new SharedArrayBuffer(TrunkCalls.bytesFor(config.trunks.length));
 
+  const send = (data: Buffer, to: SendTarget): void => transports.send(to, data);
   const onBatch = (shardId: number, batch: FromShardBatch): void => {
     for (const item of batch.out) {
-      if (item.t === 'sip') {
+      if (item.t === 'sipb') {
+        forEachSip(item, send);
+      } else if (item.t === 'sip') {
         transports.send(item.to, Buffer.from(item.d.buffer, item.d.byteOffset, item.d.byteLength));
       } else if (item.t === 'bind') {
         location.apply(item.u);
@@ -150,6 +155,7 @@ export async function startProxy(config: Config, log: Logger): Promise<ProxyHand
   const requests = new ShardRequests(pool);
 
   let { maxInFlight, retryAfterSeconds } = config.shard;
+  const sources = new SourceTargets();
   transports.onMessage = (msg: InboundMessage): void => {
     // flood protection first: a banned or flooding source costs one Map lookup, nothing more
     if (!guard.admit(msg.remoteAddress) || guard.tooManyHeaders(msg.data)) return;
@@ -184,7 +190,7 @@ export async function startProxy(config: Config, log: Logger): Promise<ProxyHand
       // in-dialog traffic and responses still go through, up to twice the bound
       if (inFlight >= 2 * maxInFlight) { mainStats.overloadDropped++; mainStats.overloadDroppedByShard[shard]!++; return; }
     }
-    pool.dispatch(shard, { t: 'sip', d: msg.data, s: { transport: msg.transport, address: msg.remoteAddress, port: msg.remotePort, connId: msg.connId } });
+    pool.dispatchSip(shard, msg.data, sources.of(msg.transport, msg.remoteAddress, msg.remotePort, msg.connId));
   };
 
   const resizer: Resizer<InboundMessage> = new Resizer<InboundMessage>({
