@@ -17,7 +17,8 @@ import type { ConfigApplied, FromShardBatch, ShardStatsReport, ToShard } from '.
 import { DialogCheckpoints } from './shard/dialog-checkpoint.js';
 import { unregisterLines, waitForPending } from './shard/drain.js';
 import { shardFor } from './shard/hash.js';
-import { isInitialInvite, overloadResponse } from './shard/overload.js';
+import { isAckOfRefusal, isInitialInvite, isNewWork, overloadResponse } from './shard/overload.js';
+import { OverloadControl, OverloadSampler } from './shard/overload-control.js';
 import { ShardPool } from './shard/shard-pool.js';
 import { forEachSip } from './shard/sip-frames.js';
 import { ShardRequests } from './shard/shard-requests.js';
@@ -45,6 +46,8 @@ export interface ProxyHandle {
   readonly transports: TransportManager;
   readonly location: PersistentLocation;
   readonly mainStats: MainStats;
+  /** whole-proxy overload control: shedding state and what it refused (lib/shard/overload-control.ts) */
+  readonly overload: OverloadControl;
   /** registration state of each line, up/down of each trunk, as their owning shards report them */
   peerStates(): PeerState[];
   /** peers in 100rel `auto` mode switched to disable (persisted), and the operator's reset of one */
@@ -156,15 +159,34 @@ export async function startProxy(config: Config, log: Logger): Promise<ProxyHand
 
   let { maxInFlight, retryAfterSeconds } = config.shard;
   const sources = new SourceTargets();
+  const overload = new OverloadControl(config.overload);
+  let received = 0; // SIP messages past the source guard: the traffic the utilization is charged to
+  const sampler = new OverloadSampler(overload, () => pool.takeBacklogPeak(), () => received);
+  sampler.start(config.overload.sampleMs);
+  const replyTo = (msg: InboundMessage, res: Buffer): void =>
+    transports.send({ transport: msg.transport, address: msg.remoteAddress, port: msg.remotePort, connId: msg.connId }, res);
+
+  /** Overloaded: a new request gets a stateless 503 while the budget lasts, else it is dropped and counted. */
+  const shed = (msg: InboundMessage): void => {
+    const res = overload.take503() ? overloadResponse(msg.data, retryAfterSeconds) : undefined;
+    if (res === undefined) { overload.stats.shedDropped++; return; }
+    overload.stats.shed503++;
+    replyTo(msg, res);
+  };
+
   transports.onMessage = (msg: InboundMessage): void => {
     // flood protection first: a banned or flooding source costs one Map lookup, nothing more
     if (!guard.admit(msg.remoteAddress) || guard.tooManyHeaders(msg.data)) return;
+    received++;
     if (draining && isInitialInvite(msg.data)) {
       const res = overloadResponse(msg.data, retryAfterSeconds);
       if (res !== undefined) mainStats.draining503++;
-      if (res !== undefined) transports.send({ transport: msg.transport, address: msg.remoteAddress, port: msg.remotePort, connId: msg.connId }, res);
+      if (res !== undefined) replyTo(msg, res);
       return;
     }
+    // before the Call-ID peek and the shard hop: refusing new work must cost less than doing it
+    if (overload.shedding && isNewWork(msg.data)) { shed(msg); return; }
+    if (isAckOfRefusal(msg.data)) return; // no shard knows our stateless 503s
     route(msg);
   };
 
@@ -183,7 +205,7 @@ export async function startProxy(config: Config, log: Logger): Promise<ProxyHand
         if (res !== undefined) {
           mainStats.overload503++;
           mainStats.overload503ByShard[shard]!++;
-          transports.send({ transport: msg.transport, address: msg.remoteAddress, port: msg.remotePort, connId: msg.connId }, res);
+          replyTo(msg, res);
           return;
         }
       }
@@ -224,6 +246,7 @@ export async function startProxy(config: Config, log: Logger): Promise<ProxyHand
     return reports.sort((a, b) => a.shardId - b.shardId);
   };
   const close = async (): Promise<void> => {
+    sampler.stop();
     resizer.stop();
     await transports.close();
     await pool.close();
@@ -236,6 +259,7 @@ export async function startProxy(config: Config, log: Logger): Promise<ProxyHand
     transports,
     location,
     mainStats,
+    overload,
     peerStates: () => peerStates.snapshot(),
     rel100Learned: () => rel100.list(),
     resetRel100(peer: string): boolean {
@@ -274,6 +298,8 @@ export async function startProxy(config: Config, log: Logger): Promise<ProxyHand
         }
       }
       ({ maxInFlight, retryAfterSeconds } = next.shard);
+      overload.configure(next.overload);
+      sampler.start(next.overload.sampleMs);
       log.level = next.log.level;
       log.info('config reloaded');
     },

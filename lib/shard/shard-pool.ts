@@ -47,6 +47,8 @@ export class ShardPool {
   private count: number;
   private flushScheduled = false;
   private closing = false;
+  /** most messages one shard had unacknowledged since takeBacklogPeak() (overload-control.ts) */
+  private backlogPeak = 0;
   restarts = 0;
 
   constructor(private readonly opts: ShardPoolOptions) {
@@ -85,6 +87,14 @@ export class ShardPool {
   /** Ids of retiring shards still running (and shards prepared for a resize that did not happen). */
   retiringIds(): number[] {
     return this.liveIds().filter((i) => this.slots[i]!.retiring);
+  }
+
+  /** The most messages one shard had queued or in hand, unacknowledged, since the last call. */
+  takeBacklogPeak(): number {
+    let peak = this.backlogPeak;
+    for (const s of this.slots) if (s !== undefined && s.inFlight > peak) peak = s.inFlight;
+    this.backlogPeak = 0;
+    return peak;
   }
 
   inFlight(shardId: number): number {
@@ -207,7 +217,7 @@ export class ShardPool {
       this.closeRun(slot);
       slot.run.add(data, source);
     }
-    slot.inFlight++;
+    if (++slot.inFlight > this.backlogPeak) this.backlogPeak = slot.inFlight;
     this.queued(slot);
   }
 
