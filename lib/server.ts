@@ -16,8 +16,9 @@ import { peekCallId } from './shard/callid-peek.js';
 import type { ConfigApplied, FromShardBatch, ShardStatsReport, ToShard } from './shard/channel.js';
 import { DialogCheckpoints } from './shard/dialog-checkpoint.js';
 import { unregisterLines, waitForPending } from './shard/drain.js';
-import { shardFor } from './shard/hash.js';
-import { isAckOfRefusal, isInitialInvite, isNewWork, overloadResponse } from './shard/overload.js';
+import { callIdHash, jumpHash } from './shard/hash.js';
+import { isAckOfRefusal, isInitialInvite, isInvite, isNewWork, overloadResponse } from './shard/overload.js';
+import { RecentInvites } from './shard/recent-invites.js';
 import { OverloadControl, OverloadSampler } from './shard/overload-control.js';
 import { ShardPool } from './shard/shard-pool.js';
 import { forEachSip } from './shard/sip-frames.js';
@@ -161,10 +162,22 @@ export async function startProxy(config: Config, log: Logger): Promise<ProxyHand
   const sources = new SourceTargets();
   const overload = new OverloadControl(config.overload);
   let received = 0; // SIP messages past the source guard: the traffic the utilization is charged to
-  const sampler = new OverloadSampler(overload, () => pool.takeBacklogPeak(), () => received);
+  const sampler = new OverloadSampler(overload, () => pool.takeBacklogPeak(), () => received, (shedding, s) => {
+    const sample = { elu: Math.round(s.elu * 100) / 100, backlog: s.backlog, messagesPerSecond: Math.round(s.rate) };
+    if (shedding) log.warn(sample, 'overloaded: new requests get 503 (overload.*)');
+    else log.info({ ...sample, shed503: overload.stats.shed503, shedDropped: overload.stats.shedDropped }, 'overload over: new requests accepted again');
+  });
   sampler.start(config.overload.sampleMs);
-  const replyTo = (msg: InboundMessage, res: Buffer): void =>
+  /** until when an ACK may answer one of our stateless 503s (Timer H: 64*T1 after the last) */
+  let refusalAcksUntil = 0;
+  const replyTo = (msg: InboundMessage, res: Buffer): void => {
+    refusalAcksUntil = Date.now() + 64 * current.proxy.t1Ms;
     transports.send({ transport: msg.transport, address: msg.remoteAddress, port: msg.remotePort, connId: msg.connId }, res);
+  };
+
+  // INVITEs handed to shards within Timer B (64*T1): their retransmissions are not new work
+  const recentInvites = new RecentInvites(64 * config.proxy.t1Ms);
+  const isRetransmittedInvite = (data: Buffer): boolean => isInvite(data) && recentInvites.has(callIdHash(peekCallId(data) ?? ''));
 
   /** Overloaded: a new request gets a stateless 503 while the budget lasts, else it is dropped and counted. */
   const shed = (msg: InboundMessage): void => {
@@ -185,8 +198,10 @@ export async function startProxy(config: Config, log: Logger): Promise<ProxyHand
       return;
     }
     // before the Call-ID peek and the shard hop: refusing new work must cost less than doing it
-    if (overload.shedding && isNewWork(msg.data)) { shed(msg); return; }
-    if (isAckOfRefusal(msg.data)) return; // no shard knows our stateless 503s
+    if (overload.shedding && isNewWork(msg.data) && !isRetransmittedInvite(msg.data)) { shed(msg); return; }
+    // no shard knows our stateless 503s: their ACKs end here (the To header is peeked only for an ACK
+    // while one may still come)
+    if (refusalAcksUntil !== 0 && msg.data[0] === 0x41 && Date.now() < refusalAcksUntil && isAckOfRefusal(msg.data)) return;
     route(msg);
   };
 
@@ -195,7 +210,8 @@ export async function startProxy(config: Config, log: Logger): Promise<ProxyHand
     if (resizer.holding) { resizer.hold(msg); return; }
     const callId = peekCallId(msg.data);
     if (callId === undefined) mainStats.noCallId++; // the shard answers 400 or drops it
-    let shard = shardFor(callId ?? '', pool.size);
+    const hash = callIdHash(callId ?? '');
+    let shard = jumpHash(hash, pool.size); // shardFor, with the hash kept for recentInvites
     // only while a resize settles: Call-IDs with live transactions stay on their old shard
     if (resizer.pinning && callId !== undefined) shard = resizer.pinOf(callId) ?? shard;
     const inFlight = pool.inFlight(shard);
@@ -212,6 +228,7 @@ export async function startProxy(config: Config, log: Logger): Promise<ProxyHand
       // in-dialog traffic and responses still go through, up to twice the bound
       if (inFlight >= 2 * maxInFlight) { mainStats.overloadDropped++; mainStats.overloadDroppedByShard[shard]!++; return; }
     }
+    if (isInvite(msg.data)) recentInvites.add(hash);
     pool.dispatchSip(shard, msg.data, sources.of(msg.transport, msg.remoteAddress, msg.remotePort, msg.connId));
   };
 

@@ -97,8 +97,16 @@ export class OverloadSampler {
   private timer: NodeJS.Timeout | undefined;
   private every = 0;
 
-  /** `received`: SIP messages received so far (a running total) */
-  constructor(private readonly control: OverloadControl, private readonly backlogPeak: () => number, private readonly received: () => number) {}
+  /**
+   * `received`: SIP messages received so far (a running total); `changed`: shedding started or
+   * stopped on this sample (for the log).
+   */
+  constructor(
+    private readonly control: OverloadControl,
+    private readonly backlogPeak: () => number,
+    private readonly received: () => number,
+    private readonly changed: (shedding: boolean, sample: LoadSample) => void = () => undefined,
+  ) {}
 
   start(sampleMs: number): void {
     if (this.timer !== undefined && this.every === sampleMs) return;
@@ -118,7 +126,9 @@ export class OverloadSampler {
     const rate = at > this.lastAt ? ((received - this.lastReceived) * 1000) / (at - this.lastAt) : 0;
     this.lastAt = at;
     this.lastReceived = received;
-    this.control.update({ elu, backlog: this.backlogPeak(), rate });
+    const sample = { elu, backlog: this.backlogPeak(), rate };
+    const was = this.control.shedding;
+    if (this.control.update(sample) !== was) this.changed(!was, sample);
   }
 
   stop(): void {

@@ -8,8 +8,13 @@ import { compileHeaderName, peekHeader, peekIsResponse } from './callid-peek.js'
 
 const INVITE = Buffer.from('INVITE ');
 
+/** The request line says INVITE (initial or re-INVITE). */
+export function isInvite(data: Buffer): boolean {
+  return data.length >= 7 && data[0] === 0x49 && data.compare(INVITE, 0, 7, 0, 7) === 0;
+}
+
 export function isInitialInvite(data: Buffer): boolean {
-  if (data.length < 7 || data.compare(INVITE, 0, 7, 0, 7) !== 0) return false;
+  if (!isInvite(data)) return false;
   return !/\r\n(?:To|t)[ \t]*:[^\r\n]*;[ \t]*tag[ \t]*=/i.test(data.toString('latin1', 0, Math.min(data.length, 4096)));
 }
 

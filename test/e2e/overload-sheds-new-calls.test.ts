@@ -1,6 +1,7 @@
 // Overload on loopback, past a tiny backlog mark (any message in a sample interval): new INVITEs get
 // a stateless 503 with Retry-After and never reach the callee, while the established call's BYE
-// still goes through and is answered; once the load stops, shedding stops and calls go through.
+// still goes through and is answered (a retransmission of its INVITE is not refused either); once
+// the load stops, shedding stops and calls go through.
 import t from 'tap';
 import { renderMetrics } from '../../admin/metrics.js';
 import { UdpPeer } from '../helpers/child-proxy.js';
@@ -70,10 +71,14 @@ t.test('overloaded: 503 + Retry-After to new INVITEs, the established call ends 
   // the 503 is absorbed: the caller ACKs it (hop-by-hop, RFC 3261 17.1.1.3); the ACK is not new work
   caller.send(req('ACK', `sip:9000@127.0.0.1:${pp}`, 'new-call', 1, false).replace('To: <sip:9000@127.0.0.1>', `To: ${header(refused, 'To')[0]}`), pp);
 
+  // a retransmission of the accepted INVITE is not new work: its transaction absorbs it (RFC 6026)
+  caller.send(req('INVITE', `sip:9000@127.0.0.1:${pp}`, 'open-call', 1, false), pp);
+
   caller.send(req('BYE', `sip:127.0.0.1:${callee.port}`, 'open-call', 2, true, [`Route: ${recordRoute}`]), pp);
   await caller.until((r) => oks(r, '2 BYE').length === 1);
   t.ok(proxy.overload.shedding, 'still shedding when the BYE went through');
   t.notOk(callee.received.some((m) => m.includes('Call-ID: new-call')), 'the ACK of the 503 was absorbed by the proxy');
+  t.notOk(finals('open-call').some((m) => m.startsWith('SIP/2.0 503')), 'the retransmitted INVITE of the accepted call drew no 503');
   t.ok(callee.received.some((m) => m.startsWith('BYE ') && m.includes('Call-ID: open-call')), 'the BYE reached the callee and its 200 came back');
 
   const shed = proxy.overload.stats.shed503;

@@ -3,6 +3,7 @@
 // the stateless 503 itself.
 import t, { type Test } from 'tap';
 import { OverloadControl, type OverloadSettings } from '../../lib/shard/overload-control.js';
+import { RecentInvites } from '../../lib/shard/recent-invites.js';
 import { isAckOfRefusal, isNewWork, overloadResponse } from '../../lib/shard/overload.js';
 
 const settings: OverloadSettings = { enabled: true, sampleMs: 100, eluHigh: 0.9, eluLow: 0.7, backlogHigh: 100, backlogLow: 20, minMessagesPerSecond: 500, max503PerSecond: 3 };
@@ -85,4 +86,20 @@ t.test('the stateless 503 carries Retry-After and the request identity', async (
   t.ok(isAckOfRefusal(req('ACK', `<sip:100@127.0.0.1>;tag=${tag}`)), 'the ACK of that 503 is recognised (absorbed on the main thread)');
   t.notOk(isAckOfRefusal(req('ACK', '<sip:100@127.0.0.1>;tag=callee')), 'the ACK of a response from elsewhere is not');
   t.notOk(isAckOfRefusal(req('BYE', `<sip:100@127.0.0.1>;tag=${tag}`)), 'nor a request other than ACK');
+});
+
+t.test('recent INVITEs: remembered for one to two windows, then forgotten', async (t) => {
+  let now = 0;
+  const r = new RecentInvites(32_000, () => now);
+  r.add(7);
+  now = 31_999;
+  t.ok(r.has(7), 'within the window');
+  now = 40_000;
+  r.add(8);
+  t.ok(r.has(7) && r.has(8), 'the previous window is still kept');
+  now = 72_000;
+  t.notOk(r.has(7), 'two windows later: forgotten');
+  t.ok(r.has(8));
+  now = 200_000;
+  t.notOk(r.has(8), 'after a long quiet time nothing is kept');
 });
