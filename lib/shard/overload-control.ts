@@ -3,14 +3,16 @@
 // most messages one shard had queued or in hand, not yet acknowledged, during the interval).
 // Utilization counts only while SIP traffic is heavy (minMessagesPerSecond): a busy loop at start,
 // during a config reload or an admin request is not SIP overload and must not refuse calls. Shedding
-// starts when either reaches its high mark and stops only once both are at or below their low
-// marks (hysteresis), so it does not flap on every sample. While shedding, a budget of 503s per
-// second keeps even the refusals from costing more than the work they refuse.
+// starts when either signal stays at or over its high mark for sustainSamples samples in a row (one
+// busy interval, a GC pause or a burst, is not overload) and stops only once both are at or below
+// their low marks (hysteresis), so it does not flap. While shedding, a budget of 503s per second
+// keeps even the refusals from costing more than the work they refuse.
 import { performance, type EventLoopUtilization } from 'node:perf_hooks';
 
 export interface OverloadSettings {
   enabled: boolean;
   sampleMs: number;
+  sustainSamples: number;
   eluHigh: number;
   eluLow: number;
   backlogHigh: number;
@@ -43,6 +45,8 @@ export interface OverloadStats {
 export class OverloadControl {
   readonly stats: OverloadStats = { shed503: 0, shedDropped: 0, episodes: 0, elu: 0, backlog: 0, rate: 0 };
   private on = false;
+  /** consecutive samples over a high mark */
+  private over = 0;
   private budget = 0;
   private budgetAt = 0;
 
@@ -67,7 +71,8 @@ export class OverloadControl {
     this.stats.rate = s.rate;
     if (!o.enabled) return (this.on = false);
     const sipBusy = s.rate >= o.minMessagesPerSecond;
-    if (!this.on && ((sipBusy && s.elu >= o.eluHigh) || s.backlog >= o.backlogHigh)) {
+    this.over = (sipBusy && s.elu >= o.eluHigh) || s.backlog >= o.backlogHigh ? this.over + 1 : 0;
+    if (!this.on && this.over >= o.sustainSamples) {
       this.on = true;
       this.stats.episodes++;
     } else if (this.on && (!sipBusy || s.elu <= o.eluLow) && s.backlog <= o.backlogLow) {

@@ -28,7 +28,7 @@ t.test('overloaded: 503 + Retry-After to new INVITEs, the established call ends 
     shard: { retryAfterSeconds: 7 },
     // utilization never triggers (1 is only reached by a whole interval without idle time); the
     // backlog does as soon as one message was handed to a shard during a 50 ms sample
-    overload: { sampleMs: 50, eluHigh: 1, eluLow: 0.99, backlogHigh: 1, backlogLow: 0, max503PerSecond: 1000 },
+    overload: { sampleMs: 50, sustainSamples: 1, eluHigh: 1, eluLow: 0.99, backlogHigh: 1, backlogLow: 0, max503PerSecond: 1000 },
     routes: [{ prefix: '9', destination: `sip:127.0.0.1:${callee.port}`, strip: 1, prepend: '' }],
   });
   t.teardown(() => proxy.close());

@@ -6,7 +6,7 @@ import { OverloadControl, type OverloadSettings } from '../../lib/shard/overload
 import { RecentInvites } from '../../lib/shard/recent-invites.js';
 import { isAckOfRefusal, isNewWork, overloadResponse } from '../../lib/shard/overload.js';
 
-const settings: OverloadSettings = { enabled: true, sampleMs: 100, eluHigh: 0.9, eluLow: 0.7, backlogHigh: 100, backlogLow: 20, minMessagesPerSecond: 500, max503PerSecond: 3 };
+const settings: OverloadSettings = { enabled: true, sampleMs: 100, sustainSamples: 1, eluHigh: 0.9, eluLow: 0.7, backlogHigh: 100, backlogLow: 20, minMessagesPerSecond: 500, max503PerSecond: 3 };
 
 /** Feeds samples [elu, backlog, rate] in order; each must leave shedding as expected. */
 function feed(t: Test, c: OverloadControl, steps: Array<[elu: number, backlog: number, rate: number, shedding: boolean, why: string]>): void {
@@ -26,6 +26,17 @@ t.test('shedding starts at either high mark and stops only below both low marks'
   ]);
   t.equal(c.stats.episodes, 2, 'two episodes counted');
   t.same([c.stats.elu, c.stats.backlog, c.stats.rate], [0.1, 100, 1000], 'the last sample is kept for the metrics');
+});
+
+t.test('only a sustained excess starts shedding', async (t) => {
+  feed(t, new OverloadControl({ ...settings, sustainSamples: 3 }), [
+    [1, 0, 1000, false, 'one busy sample'],
+    [1, 0, 1000, false, 'two'],
+    [0.5, 0, 1000, false, 'a quiet one restarts the count'],
+    [1, 0, 1000, false, 'one'],
+    [0.5, 100, 1000, false, 'two (the backlog this time)'],
+    [1, 0, 1000, true, 'three in a row: shedding'],
+  ]);
 });
 
 t.test('a busy loop without heavy SIP traffic is not overload (start, reload, admin)', async (t) => {
