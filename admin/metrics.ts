@@ -70,6 +70,14 @@ export function renderMetrics(proxy: ProxyHandle, reports: readonly ShardStatsRe
     mainStats.overload503ByShard.map((v, shard): Sample => [{ shard }, v]));
   m.counter('sipshard_overload_dropped_total', 'Messages dropped because their shard was over twice its in-flight bound.',
     mainStats.overloadDroppedByShard.map((v, shard): Sample => [{ shard }, v]));
+  const ovl = proxy.overload.stats;
+  m.counter('sipshard_overload_shed_total', 'New out-of-dialog requests refused while the proxy was overloaded (overload.*), by action: 503 (answered with Retry-After) or dropped (over overload.max503PerSecond, or unanswerable).',
+    [[{ action: '503' }, ovl.shed503], [{ action: 'dropped' }, ovl.shedDropped]]);
+  m.counter('sipshard_overload_episodes_total', 'Times the proxy started shedding new work.', ovl.episodes);
+  m.gauge('sipshard_overload_shedding', '1 while new out-of-dialog requests are refused (overload), else 0.', proxy.overload.shedding ? 1 : 0);
+  m.gauge('sipshard_main_event_loop_utilization', "The main thread's event-loop utilization over the last overload sample (0..1).", ovl.elu);
+  m.gauge('sipshard_overload_messages_per_second', 'SIP messages the main thread received per second during the last overload sample.', Math.round(ovl.rate));
+  m.gauge('sipshard_overload_backlog', 'The most messages one shard had unacknowledged during the last overload sample.', ovl.backlog);
   m.gauge('sipshard_shard_in_flight', 'Messages queued to or being processed by a shard.',
     reports.map((r): Sample => [shardLabel(r), proxy.pool.inFlight(r.shardId)]));
 

@@ -1,6 +1,7 @@
 // What the admin API reports about the running proxy: totals and per-shard figures gathered from
 // the shards (one stats round trip), rates from a once-a-second sampler, dialog pages across
 // shards and registrations from the main thread's location replica.
+import type { OverloadStats } from '../lib/shard/overload-control.js';
 import type { ProxyHandle } from '../lib/server.js';
 import type { DialogInfo, DialogPage, ShardStatsReport } from '../lib/shard/channel.js';
 import { CALL_SETUP_BOUNDS_MS, mergeHistograms, type HistogramSnapshot } from '../lib/metrics/histogram.js';
@@ -67,7 +68,11 @@ export interface StatsView {
   uptimeSeconds: number;
   total: Omit<ShardView, 'shardId'> & { shards: number; callSetup: SetupSummary };
   shards: ShardView[];
-  main: { noCallId: number; shardRestarts: number; workers: number; resizes: number; dialogsMoved: number; pinned: number };
+  main: {
+    noCallId: number; shardRestarts: number; workers: number; resizes: number; dialogsMoved: number; pinned: number;
+    /** whole-proxy overload control (lib/shard/overload-control.ts) */
+    overload: OverloadStats & { shedding: boolean };
+  };
   transport: ReturnType<ProxyHandle['transports']['stats']>;
   registrations: { aors: number; bindings: number };
 }
@@ -138,7 +143,10 @@ export function buildStats(proxy: ProxyHandle, reports: readonly ShardStatsRepor
       callSetup: setupSummary(mergedSetup(reports)),
     },
     shards,
-    main: { noCallId: mainStats.noCallId, shardRestarts: proxy.pool.restarts, workers: proxy.pool.size, ...resizeFigures(proxy) },
+    main: {
+      noCallId: mainStats.noCallId, shardRestarts: proxy.pool.restarts, workers: proxy.pool.size, ...resizeFigures(proxy),
+      overload: { shedding: proxy.overload.shedding, ...proxy.overload.stats },
+    },
     transport: proxy.transports.stats(),
     registrations: proxy.location.store.size(),
   };

@@ -16,14 +16,18 @@ import { peekCallId } from './shard/callid-peek.js';
 import type { ConfigApplied, FromShardBatch, ShardStatsReport, ToShard } from './shard/channel.js';
 import { DialogCheckpoints } from './shard/dialog-checkpoint.js';
 import { unregisterLines, waitForPending } from './shard/drain.js';
-import { shardFor } from './shard/hash.js';
-import { isInitialInvite, overloadResponse } from './shard/overload.js';
+import { callIdHash, jumpHash } from './shard/hash.js';
+import { isAckOfRefusal, isInitialInvite, isInvite, isNewWork, overloadResponse } from './shard/overload.js';
+import { RecentInvites } from './shard/recent-invites.js';
+import { OverloadControl, OverloadSampler } from './shard/overload-control.js';
 import { ShardPool } from './shard/shard-pool.js';
+import { forEachSip } from './shard/sip-frames.js';
 import { ShardRequests } from './shard/shard-requests.js';
 import { Resizer, type ResizeReport, type ResizeStats } from './shard/resizer.js';
 import { loadTlsSettings, type TlsSettings } from './transport/tls-listener.js';
 import { TransportManager } from './transport/transport-manager.js';
-import type { InboundMessage, ListenerConfig } from './transport/types.js';
+import { SourceTargets } from './transport/source-targets.js';
+import type { InboundMessage, ListenerConfig, SendTarget } from './transport/types.js';
 
 export interface MainStats {
   noCallId: number;
@@ -43,6 +47,8 @@ export interface ProxyHandle {
   readonly transports: TransportManager;
   readonly location: PersistentLocation;
   readonly mainStats: MainStats;
+  /** whole-proxy overload control: shedding state and what it refused (lib/shard/overload-control.ts) */
+  readonly overload: OverloadControl;
   /** registration state of each line, up/down of each trunk, as their owning shards report them */
   peerStates(): PeerState[];
   /** peers in 100rel `auto` mode switched to disable (persisted), and the operator's reset of one */
@@ -105,9 +111,12 @@ export async function startProxy(config: Config, log: Logger): Promise<ProxyHand
   // sized for MAX_WORKERS shards once, so a change of worker count keeps every count in place
   const trunkCalls = new SharedArrayBuffer(TrunkCalls.bytesFor(config.trunks.length));
 
+  const send = (data: Buffer, to: SendTarget): void => transports.send(to, data);
   const onBatch = (shardId: number, batch: FromShardBatch): void => {
     for (const item of batch.out) {
-      if (item.t === 'sip') {
+      if (item.t === 'sipb') {
+        forEachSip(item, send);
+      } else if (item.t === 'sip') {
         transports.send(item.to, Buffer.from(item.d.buffer, item.d.byteOffset, item.d.byteLength));
       } else if (item.t === 'bind') {
         location.apply(item.u);
@@ -150,15 +159,49 @@ export async function startProxy(config: Config, log: Logger): Promise<ProxyHand
   const requests = new ShardRequests(pool);
 
   let { maxInFlight, retryAfterSeconds } = config.shard;
+  const sources = new SourceTargets();
+  const overload = new OverloadControl(config.overload);
+  let received = 0; // SIP messages past the source guard: the traffic the utilization is charged to
+  const sampler = new OverloadSampler(overload, () => pool.takeBacklogPeak(), () => received, (shedding, s) => {
+    const sample = { elu: Math.round(s.elu * 100) / 100, backlog: s.backlog, messagesPerSecond: Math.round(s.rate) };
+    if (shedding) log.warn(sample, 'overloaded: new requests get 503 (overload.*)');
+    else log.info({ ...sample, shed503: overload.stats.shed503, shedDropped: overload.stats.shedDropped }, 'overload over: new requests accepted again');
+  });
+  sampler.start(config.overload.sampleMs);
+  /** until when an ACK may answer one of our stateless 503s (Timer H: 64*T1 after the last) */
+  let refusalAcksUntil = 0;
+  const replyTo = (msg: InboundMessage, res: Buffer): void => {
+    refusalAcksUntil = Date.now() + 64 * current.proxy.t1Ms;
+    transports.send({ transport: msg.transport, address: msg.remoteAddress, port: msg.remotePort, connId: msg.connId }, res);
+  };
+
+  // INVITEs handed to shards within Timer B (64*T1): their retransmissions are not new work
+  const recentInvites = new RecentInvites(64 * config.proxy.t1Ms);
+  const isRetransmittedInvite = (data: Buffer): boolean => isInvite(data) && recentInvites.has(callIdHash(peekCallId(data) ?? ''));
+
+  /** Overloaded: a new request gets a stateless 503 while the budget lasts, else it is dropped and counted. */
+  const shed = (msg: InboundMessage): void => {
+    const res = overload.take503() ? overloadResponse(msg.data, retryAfterSeconds) : undefined;
+    if (res === undefined) { overload.stats.shedDropped++; return; }
+    overload.stats.shed503++;
+    replyTo(msg, res);
+  };
+
   transports.onMessage = (msg: InboundMessage): void => {
     // flood protection first: a banned or flooding source costs one Map lookup, nothing more
     if (!guard.admit(msg.remoteAddress) || guard.tooManyHeaders(msg.data)) return;
+    received++;
     if (draining && isInitialInvite(msg.data)) {
       const res = overloadResponse(msg.data, retryAfterSeconds);
       if (res !== undefined) mainStats.draining503++;
-      if (res !== undefined) transports.send({ transport: msg.transport, address: msg.remoteAddress, port: msg.remotePort, connId: msg.connId }, res);
+      if (res !== undefined) replyTo(msg, res);
       return;
     }
+    // before the Call-ID peek and the shard hop: refusing new work must cost less than doing it
+    if (overload.shedding && isNewWork(msg.data) && !isRetransmittedInvite(msg.data)) { shed(msg); return; }
+    // no shard knows our stateless 503s: their ACKs end here (the To header is peeked only for an ACK
+    // while one may still come)
+    if (refusalAcksUntil !== 0 && msg.data[0] === 0x41 && Date.now() < refusalAcksUntil && isAckOfRefusal(msg.data)) return;
     route(msg);
   };
 
@@ -167,7 +210,8 @@ export async function startProxy(config: Config, log: Logger): Promise<ProxyHand
     if (resizer.holding) { resizer.hold(msg); return; }
     const callId = peekCallId(msg.data);
     if (callId === undefined) mainStats.noCallId++; // the shard answers 400 or drops it
-    let shard = shardFor(callId ?? '', pool.size);
+    const hash = callIdHash(callId ?? '');
+    let shard = jumpHash(hash, pool.size); // shardFor, with the hash kept for recentInvites
     // only while a resize settles: Call-IDs with live transactions stay on their old shard
     if (resizer.pinning && callId !== undefined) shard = resizer.pinOf(callId) ?? shard;
     const inFlight = pool.inFlight(shard);
@@ -177,14 +221,15 @@ export async function startProxy(config: Config, log: Logger): Promise<ProxyHand
         if (res !== undefined) {
           mainStats.overload503++;
           mainStats.overload503ByShard[shard]!++;
-          transports.send({ transport: msg.transport, address: msg.remoteAddress, port: msg.remotePort, connId: msg.connId }, res);
+          replyTo(msg, res);
           return;
         }
       }
       // in-dialog traffic and responses still go through, up to twice the bound
       if (inFlight >= 2 * maxInFlight) { mainStats.overloadDropped++; mainStats.overloadDroppedByShard[shard]!++; return; }
     }
-    pool.dispatch(shard, { t: 'sip', d: msg.data, s: { transport: msg.transport, address: msg.remoteAddress, port: msg.remotePort, connId: msg.connId } });
+    if (isInvite(msg.data)) recentInvites.add(hash);
+    pool.dispatchSip(shard, msg.data, sources.of(msg.transport, msg.remoteAddress, msg.remotePort, msg.connId));
   };
 
   const resizer: Resizer<InboundMessage> = new Resizer<InboundMessage>({
@@ -218,6 +263,7 @@ export async function startProxy(config: Config, log: Logger): Promise<ProxyHand
     return reports.sort((a, b) => a.shardId - b.shardId);
   };
   const close = async (): Promise<void> => {
+    sampler.stop();
     resizer.stop();
     await transports.close();
     await pool.close();
@@ -230,6 +276,7 @@ export async function startProxy(config: Config, log: Logger): Promise<ProxyHand
     transports,
     location,
     mainStats,
+    overload,
     peerStates: () => peerStates.snapshot(),
     rel100Learned: () => rel100.list(),
     resetRel100(peer: string): boolean {
@@ -268,6 +315,8 @@ export async function startProxy(config: Config, log: Logger): Promise<ProxyHand
         }
       }
       ({ maxInFlight, retryAfterSeconds } = next.shard);
+      overload.configure(next.overload);
+      sampler.start(next.overload.sampleMs);
       log.level = next.log.level;
       log.info('config reloaded');
     },

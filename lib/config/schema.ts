@@ -89,6 +89,21 @@ const ShardSchema = Type.Object(
   { additionalProperties: false, default: {}, description: 'Worker (shard) queueing and overload control.' },
 );
 
+const OverloadSchema = Type.Object(
+  {
+    enabled: Type.Boolean({ default: true, description: 'Shed new work on the main thread while the proxy is overloaded: out-of-dialog requests other than ACK and CANCEL (INVITE, REGISTER, OPTIONS, ...) get 503 with Retry-After (shard.retryAfterSeconds), built there without a shard hop; responses, in-dialog requests, ACK and CANCEL keep flowing so calls already accepted complete. Counted in metrics (sipshard_overload_shed_total).' }),
+    sampleMs: Type.Integer({ minimum: 10, maximum: 10000, default: 100, description: 'How often the load is sampled: the main thread\'s event-loop utilization over the interval, and the shards\' backlog during it.' }),
+    sustainSamples: Type.Integer({ minimum: 1, maximum: 100, default: 3, description: 'Shedding starts only after this many samples in a row over a high mark: one busy interval (a GC pause, a burst, the thread descheduled) is not overload.' }),
+    eluHigh: Type.Number({ minimum: 0.05, maximum: 1, default: 0.9, description: 'Shedding starts when the main thread was busy for at least this share of a sample interval (event-loop utilization, 0..1) while receiving at least minMessagesPerSecond.' }),
+    eluLow: Type.Number({ minimum: 0, maximum: 1, default: 0.7, description: 'Shedding stops once utilization is at or below this and the backlog at or below backlogLow (hysteresis; below eluHigh).' }),
+    backlogHigh: Type.Integer({ minimum: 1, default: 2000, description: 'Shedding starts when one shard had this many messages handed to it and not yet acknowledged during a sample interval (about 40 us of shard work each).' }),
+    backlogLow: Type.Integer({ minimum: 0, default: 500, description: 'Shedding stops once every shard\'s backlog stayed at or below this for a sample interval (and utilization at or below eluLow; below backlogHigh).' }),
+    minMessagesPerSecond: Type.Integer({ minimum: 0, default: 1000, description: 'Utilization counts only while the main thread receives at least this many SIP messages per second: a loop busy with something else (start, a reload, the admin API) is not SIP overload.' }),
+    max503PerSecond: Type.Integer({ minimum: 0, default: 2000, description: 'Most 503s sent per second while shedding; new requests beyond it are dropped unanswered and counted (their senders retransmit or retry later). 0: drop them all.' }),
+  },
+  { additionalProperties: false, default: {}, description: 'Overload control of the whole proxy: refuse new calls early and cheaply instead of collapsing under retransmissions (the per-shard bound is shard.maxInFlight).' },
+);
+
 const PemPath = (description: string) => Type.String({ default: '', allowed: "a file path ('' for none)", description });
 
 const TlsSchema = Type.Object(
@@ -322,6 +337,7 @@ export const ConfigSchema = Type.Object(
     transport: TransportSchema,
     tls: TlsSchema,
     shard: ShardSchema,
+    overload: OverloadSchema,
     security: SecuritySchema,
     proxy: ProxySchema,
     auth: AuthSchema,

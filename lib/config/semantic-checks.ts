@@ -66,6 +66,20 @@ function timerOrder(proxy: unknown): ConfigIssue[] {
   return [{ path: 'proxy.t2Ms', value: proxy.t2Ms, allowed: `>= proxy.t1Ms (${proxy.t1Ms})` }];
 }
 
+/** Hysteresis needs each low mark under its high mark, or shedding would never stop. */
+function overloadMarks(overload: unknown): ConfigIssue[] {
+  if (!isObj(overload)) return [];
+  const { eluLow, eluHigh, backlogLow, backlogHigh } = overload;
+  const issues: ConfigIssue[] = [];
+  if (typeof eluLow === 'number' && typeof eluHigh === 'number' && eluLow >= eluHigh) {
+    issues.push({ path: 'overload.eluLow', value: eluLow, allowed: `< overload.eluHigh (${eluHigh})` });
+  }
+  if (isInt(backlogLow) && isInt(backlogHigh) && backlogLow >= backlogHigh) {
+    issues.push({ path: 'overload.backlogLow', value: backlogLow, allowed: `< overload.backlogHigh (${backlogHigh})` });
+  }
+  return issues;
+}
+
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 
 /** A certificate without its key (or the reverse) cannot serve TLS. */
@@ -95,6 +109,7 @@ export function checkSemantics(config: unknown): ConfigIssue[] {
   return [
     ...expiresOrder(config.registrar),
     ...timerOrder(config.proxy),
+    ...overloadMarks(config.overload),
     ...certKeyPair(config.tls, 'tls'),
     ...certKeyPair(config.admin, 'admin'),
     ...trustedNetworks(config.security),

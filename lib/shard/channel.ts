@@ -1,5 +1,6 @@
 // Messages between the main thread and a shard over its MessagePort. Always arrays (batches): one
-// postMessage per event-loop turn carries many SIP messages (DESIGN.md hot-path rules).
+// postMessage per event-loop turn carries many SIP messages (DESIGN.md hot-path rules), each run of
+// them packed into one transferred ArrayBuffer (sip-frames.ts).
 import type { Config } from '../config/schema.js';
 import type { LineUnregistered } from '../peers/peer-runtime.js';
 import type { PeerState } from '../peers/peer-state.js';
@@ -7,6 +8,7 @@ import type { Rel100Learned } from '../policy/rel100.js';
 import type { HistogramSnapshot } from '../metrics/histogram.js';
 import type { BindingUpdate } from '../registrar/binding.js';
 import type { ListenerConfig, SendTarget } from '../transport/types.js';
+import type { PackedSip } from './sip-frames.js';
 
 export interface ShardInit {
   shardId: number;
@@ -31,7 +33,10 @@ export interface ShardInit {
 }
 
 export type ToShard =
+  /** one message (in-thread callers); the pool sends runs of them packed */
   | { t: 'sip'; d: Uint8Array; s: SendTarget }
+  /** a run of messages in one transferred buffer, each with the target it came from (sip-frames.ts) */
+  | PackedSip
   | { t: 'bind'; u: BindingUpdate }
   | { t: 'peer'; s: PeerState }
   /** a 100rel disable learned (l) or reset by the operator (l null) for peer p */
@@ -54,6 +59,8 @@ export type ToShard =
 
 export type FromShard =
   | { t: 'sip'; d: Uint8Array; to: SendTarget }
+  /** a run of messages to send, packed by the shard's port (sip-frames.ts), each with its destination */
+  | PackedSip
   | { t: 'bind'; u: BindingUpdate }
   | { t: 'peer'; s: PeerState }
   /** this shard learned a 100rel disable (a PRACK refused by an `auto` peer) */

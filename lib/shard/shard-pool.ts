@@ -7,7 +7,9 @@ import { join } from 'node:path';
 import { Piscina } from 'piscina';
 import { packageRoot } from '../config/load-config.js';
 import type { Logger } from '../log.js';
+import type { SendTarget } from '../transport/types.js';
 import type { FromShardBatch, ShardInit, ToShard } from './channel.js';
+import { SipRunWriter } from './sip-frames.js';
 
 export interface ShardPoolOptions {
   workers: number;
@@ -26,6 +28,10 @@ export interface ShardPoolOptions {
 interface ShardSlot {
   port: MessagePort;
   queue: ToShard[];
+  /** SIP messages queued after the last control item, packed into one buffer when the run closes */
+  run: SipRunWriter;
+  /** packed buffers of the queue, moved to the shard by postMessage */
+  transfer: ArrayBuffer[];
   inFlight: number;
   generation: number;
   /** its id is >= the worker count: it only finishes its pinned calls */
@@ -41,6 +47,8 @@ export class ShardPool {
   private count: number;
   private flushScheduled = false;
   private closing = false;
+  /** most messages one shard had unacknowledged since takeBacklogPeak() (overload-control.ts) */
+  private backlogPeak = 0;
   restarts = 0;
 
   constructor(private readonly opts: ShardPoolOptions) {
@@ -81,13 +89,21 @@ export class ShardPool {
     return this.liveIds().filter((i) => this.slots[i]!.retiring);
   }
 
+  /** The most messages one shard had queued or in hand, unacknowledged, since the last call. */
+  takeBacklogPeak(): number {
+    let peak = this.backlogPeak;
+    for (const s of this.slots) if (s !== undefined && s.inFlight > peak) peak = s.inFlight;
+    this.backlogPeak = 0;
+    return peak;
+  }
+
   inFlight(shardId: number): number {
     return this.slots[shardId]?.inFlight ?? 0;
   }
 
   private launch(shardId: number, generation: number): ShardSlot {
     const { port1, port2 } = new MessageChannel();
-    const slot: ShardSlot = { port: port1, queue: [], inFlight: 0, generation, retiring: false, dead: false };
+    const slot: ShardSlot = { port: port1, queue: [], run: new SipRunWriter(), transfer: [], inFlight: 0, generation, retiring: false, dead: false };
     port1.on('message', (batch: FromShardBatch) => {
       if (slot.dead) return;
       slot.inFlight -= batch.n;
@@ -182,15 +198,42 @@ export class ShardPool {
 
   /** Queue for the shard; sent with others at the end of this event-loop turn. */
   dispatch(shardId: number, item: ToShard): void {
+    if (item.t === 'sip') return this.dispatchSip(shardId, item.d, item.s);
     const slot = this.slots[shardId];
     if (slot === undefined) return; // a retiring shard already stopped: nothing of it is left to ask
+    this.closeRun(slot); // the shard sees messages and control items in the order they were queued
     slot.queue.push(item);
-    if (item.t === 'sip') slot.inFlight++;
-    if (slot.queue.length >= this.opts.batchMax) this.flushSlot(slot);
+    this.queued(slot);
+  }
+
+  /**
+   * Queue a SIP message for the shard. `source` should be one object per peer (SourceTargets): a
+   * batch carries each distinct target once.
+   */
+  dispatchSip(shardId: number, data: Uint8Array, source: SendTarget): void {
+    const slot = this.slots[shardId];
+    if (slot === undefined) return;
+    if (!slot.run.add(data, source)) {
+      this.closeRun(slot);
+      slot.run.add(data, source);
+    }
+    if (++slot.inFlight > this.backlogPeak) this.backlogPeak = slot.inFlight;
+    this.queued(slot);
+  }
+
+  private queued(slot: ShardSlot): void {
+    if (slot.queue.length + slot.run.count >= this.opts.batchMax) this.flushSlot(slot);
     else if (!this.flushScheduled) {
       this.flushScheduled = true;
       setImmediate(() => this.flush());
     }
+  }
+
+  private closeRun(slot: ShardSlot): void {
+    const packed = slot.run.close();
+    if (packed === undefined) return;
+    slot.queue.push(packed);
+    slot.transfer.push(packed.b);
   }
 
   broadcast(item: ToShard, except = -1): void {
@@ -203,10 +246,13 @@ export class ShardPool {
   }
 
   private flushSlot(slot: ShardSlot): void {
+    this.closeRun(slot);
     if (slot.queue.length === 0) return;
     const q = slot.queue;
+    const transfer = slot.transfer;
     slot.queue = [];
-    slot.port.postMessage(q);
+    slot.transfer = [];
+    slot.port.postMessage(q, transfer);
   }
 
   async close(): Promise<void> {

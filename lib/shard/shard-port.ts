@@ -1,11 +1,26 @@
 // Wires a ShardRuntime to the MessagePort the main thread handed over; resolves on 'stop'.
 import type { MessagePort } from 'node:worker_threads';
-import type { ShardInit, ToShard } from './channel.js';
+import type { SendTarget } from '../transport/types.js';
+import type { FromShard, FromShardBatch, ShardInit, ToShard } from './channel.js';
 import { ShardRuntime } from './shard-runtime.js';
+import { packSipRuns, SipRunWriter } from './sip-frames.js';
+
+const sipData = (item: FromShard): Uint8Array | undefined => (item.t === 'sip' ? item.d : undefined);
+const sipTarget = (item: FromShard): SendTarget => (item as { to: SendTarget }).to;
+
+/** Posts a batch with its SIP messages packed into transferred buffers (sip-frames.ts). */
+function poster(port: MessagePort): (batch: FromShardBatch) => void {
+  const writer = new SipRunWriter();
+  return (batch) => {
+    const transfer: ArrayBuffer[] = [];
+    batch.out = packSipRuns(batch.out, sipData, sipTarget, writer, transfer);
+    port.postMessage(batch, transfer);
+  };
+}
 
 export function runShardOnPort(port: MessagePort, init: ShardInit): Promise<void> {
   return new Promise((resolve) => {
-    const runtime = new ShardRuntime(init, (batch) => port.postMessage(batch));
+    const runtime = new ShardRuntime(init, poster(port));
     port.on('message', (items: ToShard[]) => {
       if (items.length === 1 && items[0]!.t === 'stop') {
         runtime.stop();

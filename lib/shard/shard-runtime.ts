@@ -23,6 +23,13 @@ import type { TxnTimersConfig } from '../txn/context.js';
 import type { ConfigApplied, DialogPage, FromShard, FromShardBatch, MovedDialog, ShardInit, ShardStatsReport, ToShard } from './channel.js';
 import { packDialog, unpackDialog } from './dialog-checkpoint.js';
 import { Handover } from './handover.js';
+import { forEachSip } from './sip-frames.js';
+
+function ownCopy(view: Buffer): Buffer {
+  const own = Buffer.allocUnsafeSlow(view.length);
+  view.copy(own);
+  return own;
+}
 
 const DIALOG_SWEEP_MS = 60_000;
 const DIALOG_MAX_AGE_MS = 12 * 3600_000;
@@ -198,18 +205,13 @@ export class ShardRuntime {
   handleBatch(items: readonly ToShard[]): void {
     for (const item of items) {
       switch (item.t) {
-        case 'sip': {
-          this.acked++;
-          const data = Buffer.from(item.d.buffer, item.d.byteOffset, item.d.byteLength);
-          // isGone costs one size check unless a resize handed Call-IDs away
-          if (this.handover.isGone(data)) {
-            this.stats.lateRedispatched++;
-            this.out.push({ t: 'redispatch', d: item.d, s: item.s });
-            break;
-          }
-          this.core.receive(data, item.s);
+        case 'sip':
+          this.receiveSip(Buffer.from(item.d.buffer, item.d.byteOffset, item.d.byteLength), item.s);
           break;
-        }
+        case 'sipb':
+          // each message gets its own ArrayBuffer: a held transaction must not keep the whole batch
+          forEachSip(item, (view, s) => this.receiveSip(ownCopy(view), s));
+          break;
         case 'bind':
           this.location.replace(item.u);
           break;
@@ -250,6 +252,17 @@ export class ShardRuntime {
       }
     }
     this.flush();
+  }
+
+  private receiveSip(data: Buffer, source: SendTarget): void {
+    this.acked++;
+    // isGone costs one size check unless a resize handed Call-IDs away
+    if (this.handover.isGone(data)) {
+      this.stats.lateRedispatched++;
+      this.out.push({ t: 'redispatch', d: data, s: source });
+      return;
+    }
+    this.core.receive(data, source);
   }
 
   report(): ShardStatsReport {

@@ -82,6 +82,8 @@ export class TransportManager {
   /** Per-source admission of inbound TCP connections (rate limit, bans); may be replaced before start(). */
   admitConnection: (remoteAddress: string) => boolean = () => true;
   private slowSweep: NodeJS.Timeout | undefined;
+  /** net.isIP is a regex match: once per destination address, not per datagram */
+  private readonly families = new AddressFamilies();
 
   constructor(opts: TransportManagerOptions) {
     validate(opts);
@@ -217,8 +219,9 @@ export class TransportManager {
   }
 
   private sendUdp(target: SendTarget, data: Buffer): void {
-    const family = familyOf(target.address);
-    const l = this.udp.find((u) => u.family === family);
+    const family = this.families.of(target.address);
+    let l: UdpListener | undefined;
+    for (const u of this.udp) if (u.family === family) { l = u; break; }
     if (l === undefined) return this.sendFailed(target, family === 0 ? 'not an IP address' : `no IPv${family} UDP listener`);
     if (data.length > this.limits.maxMessageBytes) return this.sendFailed(target, 'message larger than maxMessageBytes');
     l.send(data, target.port, target.address);
@@ -338,6 +341,21 @@ export class TransportManager {
 function familyOf(address: string): IpFamily | 0 {
   const v = isIP(address);
   return v === 4 || v === 6 ? v : 0;
+}
+
+/** familyOf, remembered per address (bounded: starts over past its size). */
+class AddressFamilies {
+  private readonly known = new Map<string, IpFamily | 0>();
+
+  of(address: string): IpFamily | 0 {
+    let f = this.known.get(address);
+    if (f === undefined) {
+      if (this.known.size >= 10_000) this.known.clear();
+      f = familyOf(address);
+      this.known.set(address, f);
+    }
+    return f;
+  }
 }
 
 function isWildcard(address: string): boolean {

@@ -20,7 +20,13 @@ export class UdpListener {
     this.limits = limits;
     this.logger = logger;
     this.family = isIPv6(config.address) ? 6 : 4;
-    this.socket = createSocket({ type: this.family === 6 ? 'udp6' : 'udp4', ipv6Only: this.family === 6 });
+    const family = this.family;
+    this.socket = createSocket({
+      type: family === 6 ? 'udp6' : 'udp4', ipv6Only: family === 6,
+      // every address we bind or send to is an IP literal (checked by the callers): skip dns.lookup's
+      // checks and its process.nextTick per datagram, and send at once
+      lookup: (address, _options, callback) => callback(null, address, family),
+    });
     this.socket.on('message', (data, rinfo) => onDatagram(data, rinfo, this));
   }
 

@@ -1,0 +1,127 @@
+// SIP messages of one batch packed into one transferable ArrayBuffer, both directions of the shard
+// channel. Structured-cloning an array of {d: Uint8Array, s: SendTarget} objects cost an ArrayBuffer,
+// a view and a target object per message on each side; here a run of messages is one ArrayBuffer
+// (moved, not copied, by postMessage) plus the few distinct targets of the run, cloned once each.
+//
+// Frame layout, repeated: [u16 target index into `tg`][u32 length][length bytes], little-endian.
+import type { SendTarget } from '../transport/types.js';
+
+/** A run of SIP messages in one channel item; `tg` holds each distinct target of the run once. */
+export interface PackedSip {
+  t: 'sipb';
+  b: ArrayBuffer;
+  tg: SendTarget[];
+}
+
+const HEADER = 6;
+/** u16 target index: a run with this many distinct targets is closed and a new one begun */
+const MAX_TARGETS = 0xffff;
+
+/** Collects messages in arrival order, then writes them into one ArrayBuffer at close(). */
+export class SipRunWriter {
+  private data: Uint8Array[] = [];
+  private idx: number[] = [];
+  private targets: SendTarget[] = [];
+  /** by object identity: the callers hand the same (interned) target object for the same peer */
+  private readonly targetIdx = new Map<SendTarget, number>();
+  private bytes = 0;
+
+  get count(): number {
+    return this.data.length;
+  }
+
+  /** False when the run is full (too many distinct targets): close it and add again. */
+  add(data: Uint8Array, target: SendTarget): boolean {
+    let i = this.targetIdx.get(target);
+    if (i === undefined) {
+      if (this.targets.length >= MAX_TARGETS) return false;
+      i = this.targets.length;
+      this.targets.push(target);
+      this.targetIdx.set(target, i);
+    }
+    this.data.push(data);
+    this.idx.push(i);
+    this.bytes += HEADER + data.byteLength;
+    return true;
+  }
+
+  /** The packed run (the writer starts empty again), or undefined when nothing was added. */
+  close(): PackedSip | undefined {
+    const n = this.data.length;
+    if (n === 0) return undefined;
+    const b = new ArrayBuffer(this.bytes);
+    const out = new Uint8Array(b);
+    let pos = 0;
+    for (let k = 0; k < n; k++) {
+      const d = this.data[k]!;
+      const i = this.idx[k]!;
+      const len = d.byteLength;
+      out[pos] = i & 0xff;
+      out[pos + 1] = i >>> 8;
+      out[pos + 2] = len & 0xff;
+      out[pos + 3] = (len >>> 8) & 0xff;
+      out[pos + 4] = (len >>> 16) & 0xff;
+      out[pos + 5] = len >>> 24;
+      out.set(d, pos + HEADER);
+      pos += HEADER + len;
+    }
+    const packed: PackedSip = { t: 'sipb', b, tg: this.targets };
+    this.data = [];
+    this.idx = [];
+    this.targets = [];
+    this.targetIdx.clear();
+    this.bytes = 0;
+    return packed;
+  }
+}
+
+/**
+ * Calls fn for each message of a packed run with a Buffer view into the run's ArrayBuffer (valid as
+ * long as the caller keeps it; copy what outlives the call) and its target.
+ */
+export function forEachSip(p: PackedSip, fn: (data: Buffer, target: SendTarget) => void): void {
+  const all = new Uint8Array(p.b);
+  const end = all.byteLength;
+  let pos = 0;
+  while (pos + HEADER <= end) {
+    const i = all[pos]! | (all[pos + 1]! << 8);
+    const len = (all[pos + 2]! | (all[pos + 3]! << 8) | (all[pos + 4]! << 16) | (all[pos + 5]! << 24)) >>> 0;
+    const start = pos + HEADER;
+    pos = start + len;
+    if (pos > end) return; // truncated: cannot come from SipRunWriter
+    fn(Buffer.from(p.b, start, len), p.tg[i]!);
+  }
+}
+
+/**
+ * Replaces each run of consecutive SIP items (those `dataOf` gives bytes for) by one packed item,
+ * keeping the order of everything else; pushes the packed buffers onto `transfer`.
+ */
+export function packSipRuns<T extends { t: string }>(
+  items: readonly T[],
+  dataOf: (item: T) => Uint8Array | undefined,
+  targetOf: (item: T) => SendTarget,
+  writer: SipRunWriter,
+  transfer: ArrayBuffer[],
+): Array<T | PackedSip> {
+  const out: Array<T | PackedSip> = [];
+  const closeRun = (): void => {
+    const p = writer.close();
+    if (p !== undefined) {
+      out.push(p);
+      transfer.push(p.b);
+    }
+  };
+  for (const item of items) {
+    const d = dataOf(item);
+    if (d === undefined) {
+      closeRun();
+      out.push(item);
+    } else if (!writer.add(d, targetOf(item))) {
+      closeRun();
+      writer.add(d, targetOf(item));
+    }
+  }
+  closeRun();
+  return out;
+}
