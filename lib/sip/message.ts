@@ -28,6 +28,8 @@ export class SipMessage {
   private fields: HeaderField[] | undefined;
   /** Header lines as received, while no caller has asked for `headers` (read-only, shared by clones). */
   private index: HeaderIndex | undefined;
+  /** topVia()'s answer, until the headers may change (validation and the core both need it) */
+  private top: Via | undefined;
 
   constructor(init: { isRequest: boolean; method?: string; uri?: string; status?: number; reason?: string; headers?: HeaderField[]; index?: HeaderIndex; body?: Buffer }) {
     this.isRequest = init.isRequest;
@@ -50,6 +52,8 @@ export class SipMessage {
 
   /** Every header line in wire order, as mutable objects (callers may edit the array). */
   get headers(): HeaderField[] {
+    // whoever takes the array may edit it: what was read from it is no longer known to hold
+    this.top = undefined;
     if (this.fields === undefined) {
       this.fields = this.index!.fields();
       this.index = undefined;
@@ -60,12 +64,14 @@ export class SipMessage {
   set headers(headers: HeaderField[]) {
     this.fields = headers;
     this.index = undefined;
+    this.top = undefined;
   }
 
   /** Header lines as received (the parser's entry point): replaces whatever headers there were. */
   setIndex(index: HeaderIndex): void {
     this.index = index;
     this.fields = undefined;
+    this.top = undefined;
   }
 
   /** Number of header lines; with nameAt/valueAt/lineAt, a walk over them that materializes nothing. */
@@ -187,16 +193,21 @@ export class SipMessage {
     return { seq: Number(v.slice(0, sp)), method: v.slice(sp).trim() };
   }
 
+  /**
+   * The first value of the Via header (the same text as getAll('via')[0]), parsed once while the
+   * headers stay as they are. The object is shared: a caller that edits it writes it back (RFC 3581
+   * received/rport), which goes through `headers` and forgets it.
+   */
   topVia(): Via | undefined {
+    if (this.top !== undefined) return this.top;
     // the first value of the first Via line; split on commas only when that line has any
     for (let i = 0, size = this.size; i < size; i++) {
       if (this.nameAt(i) !== 'via') continue;
       const value = this.valueAt(i);
       const v = value.indexOf(',') === -1 ? value : splitCommas(value)[0];
-      if (v !== undefined && v !== '') return parseVia(v);
+      if (v !== undefined && v !== '') return (this.top = parseVia(v));
     }
-    const v = this.getAll('via')[0];
-    return v === undefined ? undefined : parseVia(v);
+    return undefined;
   }
 
   toBuffer(): Buffer {
