@@ -530,9 +530,8 @@ export class ProxyCore {
 
   private onBranchResponse(txn: ClientTxn, res: SipMessage): void {
     const branch = this.branchOf.get(txn);
-    res.shift('via');
     if (branch === undefined) return;
-    if (branch instanceof AcceptedInvite) { this.relayAccepted(branch, txn.target, res); return; }
+    if (branch instanceof AcceptedInvite) { res.shift('via'); this.relayAccepted(branch, txn.target, res); return; }
     // once the server transaction has ended, only stateless relaying of 2xx is left
     const ctx = branch.ctx.server.state === 'terminated' ? undefined : branch.ctx;
     const status = res.status;
@@ -542,7 +541,8 @@ export class ProxyCore {
     }
     // relayed as passthrough would; only later calls to an `auto` peer change (lib/policy/rel100.ts)
     if (branch.peer !== undefined && isPrackRefusal(res.method, status)) this.deps.rel100?.prackRefused(branch.peer.leg.peer, status);
-    if (status === 100) return;
+    if (status === 100) return; // hop by hop: absorbed here, so its Via is left as it came
+    res.shift('via'); // ours: what goes upstream starts at the caller's Via
     if (status < 200) {
       branch.gotProvisional = true;
       if (branch.cancelPending && txn instanceof InviteClientTxn) { branch.cancelPending = false; branch.cancelled = true; this.sendCancel(branch.request, txn); }
