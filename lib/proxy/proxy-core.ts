@@ -87,6 +87,13 @@ export class ProxyCore {
     this.contexts.delete(t);
     if (this.deps.txnWatch?.active === true) this.deps.txnWatch.ended(t.callId);
   };
+  /** Timer C (RFC 3261 16.6 step 11, 16.8): a provisional branch is CANCELed, a silent one fails with 408. */
+  private readonly timerCFired = (branch: Branch): void => {
+    if (branch.final !== undefined || branch.txn === undefined) return;
+    if (branch.gotProvisional) { this.cancelBranch(branch.ctx, branch); return; }
+    branch.txn.terminate();
+    this.failBranch(branch.ctx, branch, 408);
+  };
   private readonly clientDone = (t: ClientTxn): void => {
     this.clientTxns.delete(t.key);
     this.branchOf.delete(t);
@@ -440,7 +447,7 @@ export class ProxyCore {
     this.branchOf.set(txn, branch);
     this.deps.stats.requestsForwarded++;
     txn.start();
-    if (txn instanceof InviteClientTxn) this.armTimerC(ctx, branch);
+    if (txn instanceof InviteClientTxn) this.armTimerC(branch);
   }
 
   private clientTxnStarted(key: string, txn: ClientTxn, callId: string): void {
@@ -449,14 +456,9 @@ export class ProxyCore {
     if (this.deps.txnWatch?.active === true) this.deps.txnWatch.started(txn.callId);
   }
 
-  private armTimerC(ctx: ResponseContext, branch: Branch): void {
+  private armTimerC(branch: Branch): void {
     this.deps.txn.timers.cancel(branch.timerC);
-    branch.timerC = this.deps.txn.timers.schedule(this.deps.options.timerCMs, () => {
-      if (branch.final !== undefined || branch.txn === undefined) return;
-      if (branch.gotProvisional) { this.cancelBranch(ctx, branch); return; }
-      branch.txn.terminate();
-      this.failBranch(ctx, branch, 408);
-    });
+    branch.timerC = this.deps.txn.timers.schedule(this.deps.options.timerCMs, this.timerCFired, branch);
   }
 
   /** A branch that is final from the start: a forwarding target we cannot reach, or the end of forwarding. */
@@ -528,9 +530,8 @@ export class ProxyCore {
 
   private onBranchResponse(txn: ClientTxn, res: SipMessage): void {
     const branch = this.branchOf.get(txn);
-    res.shift('via');
     if (branch === undefined) return;
-    if (branch instanceof AcceptedInvite) { this.relayAccepted(branch, txn.target, res); return; }
+    if (branch instanceof AcceptedInvite) { res.shift('via'); this.relayAccepted(branch, txn.target, res); return; }
     // once the server transaction has ended, only stateless relaying of 2xx is left
     const ctx = branch.ctx.server.state === 'terminated' ? undefined : branch.ctx;
     const status = res.status;
@@ -540,11 +541,12 @@ export class ProxyCore {
     }
     // relayed as passthrough would; only later calls to an `auto` peer change (lib/policy/rel100.ts)
     if (branch.peer !== undefined && isPrackRefusal(res.method, status)) this.deps.rel100?.prackRefused(branch.peer.leg.peer, status);
-    if (status === 100) return;
+    if (status === 100) return; // hop by hop: absorbed here, so its Via is left as it came
+    res.shift('via'); // ours: what goes upstream starts at the caller's Via
     if (status < 200) {
       branch.gotProvisional = true;
       if (branch.cancelPending && txn instanceof InviteClientTxn) { branch.cancelPending = false; branch.cancelled = true; this.sendCancel(branch.request, txn); }
-      if (txn instanceof InviteClientTxn) this.armTimerC(ctx!, branch);
+      if (txn instanceof InviteClientTxn) this.armTimerC(branch);
       if (ctx !== undefined && !ctx.finalSent && !branch.cancelPending && !branch.cancelled) {
         this.relay(ctx, res);
         this.forwarding?.onProvisional(ctx, branch);

@@ -23,11 +23,89 @@ function unpackTarget(p: PackedTarget): SendTarget {
 }
 
 export function packDialog(d: Dialog): Uint8Array {
+  return writeTuple(d) ?? packWithPackr(d);
+}
+
+/** The same tuple through msgpackr (the reference writeTuple is tested against). */
+export function packWithPackr(d: Dialog): Uint8Array {
   const p: Packed = [1, d.callId, d.callerTag, d.calleeTag, d.callerContact ?? null, packTarget(d.callerDest),
     d.calleeContact ?? null, packTarget(d.calleeDest), d.createdAt, d.confirmedAt ?? null];
   // pack() returns a view into msgpackr's arena: copy into an ArrayBuffer of its own (a pooled
   // Buffer would make postMessage clone the whole pool)
   return new Uint8Array(packr.pack(p));
+}
+
+// A shard packs every dialog it confirms: the tuple is written straight into a scratch buffer (the
+// bytes msgpackr would write, checked by test/shard/dialog-compact.test.ts) instead of through
+// msgpackr's general encoder, then copied out into an ArrayBuffer of its own.
+const scratch = Buffer.allocUnsafeSlow(2048);
+let at = 0;
+
+/** The checkpoint bytes, or undefined when they might not fit the scratch buffer (msgpackr then). */
+function writeTuple(d: Dialog): Uint8Array | undefined {
+  const strings = d.callId.length + d.callerTag.length + d.calleeTag.length + (d.callerContact?.length ?? 0) + (d.calleeContact?.length ?? 0) +
+    d.callerDest.address.length + (d.callerDest.host?.length ?? 0) + d.calleeDest.address.length + (d.calleeDest.host?.length ?? 0);
+  // UTF-8: at most 3 bytes per UTF-16 unit, 5 of header per string; 9 per number; array headers
+  if (strings * 3 + 9 * 5 + 9 * 6 + 8 > scratch.length) return undefined;
+  at = 0;
+  scratch[at++] = 0x9a; // fixarray of 10
+  scratch[at++] = 1;
+  writeString(d.callId);
+  writeString(d.callerTag);
+  writeString(d.calleeTag);
+  writeOptionalString(d.callerContact);
+  writeTarget(d.callerDest);
+  writeOptionalString(d.calleeContact);
+  writeTarget(d.calleeDest);
+  writeNumber(d.createdAt);
+  if (d.confirmedAt === undefined) scratch[at++] = 0xc0;
+  else writeNumber(d.confirmedAt);
+  return new Uint8Array(scratch.subarray(0, at));
+}
+
+function writeTarget(t: SendTarget): void {
+  scratch[at++] = 0x95; // fixarray of 5
+  writeString(t.transport);
+  writeString(t.address);
+  writeNumber(t.port);
+  if (t.connId === undefined) scratch[at++] = 0xc0;
+  else writeNumber(t.connId);
+  writeOptionalString(t.host);
+}
+
+function writeOptionalString(s: string | undefined): void {
+  if (s === undefined) scratch[at++] = 0xc0;
+  else writeString(s);
+}
+
+/** msgpack str (fixstr, str 8, str 16): UTF-8, an ASCII string byte by byte. */
+function writeString(s: string): void {
+  let ascii = true;
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) >= 0x80) { ascii = false; break; }
+  const length = ascii ? s.length : Buffer.byteLength(s, 'utf8');
+  if (length < 0x20) scratch[at++] = 0xa0 | length;
+  else if (length < 0x100) { scratch[at++] = 0xd9; scratch[at++] = length; }
+  else { scratch[at++] = 0xda; scratch[at++] = length >> 8; scratch[at++] = length & 0xff; }
+  if (ascii) for (let i = 0; i < s.length; i++) scratch[at++] = s.charCodeAt(i);
+  else at += scratch.write(s, at, 'utf8');
+}
+
+/** msgpack number as msgpackr writes it with useRecords false: fixint below 0x80, uint 8/16/32, int, else float 64. */
+function writeNumber(n: number): void {
+  if (n >>> 0 === n) {
+    if (n < 0x80) scratch[at++] = n;
+    else if (n < 0x100) { scratch[at++] = 0xcc; scratch[at++] = n; }
+    else if (n < 0x10000) { scratch[at++] = 0xcd; scratch[at++] = n >> 8; scratch[at++] = n & 0xff; }
+    else { scratch[at++] = 0xce; at = scratch.writeUInt32BE(n, at); }
+  } else if (n >> 0 === n) {
+    if (n >= -0x20) scratch[at++] = 0x100 + n;
+    else if (n >= -0x80) { scratch[at++] = 0xd0; scratch[at++] = n + 0x100; }
+    else if (n >= -0x8000) { scratch[at++] = 0xd1; at = scratch.writeInt16BE(n, at); }
+    else { scratch[at++] = 0xd2; at = scratch.writeInt32BE(n, at); }
+  } else {
+    scratch[at++] = 0xcb;
+    at = scratch.writeDoubleBE(n, at);
+  }
 }
 
 export function unpackDialog(bytes: Uint8Array): Dialog | undefined {

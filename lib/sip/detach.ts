@@ -15,8 +15,15 @@ export function detach(s: string | undefined): string | undefined;
 export function detach(s: string | undefined): string | undefined {
   // V8 copies slices shorter than 13 characters anyway
   if (s === undefined || s.length < 13) return s;
-  return NON_LATIN1.test(s) ? JSON.parse(JSON.stringify(s)) as string : Buffer.from(s, 'latin1').toString('latin1');
+  // one call's messages detach the same Call-ID several times (server and client transactions,
+  // the dialog): the copy made last time serves while the text is the same
+  if (s === lastCopy) return lastCopy;
+  lastCopy = NON_LATIN1.test(s) ? JSON.parse(JSON.stringify(s)) as string : Buffer.from(s, 'latin1').toString('latin1');
+  return lastCopy;
 }
+
+/** The flat string detach() made last (it holds no message text: a copy, not a slice). */
+let lastCopy = '';
 
 const ANY = /^/;
 

@@ -17,6 +17,12 @@ export interface HeaderField {
 
 export interface CSeq { seq: number; method: string }
 
+/**
+ * One header line of a message that was edited: a line of its HeaderIndex by number (unchanged, its
+ * text is cut from the received message when sent), or a line of our own.
+ */
+type Line = number | HeaderField;
+
 export class SipMessage {
   isRequest: boolean;
   method: string; // request method; for responses, the CSeq method once parsed
@@ -24,18 +30,27 @@ export class SipMessage {
   status: number; // 0 for requests
   reason: string;
   body: Buffer;
-  /** Header lines as objects: made from the index on first use of `headers`, the truth from then on. */
+  /** Header lines as objects: made on first use of `headers`, the truth from then on. */
   private fields: HeaderField[] | undefined;
   /** Header lines as received, while no caller has asked for `headers` (read-only, shared by clones). */
   private index: HeaderIndex | undefined;
+  /**
+   * With `index`, once edited (a forwarded copy's Max-Forwards, Via, Record-Route; a relayed
+   * response without our Via): the lines in order, most of them still the index's. Edits this way
+   * build no HeaderField object, and no string, for the lines they leave alone.
+   */
+  private edited: Line[] | undefined;
+  /** topVia()'s answer, until the headers may change (validation and the core both need it) */
+  private top: Via | undefined;
 
-  constructor(init: { isRequest: boolean; method?: string; uri?: string; status?: number; reason?: string; headers?: HeaderField[]; index?: HeaderIndex; body?: Buffer }) {
+  constructor(init: { isRequest: boolean; method?: string; uri?: string; status?: number; reason?: string; headers?: HeaderField[]; index?: HeaderIndex; edited?: Line[]; body?: Buffer }) {
     this.isRequest = init.isRequest;
     this.method = init.method ?? '';
     this.uri = init.uri ?? '';
     this.status = init.status ?? 0;
     this.reason = init.reason ?? '';
     this.index = init.headers === undefined ? init.index : undefined;
+    this.edited = this.index === undefined ? undefined : init.edited;
     this.fields = this.index === undefined ? init.headers ?? [] : undefined;
     this.body = init.body ?? EMPTY;
   }
@@ -50,9 +65,16 @@ export class SipMessage {
 
   /** Every header line in wire order, as mutable objects (callers may edit the array). */
   get headers(): HeaderField[] {
+    // whoever takes the array may edit it: what was read from it is no longer known to hold
+    this.top = undefined;
     if (this.fields === undefined) {
-      this.fields = this.index!.fields();
+      const index = this.index!;
+      const edited = this.edited;
+      // lines of our own are copied: a clone made before may still hold the same objects
+      this.fields = edited === undefined ? index.fields()
+        : edited.map((l) => typeof l === 'number' ? { name: index.names[l]!, value: index.value(l), line: index.line(l) } : { ...l });
       this.index = undefined;
+      this.edited = undefined;
     }
     return this.fields;
   }
@@ -60,29 +82,40 @@ export class SipMessage {
   set headers(headers: HeaderField[]) {
     this.fields = headers;
     this.index = undefined;
+    this.edited = undefined;
+    this.top = undefined;
   }
 
   /** Header lines as received (the parser's entry point): replaces whatever headers there were. */
   setIndex(index: HeaderIndex): void {
     this.index = index;
+    this.edited = undefined;
     this.fields = undefined;
+    this.top = undefined;
   }
 
   /** Number of header lines; with nameAt/valueAt/lineAt, a walk over them that materializes nothing. */
   get size(): number {
-    return this.index !== undefined ? this.index.size : this.fields!.length;
+    if (this.fields !== undefined) return this.fields.length;
+    return this.edited !== undefined ? this.edited.length : this.index!.size;
   }
 
   nameAt(i: number): string {
-    return this.index !== undefined ? this.index.names[i]! : this.fields![i]!.name;
+    if (this.fields !== undefined) return this.fields[i]!.name;
+    const l = this.edited !== undefined ? this.edited[i]! : i;
+    return typeof l === 'number' ? this.index!.names[l]! : l.name;
   }
 
   valueAt(i: number): string {
-    return this.index !== undefined ? this.index.value(i) : this.fields![i]!.value;
+    if (this.fields !== undefined) return this.fields[i]!.value;
+    const l = this.edited !== undefined ? this.edited[i]! : i;
+    return typeof l === 'number' ? this.index!.value(l) : l.value;
   }
 
   lineAt(i: number): string | undefined {
-    return this.index !== undefined ? this.index.line(i) : this.fields![i]!.line;
+    if (this.fields !== undefined) return this.fields[i]!.line;
+    const l = this.edited !== undefined ? this.edited[i]! : i;
+    return typeof l === 'number' ? this.index!.line(l) : l.line;
   }
 
   get(name: string): string | undefined {
@@ -121,58 +154,94 @@ export class SipMessage {
   }
 
   private find(name: string): number {
-    if (this.index !== undefined) return this.index.names.indexOf(name);
-    const fields = this.fields!;
-    for (let i = 0; i < fields.length; i++) if (fields[i]!.name === name) return i;
+    if (this.fields === undefined && this.edited === undefined) return this.index!.names.indexOf(name);
+    for (let i = 0, size = this.size; i < size; i++) if (this.nameAt(i) === name) return i;
     return -1;
+  }
+
+  /**
+   * The lines to edit in place: the objects once `headers` was used, else the index's lines by
+   * number (edited from now on). Whatever topVia() read may change.
+   */
+  private lines(): Line[] {
+    this.top = undefined;
+    if (this.fields !== undefined) return this.fields;
+    if (this.edited === undefined) {
+      const n = this.index!.size;
+      this.edited = new Array<Line>(n);
+      for (let i = 0; i < n; i++) this.edited[i] = i;
+    }
+    return this.edited;
+  }
+
+  /** Keep only the lines `keep` accepts (by name and position), in place. */
+  private filterLines(keep: (name: string, i: number) => boolean): void {
+    const lines = this.lines();
+    const index = this.index;
+    let w = 0;
+    for (let i = 0; i < lines.length; i++) {
+      const l = lines[i]!;
+      if (keep(typeof l === 'number' ? index!.names[l]! : l.name, i)) lines[w++] = l;
+    }
+    lines.length = w;
   }
 
   /** Replace every line of this header with one line holding `value`. */
   set(name: string, value: string): void {
     const n = normalizeHeaderName(name);
-    const i = this.headers.findIndex((h) => h.name === n);
-    if (i === -1) { this.headers.push(field(n, value)); return; }
-    this.headers[i] = field(n, value);
-    this.headers = this.headers.filter((h, j) => j <= i || h.name !== n);
+    const i = this.find(n);
+    const lines = this.lines();
+    if (i === -1) { lines.push(field(n, value)); return; }
+    lines[i] = field(n, value);
+    this.filterLines((name, j) => j <= i || name !== n);
   }
 
   append(name: string, value: string): void {
-    this.headers.push(field(normalizeHeaderName(name), value));
+    this.lines().push(field(normalizeHeaderName(name), value));
   }
 
   /** Insert as the first line of its name (or first line of the message if none exists yet). */
   prepend(name: string, value: string): void {
     const n = normalizeHeaderName(name);
-    const i = this.headers.findIndex((h) => h.name === n);
-    this.headers.splice(i === -1 ? 0 : i, 0, field(n, value));
+    const i = this.find(n);
+    this.lines().splice(i === -1 ? 0 : i, 0, field(n, value));
   }
 
   remove(name: string): void {
     const n = normalizeHeaderName(name);
-    this.headers = this.headers.filter((h) => h.name !== n);
+    if (this.find(n) === -1) return;
+    this.filterLines((name) => name !== n);
   }
 
   /** Remove and return the first value of a list header (the top Via, the top Route). */
   shift(name: string): string | undefined {
     const n = normalizeHeaderName(name);
-    const i = this.headers.findIndex((h) => h.name === n);
+    const i = this.find(n);
     if (i === -1) return undefined;
-    const h = this.headers[i]!;
-    const values = splitCommas(h.value);
+    const value = this.valueAt(i);
+    const lines = this.lines();
+    // the usual line holds one value: dropped whole, nothing split
+    if (value.indexOf(',') === -1) {
+      lines.splice(i, 1);
+      const v = value.trim();
+      return v === '' ? undefined : v;
+    }
+    const values = splitCommas(value);
     const first = values.shift();
-    if (values.length === 0) this.headers.splice(i, 1);
-    else this.headers[i] = field(n, values.join(', '));
+    if (values.length === 0) lines.splice(i, 1);
+    else lines[i] = field(n, values.join(', '));
     return first;
   }
 
   /** Rewrite the first value of a list header in place (the top Via after received/rport). */
   replaceFirstValue(name: string, value: string): void {
     const n = normalizeHeaderName(name);
-    const i = this.headers.findIndex((h) => h.name === n);
-    if (i === -1) { this.headers.unshift(field(n, value)); return; }
-    const values = splitCommas(this.headers[i]!.value);
+    const i = this.find(n);
+    const lines = this.lines();
+    if (i === -1) { lines.unshift(field(n, value)); return; }
+    const values = splitCommas(this.valueAt(i));
     values[0] = value;
-    this.headers[i] = field(n, values.join(', '));
+    lines[i] = field(n, values.join(', '));
   }
 
   get callId(): string {
@@ -187,28 +256,37 @@ export class SipMessage {
     return { seq: Number(v.slice(0, sp)), method: v.slice(sp).trim() };
   }
 
+  /**
+   * The first value of the Via header (the same text as getAll('via')[0]), parsed once while the
+   * headers stay as they are. The object is shared: a caller that edits it writes it back (RFC 3581
+   * received/rport), which goes through `headers` and forgets it.
+   */
   topVia(): Via | undefined {
+    if (this.top !== undefined) return this.top;
     // the first value of the first Via line; split on commas only when that line has any
     for (let i = 0, size = this.size; i < size; i++) {
       if (this.nameAt(i) !== 'via') continue;
       const value = this.valueAt(i);
       const v = value.indexOf(',') === -1 ? value : splitCommas(value)[0];
-      if (v !== undefined && v !== '') return parseVia(v);
+      if (v !== undefined && v !== '') return (this.top = parseVia(v));
     }
-    const v = this.getAll('via')[0];
-    return v === undefined ? undefined : parseVia(v);
+    return undefined;
   }
 
   toBuffer(): Buffer {
     let s = this.isRequest ? `${this.method} ${this.uri} SIP/2.0\r\n` : `SIP/2.0 ${this.status} ${this.reason}\r\n`;
     let hasLength = false;
-    if (this.index !== undefined) {
+    if (this.index !== undefined && this.edited === undefined) {
       const r = this.index.wireText(`Content-Length: ${this.body.length}\r\n`);
       s += r.text;
       hasLength = r.hasLength;
-    } else for (const h of this.fields!) {
-      if (h.name === 'content-length') { hasLength = true; s += `Content-Length: ${this.body.length}\r\n`; continue; }
-      s += h.line !== undefined ? `${h.line}\r\n` : `${canonicalHeaderName(h.name)}: ${h.value}\r\n`;
+    } else {
+      for (let i = 0, size = this.size; i < size; i++) {
+        const name = this.nameAt(i);
+        if (name === 'content-length') { hasLength = true; s += `Content-Length: ${this.body.length}\r\n`; continue; }
+        const line = this.lineAt(i);
+        s += line !== undefined ? `${line}\r\n` : `${canonicalHeaderName(name)}: ${this.valueAt(i)}\r\n`;
+      }
     }
     // Every message we send carries Content-Length: required on streams, harmless on UDP.
     if (!hasLength) s += `Content-Length: ${this.body.length}\r\n`;
@@ -226,8 +304,9 @@ export class SipMessage {
     return new SipMessage({
       isRequest: this.isRequest, method: this.method, uri: this.uri, status: this.status,
       reason: this.reason, body: this.body,
-      // the index is never written to: a clone shares it until either side asks for `headers`
-      ...(this.index !== undefined ? { index: this.index } : { headers: this.fields!.map((h) => ({ ...h })) }),
+      // the index is never written to: a clone shares it until either side asks for `headers`; the
+      // lines of our own in `edited` are shared too (edits replace them, never change them)
+      ...(this.index !== undefined ? { index: this.index, edited: this.edited?.slice() } : { headers: this.fields!.map((h) => ({ ...h })) }),
     });
   }
 }

@@ -5,47 +5,109 @@ import type { SipMessage } from './message.js';
 import { parseNameAddr } from './name-addr.js';
 import type { Defect } from './parser.js';
 import { parseUri } from './uri.js';
+import { splitCommas } from './split.js';
 import { parseVia } from './via.js';
 
 const CSEQ_RE = /^([0-9]{1,10})[ \t]+([A-Za-z0-9\-.!%*_+`'~]+)$/;
 const MAX_CSEQ = 2 ** 31 - 1; // RFC 3261 8.1.1.5: less than 2**31
-const REQUIRED: ReadonlySet<string> = new Set(['via', 'to', 'from', 'call-id', 'cseq']);
+const REQUIRED: readonly string[] = ['via', 'to', 'from', 'call-id', 'cseq'];
 
-export function checkRequest(msg: SipMessage): Defect | undefined {
-  // one pass over the header lines: presence of the required ones, duplicates of single-value ones
-  const seen = new Map<string, number>();
+// One bit per required and per single-value header name: one pass over the header lines finds the
+// missing ones and the duplicates without a Map or a count per name.
+const BITS: ReadonlyMap<string, number> = new Map([...new Set([...REQUIRED, ...SINGLE_VALUE_HEADERS])].map((n, i) => [n, 1 << i]));
+const REQUIRED_MASK = REQUIRED.reduce((m, n) => m | BITS.get(n)!, 0);
+const SINGLE_MASK = [...SINGLE_VALUE_HEADERS].reduce((m, n) => m | BITS.get(n)!, 0);
+
+interface Census { present: number; duplicated: number }
+
+function census(msg: SipMessage): Census {
+  let present = 0;
+  let duplicated = 0;
+  for (let i = 0, size = msg.size; i < size; i++) {
+    const bit = BITS.get(msg.nameAt(i));
+    if (bit === undefined) continue;
+    if ((present & bit) !== 0) duplicated |= bit;
+    present |= bit;
+  }
+  return { present, duplicated: duplicated & SINGLE_MASK };
+}
+
+/** The first single-value header, in order of first appearance, that came more than once. */
+function firstDuplicated(msg: SipMessage, duplicated: number): string {
   for (let i = 0, size = msg.size; i < size; i++) {
     const name = msg.nameAt(i);
-    if (REQUIRED.has(name) || SINGLE_VALUE_HEADERS.has(name)) seen.set(name, (seen.get(name) ?? 0) + 1);
+    if ((duplicated & (BITS.get(name) ?? 0)) !== 0) return name;
   }
-  for (const name of REQUIRED) if (!seen.has(name)) return bad(`Missing ${name} Header`);
+  return '';
+}
+
+export function checkRequest(msg: SipMessage): Defect | undefined {
+  const { present, duplicated } = census(msg);
+  if ((present & REQUIRED_MASK) !== REQUIRED_MASK) {
+    for (const name of REQUIRED) if ((present & BITS.get(name)!) === 0) return bad(`Missing ${name} Header`);
+  }
   // `Via:` or `Route:` with an empty value is present but names no hop (found by the fuzzer)
-  for (const name of ['via', 'route']) {
-    if (msg.has(name) && msg.getAll(name).length === 0) return bad(`Empty ${name} Header`);
-  }
-  for (const [name, n] of seen) if (n > 1 && SINGLE_VALUE_HEADERS.has(name)) return bad(`Duplicate ${name} Header`);
+  if (valueCount(msg, 'via') === 0) return bad('Empty via Header');
+  if (valueCount(msg, 'route') === 0) return bad('Empty route Header');
+  if (duplicated !== 0) return bad(`Duplicate ${firstDuplicated(msg, duplicated)} Header`);
   const cseq = CSEQ_RE.exec(msg.get('cseq')!);
   if (cseq === null || Number(cseq[1]) > MAX_CSEQ) return bad('Bad CSeq');
   if (cseq[2] !== msg.method) return bad('CSeq Method Mismatch');
   const mf = msg.get('max-forwards');
   if (mf !== undefined && !/^[0-9]{1,10}$/.test(mf)) return bad('Bad Max-Forwards');
-  return tryParse(() => {
-    for (const v of msg.getAll('via')) parseVia(v);
+  try {
+    parseVias(msg);
     parseNameAddr(msg.get('from')!);
     parseNameAddr(msg.get('to')!);
     parseUri(msg.uri);
-  });
+    return undefined;
+  } catch (err) {
+    return defectOf(err);
+  }
 }
 
 /** A response we cannot trust is dropped (there is no one to answer it). */
 export function checkResponse(msg: SipMessage): boolean {
-  for (const name of ['via', 'to', 'from', 'call-id', 'cseq']) if (!msg.has(name)) return false;
-  if (msg.getAll('via').length === 0) return false;
-  for (const name of SINGLE_VALUE_HEADERS) if (msg.count(name) > 1) return false;
+  const { present, duplicated } = census(msg);
+  if ((present & REQUIRED_MASK) !== REQUIRED_MASK || duplicated !== 0) return false;
+  if (valueCount(msg, 'via') === 0) return false;
   const cseq = CSEQ_RE.exec(msg.get('cseq')!);
   if (cseq === null || Number(cseq[1]) > MAX_CSEQ) return false;
   msg.method = cseq[2]!;
-  return tryParse(() => { for (const v of msg.getAll('via')) parseVia(v); }) === undefined;
+  try {
+    parseVias(msg);
+    return true;
+  } catch (err) {
+    defectOf(err);
+    return false;
+  }
+}
+
+/**
+ * Values of a list header (getAll(name).length) without building the list: -1 when there is no
+ * such line, 0 when its lines are empty.
+ */
+function valueCount(msg: SipMessage, name: string): number {
+  let n = -1;
+  for (let i = 0, size = msg.size; i < size; i++) {
+    if (msg.nameAt(i) !== name) continue;
+    if (n === -1) n = 0;
+    n += splitCommas(msg.valueAt(i)).length;
+  }
+  return n;
+}
+
+/** Every Via value parses (throws the parse error); the top one through topVia(), which keeps it for the core. */
+function parseVias(msg: SipMessage): void {
+  msg.topVia();
+  let first = true;
+  for (let i = 0, size = msg.size; i < size; i++) {
+    if (msg.nameAt(i) !== 'via') continue;
+    for (const value of splitCommas(msg.valueAt(i))) {
+      if (first) first = false; // the top one: topVia() above
+      else parseVia(value);
+    }
+  }
 }
 
 /**
@@ -68,7 +130,12 @@ function tryParse(fn: () => void): Defect | undefined {
     fn();
     return undefined;
   } catch (err) {
-    if (isSipProxyError(err)) return { status: err.status ?? 400, reason: 'Bad Request' };
-    throw err;
+    return defectOf(err);
   }
+}
+
+/** A parse error of a header value as a 400 (or its own status); anything else is a bug and goes on. */
+function defectOf(err: unknown): Defect {
+  if (isSipProxyError(err)) return { status: err.status ?? 400, reason: 'Bad Request' };
+  throw err;
 }

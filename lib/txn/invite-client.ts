@@ -33,12 +33,19 @@ export class InviteClientTxn {
   start(): void {
     if (this.data === undefined) return;
     this.ctx.send(this.target, this.data);
-    if (!isReliable(this.target)) this.timerA = this.ctx.timers.schedule(this.aInterval, () => this.fireA());
-    this.timerB = this.ctx.timers.schedule(64 * this.ctx.times.t1Ms, () => {
-      if (this.state !== 'calling') return;
-      this.user.onTimeout(this);
-      this.terminate();
-    });
+    if (!isReliable(this.target)) this.timerA = this.ctx.timers.schedule(this.aInterval, InviteClientTxn.fireA, this);
+    this.timerB = this.ctx.timers.schedule(64 * this.ctx.times.t1Ms, InviteClientTxn.fireB, this);
+  }
+
+  // shared by every transaction (the timer passes the transaction): no closure per timer
+  private static fireA(txn: InviteClientTxn): void {
+    txn.fireA();
+  }
+
+  private static fireB(txn: InviteClientTxn): void {
+    if (txn.state !== 'calling') return;
+    txn.user.onTimeout(txn);
+    txn.terminate();
   }
 
   receive(res: SipMessage): void {
@@ -83,7 +90,7 @@ export class InviteClientTxn {
     if (this.state !== 'calling' || this.data === undefined) return;
     this.ctx.send(this.target, this.data);
     this.aInterval *= 2;
-    this.timerA = this.ctx.timers.schedule(this.aInterval, () => this.fireA());
+    this.timerA = this.ctx.timers.schedule(this.aInterval, InviteClientTxn.fireA, this);
   }
 
   terminate(): void {

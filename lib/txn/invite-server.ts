@@ -41,7 +41,7 @@ export class InviteServerTxn {
       return;
     }
     this.state = 'completed';
-    if (!isReliable(this.source)) this.timerG = timers.schedule(this.gInterval, () => this.fireG());
+    if (!isReliable(this.source)) this.timerG = timers.schedule(this.gInterval, InviteServerTxn.fireG, this);
     this.timerH = timers.schedule(64 * times.t1Ms, terminateTxn, this);
   }
 
@@ -66,7 +66,12 @@ export class InviteServerTxn {
     if (this.state !== 'completed' || this.lastResponse === undefined) return;
     this.ctx.send(this.source, this.lastResponse);
     this.gInterval = Math.min(2 * this.gInterval, this.ctx.times.t2Ms);
-    this.timerG = this.ctx.timers.schedule(this.gInterval, () => this.fireG());
+    this.timerG = this.ctx.timers.schedule(this.gInterval, InviteServerTxn.fireG, this);
+  }
+
+  // shared by every transaction (the timer passes the transaction): no closure per timer
+  private static fireG(txn: InviteServerTxn): void {
+    txn.fireG();
   }
 
   terminate(): void {

@@ -30,12 +30,19 @@ export class NonInviteClientTxn {
   start(): void {
     if (this.data === undefined) return;
     this.ctx.send(this.target, this.data);
-    if (!isReliable(this.target)) this.timerE = this.ctx.timers.schedule(this.eInterval, () => this.fireE());
-    this.timerF = this.ctx.timers.schedule(64 * this.ctx.times.t1Ms, () => {
-      if (this.state !== 'trying' && this.state !== 'proceeding') return;
-      this.user.onTimeout(this);
-      this.terminate();
-    });
+    if (!isReliable(this.target)) this.timerE = this.ctx.timers.schedule(this.eInterval, NonInviteClientTxn.fireE, this);
+    this.timerF = this.ctx.timers.schedule(64 * this.ctx.times.t1Ms, NonInviteClientTxn.fireF, this);
+  }
+
+  // shared by every transaction (the timer passes the transaction): no closure per timer
+  private static fireE(txn: NonInviteClientTxn): void {
+    txn.fireE();
+  }
+
+  private static fireF(txn: NonInviteClientTxn): void {
+    if (txn.state !== 'trying' && txn.state !== 'proceeding') return;
+    txn.user.onTimeout(txn);
+    txn.terminate();
   }
 
   receive(res: SipMessage): void {
@@ -57,7 +64,7 @@ export class NonInviteClientTxn {
     if ((this.state !== 'trying' && this.state !== 'proceeding') || this.data === undefined) return;
     this.ctx.send(this.target, this.data);
     this.eInterval = this.state === 'proceeding' ? this.ctx.times.t2Ms : Math.min(2 * this.eInterval, this.ctx.times.t2Ms);
-    this.timerE = this.ctx.timers.schedule(this.eInterval, () => this.fireE());
+    this.timerE = this.ctx.timers.schedule(this.eInterval, NonInviteClientTxn.fireE, this);
   }
 
   terminate(): void {

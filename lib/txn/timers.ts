@@ -7,9 +7,24 @@ export const systemClock: Clock = { now: () => Date.now() };
 
 export interface Timer { cancelled: boolean; fn: (arg: unknown) => void; arg: unknown; readonly tick: number }
 
+/** A scheduled timer as the wheel keeps it: where it sits, so cancel() is a store, not a search. */
+interface Slot extends Timer { bucket: Bucket | undefined; index: number }
+
+/** The timers of one tick in the order they were scheduled; a cancelled one leaves a hole. */
+interface Bucket { readonly tick: number; readonly timers: Array<Slot | undefined>; live: number; firing: boolean }
+
+// Ticks within this many of the last one fired sit in a ring indexed by tick (an array load, no
+// hashing of a tick number too large to be a small integer); later ones (a line's re-registration,
+// keep-alives) in a Map. 32,768 ticks of 10 ms: 327 s, past Timer C's default of 181 s.
+const RING = 32_768;
+const RING_MASK = RING - 1;
+
 export class TimerWheel {
-  // a Set per tick so a cancelled timer is released at once, not when its tick comes round
-  private readonly buckets = new Map<number, Set<Timer>>();
+  // Per tick an array, not a Set: a schedule is a push, a cancel a store of a hole (the cancelled
+  // timer itself is released at once: no Set entry to delete, nothing kept until its tick comes),
+  // and a bucket whose timers are all cancelled is dropped.
+  private readonly ring: Array<Bucket | undefined> = new Array<Bucket | undefined>(RING).fill(undefined);
+  private readonly far = new Map<number, Bucket>();
   private lastTick: number;
   private pending = 0;
   private interval: NodeJS.Timeout | undefined;
@@ -28,10 +43,10 @@ export class TimerWheel {
   schedule<T>(delayMs: number, fn: (arg: T) => void, arg: T): Timer;
   schedule(delayMs: number, fn: (arg: unknown) => void, arg?: unknown): Timer {
     const tick = Math.max(Math.ceil((this.clock.now() + delayMs) / this.tickMs), this.lastTick + 1);
-    const timer: Timer = { cancelled: false, fn, arg, tick };
-    let b = this.buckets.get(tick);
-    if (b === undefined) this.buckets.set(tick, (b = new Set()));
-    b.add(timer);
+    const b = this.bucketOf(tick);
+    const timer: Slot = { cancelled: false, fn, arg, tick, bucket: b, index: b.timers.length };
+    b.timers.push(timer);
+    b.live++;
     this.pending++;
     if (this.autoTick && this.interval === undefined) {
       this.interval = setInterval(() => this.advance(), this.tickMs);
@@ -40,30 +55,67 @@ export class TimerWheel {
     return timer;
   }
 
+  private bucketOf(tick: number): Bucket {
+    if (tick - this.lastTick < RING) {
+      const i = tick & RING_MASK;
+      let b = this.ring[i];
+      if (b === undefined) this.ring[i] = (b = { tick, timers: [], live: 0, firing: false });
+      return b;
+    }
+    let b = this.far.get(tick);
+    if (b === undefined) this.far.set(tick, (b = { tick, timers: [], live: 0, firing: false }));
+    return b;
+  }
+
   cancel(timer: Timer | undefined): void {
     if (timer === undefined || timer.cancelled) return;
-    timer.cancelled = true;
-    const b = this.buckets.get(timer.tick);
-    if (b !== undefined && b.delete(timer)) {
-      this.pending--;
-      if (b.size === 0) this.buckets.delete(timer.tick);
-    }
+    const t = timer as Slot;
+    t.cancelled = true;
+    const b = t.bucket;
+    t.bucket = undefined;
+    // a bucket being fired has already taken its timers off `pending`
+    if (b === undefined || b.firing) return;
+    b.timers[t.index] = undefined;
+    this.pending--;
+    if (--b.live === 0) this.drop(b);
+  }
+
+  private drop(b: Bucket): void {
+    const i = b.tick & RING_MASK;
+    if (this.ring[i] === b) this.ring[i] = undefined;
+    else this.far.delete(b.tick);
   }
 
   /** Fire every timer due by the clock's now. */
   advance(): void {
     const nowTick = Math.floor(this.clock.now() / this.tickMs);
     while (this.lastTick < nowTick) {
-      this.lastTick++;
-      const b = this.buckets.get(this.lastTick);
-      if (b === undefined) continue;
-      this.buckets.delete(this.lastTick);
-      this.pending -= b.size;
-      for (const t of b) if (!t.cancelled) { t.cancelled = true; t.fn(t.arg); }
+      const tick = ++this.lastTick;
+      // a tick's far bucket was filled before its ring bucket existed: it fires first (schedule order)
+      if (this.far.size > 0) {
+        const b = this.far.get(tick);
+        if (b !== undefined) { this.far.delete(tick); this.fire(b); }
+      }
+      const i = tick & RING_MASK;
+      const near = this.ring[i];
+      if (near !== undefined && near.tick === tick) { this.ring[i] = undefined; this.fire(near); }
     }
     if (this.pending === 0 && this.interval !== undefined) {
       clearInterval(this.interval);
       this.interval = undefined;
+    }
+  }
+
+  private fire(b: Bucket): void {
+    b.firing = true;
+    this.pending -= b.live;
+    const timers = b.timers;
+    for (let j = 0; j < timers.length; j++) {
+      const t = timers[j];
+      if (t === undefined || t.cancelled) continue;
+      t.cancelled = true;
+      t.bucket = undefined;
+      t.fn(t.arg);
     }
   }
 

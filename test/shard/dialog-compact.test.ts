@@ -4,7 +4,8 @@ import t from 'tap';
 import { DialogTable } from '../../lib/dialog/dialog-table.js';
 import { detach } from '../../lib/sip/detach.js';
 import { internTarget } from '../../lib/transport/intern-target.js';
-import { DialogCheckpoints, packDialog, unpackDialog } from '../../lib/shard/dialog-checkpoint.js';
+import { DialogCheckpoints, packDialog, packWithPackr, unpackDialog } from '../../lib/shard/dialog-checkpoint.js';
+import type { Dialog } from '../../lib/dialog/dialog-table.js';
 
 const caller = { transport: 'udp' as const, address: '192.0.2.1', port: 5060 };
 const callee = (port: number) => ({ transport: 'tcp' as const, address: '192.0.2.2', port, connId: 7 });
@@ -47,6 +48,30 @@ t.test('checkpoint round trip', async (t) => {
   const back = unpackDialog(packDialog(d));
   t.same(back, { ...d });
   t.equal(unpackDialog(new Uint8Array([0xc1])), undefined);
+});
+
+t.test('checkpoints are written byte for byte as msgpackr writes them, and read back', async (t) => {
+  const d0: Dialog = {
+    callId: 'a-long-call-id@example.com', callerTag: 'caller-tag', calleeTag: 'b1', state: 'confirmed',
+    callerContact: 'sip:a@192.0.2.1', callerDest: { ...caller }, calleeContact: undefined, calleeDest: callee(5080),
+    createdAt: 1_764_000_000_123, confirmedAt: 1_764_000_000_456,
+  };
+  const cases: Array<[string, Dialog]> = [
+    ['usual', d0],
+    ['not confirmed yet, no contacts', { ...d0, callerContact: undefined, confirmedAt: undefined }],
+    ['latin-1, euro sign, emoji, lone surrogate', { ...d0, callId: 'caf\u00e9-\u20ac-\ud83d\ude00-\ud800@x', calleeContact: 'sip:\u00e9@192.0.2.2' }],
+    ['31, 32, 255, 256 and 70,000-byte strings', { ...d0, callerTag: 'a'.repeat(31), calleeTag: 'b'.repeat(32), callerContact: 'c'.repeat(255), calleeContact: 'd'.repeat(256) }],
+    ['too long for the scratch buffer', { ...d0, callId: 'e'.repeat(70_000) }],
+    ['ports and connection ids of every width, a host', { ...d0, callerDest: { transport: 'tcp', address: '::1', port: 127, connId: 128, host: 'pbx.example.com' }, calleeDest: { transport: 'tls', address: '192.0.2.9', port: 65535, connId: 2 ** 32 + 5 } }],
+    ['small numbers', { ...d0, callerDest: { transport: 'udp', address: '192.0.2.1', port: 0, connId: 255 }, calleeDest: { transport: 'udp', address: '192.0.2.1', port: 256, connId: 2 ** 32 - 1 }, createdAt: 0, confirmedAt: 70_000 }],
+  ];
+  for (const [name, d] of cases) {
+    const bytes = packDialog(d);
+    t.same([...bytes], [...packWithPackr(d)], name);
+    t.equal(bytes.byteLength, bytes.buffer.byteLength, `${name}: an ArrayBuffer of its own`);
+    // a lone surrogate has no UTF-8 form: both writers put U+FFFD in its place
+    t.same(unpackDialog(bytes), { ...d, callId: d.callId.replace('\ud800', '\ufffd') }, `${name}: read back`);
+  }
 });
 
 t.test('the main thread keeps checkpoints byte for byte, per shard, and hands each back in its own buffer', async (t) => {
