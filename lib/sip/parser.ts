@@ -3,14 +3,17 @@
 // from its Via, From, To, Call-ID and CSeq) are reported beside the message instead of thrown.
 import { createError } from '../errors.js';
 import { tokenHeaderName } from './header-names.js';
-import { indexHeaders } from './header-index.js';
+import { indexHeaders, NO_LINE, SEVERAL_LINES, type HeaderIndex } from './header-index.js';
 import { SipMessage, type HeaderField } from './message.js';
 
 export interface Defect { status: number; reason: string }
 export interface ParseResult { message: SipMessage; defect: Defect | undefined }
 
-const KNOWN_METHODS: ReadonlySet<string> = new Set(['INVITE', 'ACK', 'BYE', 'CANCEL', 'OPTIONS', 'REGISTER', 'PRACK', 'UPDATE',
-  'INFO', 'SUBSCRIBE', 'NOTIFY', 'REFER', 'MESSAGE', 'PUBLISH']);
+/** The usual methods by length: a match is returned as the literal (no slice, no hash of a new string). */
+const KNOWN_METHODS: string[][] = [];
+for (const m of ['INVITE', 'ACK', 'BYE', 'CANCEL', 'OPTIONS', 'REGISTER', 'PRACK', 'UPDATE', 'INFO', 'SUBSCRIBE', 'NOTIFY', 'REFER',
+  'MESSAGE', 'PUBLISH']) (KNOWN_METHODS[m.length] ??= []).push(m);
+for (let n = 0; n < KNOWN_METHODS.length; n++) KNOWN_METHODS[n] ??= [];
 const METHOD_RE = /^[A-Za-z0-9\-.!%*_+`'~]+$/;
 const CRLFCRLF = Buffer.from('\r\n\r\n');
 const LFLF = Buffer.from('\n\n');
@@ -21,10 +24,19 @@ const WHOLE_MAX = 8192;
  * line and header section can be found (nothing to answer).
  */
 export function parseMessage(buf: Buffer): ParseResult {
-  // A datagram-sized message is decoded whole (one native call) and its header end found in the
-  // string; a large one only up to its header end, so no big body is kept twice as text.
-  const whole = buf.length <= WHOLE_MAX ? buf.toString('latin1') : undefined;
-  let headEnd = whole !== undefined ? whole.indexOf('\r\n\r\n') : buf.indexOf(CRLFCRLF);
+  // A datagram-sized message is decoded whole (one native call); its header lines are indexed and its
+  // header end found in one pass over the text.
+  if (buf.length <= WHOLE_MAX) {
+    const whole = latin1(buf, buf.length);
+    const eol = whole.indexOf('\r\n');
+    if (eol !== -1) {
+      const index = indexHeaders(buf, whole, eol + 2, whole.length);
+      if (index.headEnd !== -1) return indexed(buf, whole.slice(0, eol), index, index.headEnd, 4);
+    }
+  }
+  // A large message is decoded only up to its header end, so no big body is kept twice as text; a
+  // header section without CRLF CRLF (bare LF line ends, or the end of a datagram) is found here too.
+  let headEnd = buf.indexOf(CRLFCRLF);
   let sepLen = 4;
   if (headEnd === -1) {
     headEnd = buf.indexOf(LFLF);
@@ -35,19 +47,33 @@ export function parseMessage(buf: Buffer): ParseResult {
       else throw createError('SIP_ERR_PARSE', 'no end of header section', 400);
     }
   }
-  const head = whole !== undefined && sepLen === 4 ? whole : buf.toString('latin1', 0, headEnd);
+  const head = latin1(buf, headEnd);
   if (sepLen !== 4 && head.indexOf('\n') !== -1) return finish(buf, head.split(/\r?\n/), headEnd, sepLen);
-  // the common case: CRLF line ends, indexed in place (lib/sip/header-index.ts)
-  let eol = head.indexOf('\r\n');
-  if (eol > headEnd) eol = -1;
-  const msg = parseStartLine(eol === -1 ? head.slice(0, headEnd) : head.slice(0, eol));
+  // CRLF line ends, indexed in place (lib/sip/header-index.ts)
+  const eol = head.indexOf('\r\n');
+  return indexed(buf, eol === -1 ? head : head.slice(0, eol), indexHeaders(buf, head, eol === -1 ? headEnd : eol + 2, headEnd), headEnd, sepLen);
+}
+
+/** The message from its start line and header index; the body from Content-Length. */
+function indexed(buf: Buffer, startLine: string, index: HeaderIndex, headEnd: number, sepLen: number): ParseResult {
+  const msg = parseStartLine(startLine);
   let defect: Defect | undefined = msg.defect;
-  const index = indexHeaders(buf, head, eol === -1 ? headEnd : eol + 2, headEnd);
   if (index.malformed) defect ??= { status: 400, reason: 'Malformed Header Line' };
   const message = msg.message;
   message.setIndex(index);
-  return { message, defect: bodyOf(buf, message, contentLength(message), defect, headEnd, sepLen) };
+  const at = index.lengthLine;
+  const cl = at === NO_LINE ? undefined : at === SEVERAL_LINES ? 'bad' : digits(index.value(at));
+  return { message, defect: bodyOf(buf, message, cl === -1 ? 'bad' : cl, defect, headEnd, sepLen) };
 }
+
+/**
+ * buf[0, end) as latin1 text: Buffer's own latin1Slice, which toString calls after checking its
+ * arguments and looking up the encoding (a measurable share of a small message's parse).
+ */
+function latin1(buf: Buffer, end: number): string {
+  return (buf as Latin1Sliceable).latin1Slice(0, end);
+}
+type Latin1Sliceable = Buffer & { latin1Slice(start: number, end: number): string };
 
 /** A header section ended by a bare LF pair (lines may end in LF or CRLF): the same from an array of lines. */
 function finish(buf: Buffer, lines: string[], headEnd: number, sepLen: number): ParseResult {
@@ -113,8 +139,10 @@ function parseStartLine(line: string): { message: SipMessage; defect: Defect | u
   const sp1 = line.indexOf(' ');
   const sp2 = sp1 === -1 ? -1 : line.indexOf(' ', sp1 + 1);
   if (sp1 > 0 && sp2 > sp1 + 1 && line.length === sp2 + 8 && line.endsWith(' SIP/2.0')) {
-    const method = line.slice(0, sp1);
-    if (KNOWN_METHODS.has(method)) return { message: SipMessage.request(method, line.slice(sp1 + 1, sp2)), defect: undefined };
+    const known = sp1 < KNOWN_METHODS.length ? KNOWN_METHODS[sp1]! : [];
+    for (let i = 0; i < known.length; i++) {
+      if (line.startsWith(known[i]!)) return { message: SipMessage.request(known[i]!, line.slice(sp1 + 1, sp2)), defect: undefined };
+    }
   }
   const parts = line.split(' ');
   const method = parts[0] ?? '';

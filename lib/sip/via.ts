@@ -18,8 +18,13 @@ const FAST_RE = /^(SIP)\/(2\.0)\/([A-Za-z]+) ([^\s:;]+(?::[0-9]+)?)$/;
 const VIA_RE = /^([A-Za-z0-9.!%*_+`'~-]+)\s*\/\s*([0-9.]+)\s*\/\s*([A-Za-z0-9.!%*_+`'~-]+)\s+(\S+(?:\s*:\s*[0-9]+)?)\s*$/;
 
 export function parseVia(value: string): Via {
-  const fast = usualVia(value);
+  const fast = USUAL_VIA.test(value) ? plainVia(value) : usualVia(value);
   if (fast !== undefined) return fast;
+  return generalVia(value);
+}
+
+/** The general form: LWS anywhere it is allowed, IPv6, odd characters; throws on a malformed Via. */
+export function generalVia(value: string): Via {
   const v = value.trim();
   const semi = v.indexOf(';');
   const head = semi === -1 ? v : v.slice(0, semi);
@@ -37,11 +42,46 @@ export function parseVia(value: string): Via {
 }
 
 /**
+ * The shape of nearly every Via, checked by one regex (native, a few times cheaper than a
+ * charCodeAt loop): upper-case transport, lower-case host name or IPv4 address, optional port of
+ * 1-5 digits, plain parameters with lower-case names (no whitespace, quotes or angle brackets).
+ * Nothing in such a value needs a case change, a trim or a check of its own.
+ */
+const USUAL_VIA = /^SIP\/2\.0\/[A-Z]+ [a-z0-9.-]+(?::[0-9]{1,5})?(?:;[^\x00-\x20"<\x7f\xa0;=A-Z]+(?:=[^\x00-\x20"<\x7f\xa0;]*)?)*$/;
+
+/** A value USUAL_VIA accepted, cut with indexOf and slice; undefined for a port above 65535. */
+export function plainVia(v: string): Via | undefined {
+  const sp = v.indexOf(' ', 8);
+  let semi = v.indexOf(';', sp);
+  if (semi === -1) semi = v.length;
+  const colon = v.indexOf(':', sp);
+  let hostEnd = semi;
+  let port: number | undefined;
+  if (colon !== -1 && colon < semi) {
+    hostEnd = colon;
+    port = 0;
+    for (let i = colon + 1; i < semi; i++) port = port * 10 + v.charCodeAt(i) - 0x30;
+    if (port > 65535) return undefined;
+  }
+  const params: Array<[string, string | null]> = [];
+  let start = semi + 1;
+  while (start <= v.length) {
+    let end = v.indexOf(';', start);
+    if (end === -1) end = v.length;
+    const eq = v.indexOf('=', start);
+    if (eq === -1 || eq > end) params.push([v.slice(start, end), null]);
+    else params.push([v.slice(start, eq), v.slice(eq + 1, end)]);
+    start = end + 1;
+  }
+  return { protocol: 'SIP/2.0', transport: v.slice(8, sp), host: v.slice(sp + 1, hostEnd), port, params };
+}
+
+/**
  * `SIP/2.0/<letters> <host chars>[:<port>][;params]` with no whitespace but the one space: the shape
  * nearly every Via has, read with one scan and no regex. Anything else (IPv6, LWS, odd characters,
  * bad ports) returns undefined and takes the general path above, which also reports the errors.
  */
-function usualVia(v: string): Via | undefined {
+export function usualVia(v: string): Via | undefined {
   if (!v.startsWith('SIP/2.0/')) return undefined;
   const sp = v.indexOf(' ', 8);
   if (sp <= 8) return undefined;
