@@ -18,6 +18,7 @@ const METHOD_RE = /^[A-Za-z0-9\-.!%*_+`'~]+$/;
 const CRLFCRLF = Buffer.from('\r\n\r\n');
 const LFLF = Buffer.from('\n\n');
 const WHOLE_MAX = 8192;
+const NO_BODY = Buffer.alloc(0);
 
 /**
  * Parse a datagram or a framed stream message. Throws SIP_ERR_PARSE only when not even a start
@@ -31,7 +32,12 @@ export function parseMessage(buf: Buffer): ParseResult {
     const eol = whole.indexOf('\r\n');
     if (eol !== -1) {
       const index = indexHeaders(buf, whole, eol + 2, whole.length);
-      if (index.headEnd !== -1) return indexed(buf, whole.slice(0, eol), index, index.headEnd, 4);
+      if (index.headEnd !== -1) {
+        const usual = usualRequest(whole, eol);
+        if (usual !== undefined) return indexed(buf, usual, undefined, index, index.headEnd, 4);
+        const start = parseStartLine(whole.slice(0, eol));
+        return indexed(buf, start.message, start.defect, index, index.headEnd, 4);
+      }
     }
   }
   // A large message is decoded only up to its header end, so no big body is kept twice as text; a
@@ -51,15 +57,14 @@ export function parseMessage(buf: Buffer): ParseResult {
   if (sepLen !== 4 && head.indexOf('\n') !== -1) return finish(buf, head.split(/\r?\n/), headEnd, sepLen);
   // CRLF line ends, indexed in place (lib/sip/header-index.ts)
   const eol = head.indexOf('\r\n');
-  return indexed(buf, eol === -1 ? head : head.slice(0, eol), indexHeaders(buf, head, eol === -1 ? headEnd : eol + 2, headEnd), headEnd, sepLen);
+  const start = parseStartLine(eol === -1 ? head : head.slice(0, eol));
+  return indexed(buf, start.message, start.defect, indexHeaders(buf, head, eol === -1 ? headEnd : eol + 2, headEnd), headEnd, sepLen);
 }
 
 /** The message from its start line and header index; the body from Content-Length. */
-function indexed(buf: Buffer, startLine: string, index: HeaderIndex, headEnd: number, sepLen: number): ParseResult {
-  const msg = parseStartLine(startLine);
-  let defect: Defect | undefined = msg.defect;
+function indexed(buf: Buffer, message: SipMessage, startDefect: Defect | undefined, index: HeaderIndex, headEnd: number, sepLen: number): ParseResult {
+  let defect = startDefect;
   if (index.malformed) defect ??= { status: 400, reason: 'Malformed Header Line' };
-  const message = msg.message;
   message.setIndex(index);
   const at = index.lengthLine;
   const cl = at === NO_LINE ? undefined : at === SEVERAL_LINES ? 'bad' : digits(index.value(at));
@@ -122,6 +127,9 @@ function bodyOf(buf: Buffer, message: SipMessage, cl: number | undefined | 'bad'
   } else if (cl > available) {
     defect ??= { status: 400, reason: 'Content-Length Exceeds Message' };
     message.body = buf.subarray(bodyStart);
+  } else if (cl === 0) {
+    // no body (most requests but INVITE): one shared empty Buffer, no view that keeps the datagram alive
+    message.body = NO_BODY;
   } else {
     // octets past Content-Length in a datagram are not part of the message (RFC 4475 3.1.1.8)
     message.body = buf.subarray(bodyStart, bodyStart + cl);
@@ -129,21 +137,32 @@ function bodyOf(buf: Buffer, message: SipMessage, cl: number | undefined | 'bad'
   return defect;
 }
 
-function parseStartLine(line: string): { message: SipMessage; defect: Defect | undefined } {
+/**
+ * The common request line, `<known method> <uri> SIP/2.0` ending at `eol` of `text`, checked without
+ * split or regex and without cutting the line out first; undefined for anything else.
+ */
+function usualRequest(text: string, eol: number): SipMessage | undefined {
+  const sp1 = text.indexOf(' ');
+  if (sp1 <= 0 || sp1 >= KNOWN_METHODS.length) return undefined;
+  const sp2 = text.indexOf(' ', sp1 + 1);
+  if (sp2 <= sp1 + 1 || eol !== sp2 + 8 || !text.startsWith(' SIP/2.0', sp2)) return undefined;
+  const known = KNOWN_METHODS[sp1]!;
+  for (let i = 0; i < known.length; i++) {
+    if (text.startsWith(known[i]!)) return SipMessage.request(known[i]!, text.slice(sp1 + 1, sp2));
+  }
+  return undefined;
+}
+
+interface StartLine { message: SipMessage; defect: Defect | undefined }
+
+function parseStartLine(line: string): StartLine {
   if (line.startsWith('SIP/')) {
     const m = /^SIP\/2\.0 ([1-6][0-9]{2})(?: (.*))?$/.exec(line);
     if (m === null) throw createError('SIP_ERR_PARSE', `malformed status line '${line.slice(0, 80)}'`);
     return { message: SipMessage.response(Number(m[1]), m[2] ?? ''), defect: undefined };
   }
-  // the common shape, 'METHOD uri SIP/2.0', checked without split or regex
-  const sp1 = line.indexOf(' ');
-  const sp2 = sp1 === -1 ? -1 : line.indexOf(' ', sp1 + 1);
-  if (sp1 > 0 && sp2 > sp1 + 1 && line.length === sp2 + 8 && line.endsWith(' SIP/2.0')) {
-    const known = sp1 < KNOWN_METHODS.length ? KNOWN_METHODS[sp1]! : [];
-    for (let i = 0; i < known.length; i++) {
-      if (line.startsWith(known[i]!)) return { message: SipMessage.request(known[i]!, line.slice(sp1 + 1, sp2)), defect: undefined };
-    }
-  }
+  const usual = usualRequest(line, line.length);
+  if (usual !== undefined) return { message: usual, defect: undefined };
   const parts = line.split(' ');
   const method = parts[0] ?? '';
   if (!METHOD_RE.test(method)) throw createError('SIP_ERR_PARSE', `malformed request line '${line.slice(0, 80)}'`, 400);

@@ -63,17 +63,29 @@ export function plainVia(v: string): Via | undefined {
     for (let i = colon + 1; i < semi; i++) port = port * 10 + v.charCodeAt(i) - 0x30;
     if (port > 65535) return undefined;
   }
-  const params: Array<[string, string | null]> = [];
-  let start = semi + 1;
-  while (start <= v.length) {
-    let end = v.indexOf(';', start);
-    if (end === -1) end = v.length;
-    const eq = v.indexOf('=', start);
-    if (eq === -1 || eq > end) params.push([v.slice(start, end), null]);
-    else params.push([v.slice(start, eq), v.slice(eq + 1, end)]);
-    start = end + 1;
-  }
-  return { protocol: 'SIP/2.0', transport: v.slice(8, sp), host: v.slice(sp + 1, hostEnd), port, params };
+  const params: Array<[string, string | null]> = semi === v.length ? [] : [plainParam(v, semi + 1)];
+  for (let next = v.indexOf(';', semi + 1); next !== -1; next = v.indexOf(';', next + 1)) params.push(plainParam(v, next + 1));
+  return { protocol: 'SIP/2.0', transport: usualTransport(v, sp) ?? v.slice(8, sp), host: v.slice(sp + 1, hostEnd), port, params };
+}
+
+/** The parameter from `start` to the next ';' or the end: its name has no '=' and is not empty. */
+function plainParam(v: string, start: number): [string, string | null] {
+  let end = v.indexOf(';', start);
+  if (end === -1) end = v.length;
+  const eq = v.indexOf('=', start);
+  return eq === -1 || eq > end ? [v.slice(start, end), null] : [v.slice(start, eq), v.slice(eq + 1, end)];
+}
+
+/** UDP, TCP or TLS as the literal (no new string for the transport of nearly every Via). */
+function usualTransport(v: string, sp: number): string | undefined {
+  if (sp !== 11) return undefined;
+  const a = v.charCodeAt(8);
+  const b = v.charCodeAt(9);
+  const c = v.charCodeAt(10);
+  if (a === 0x55 && b === 0x44 && c === 0x50) return 'UDP';
+  if (a === 0x54 && b === 0x43 && c === 0x50) return 'TCP';
+  if (a === 0x54 && b === 0x4c && c === 0x53) return 'TLS';
+  return undefined;
 }
 
 /**
@@ -127,7 +139,8 @@ for (let c = 0; c < 256; c++) {
 }
 
 export function viaParam(via: Via, name: string): string | null | undefined {
-  for (const [k, val] of via.params) if (k === name) return val;
+  const params = via.params;
+  for (let i = 0; i < params.length; i++) if (params[i]![0] === name) return params[i]![1];
   return undefined;
 }
 
