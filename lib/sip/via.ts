@@ -50,7 +50,7 @@ export function generalVia(value: string): Via {
 const USUAL_VIA = /^SIP\/2\.0\/[A-Z]+ [a-z0-9.-]+(?::[0-9]{1,5})?(?:;[^\x00-\x20"<\x7f\xa0;=A-Z]+(?:=[^\x00-\x20"<\x7f\xa0;]*)?)*$/;
 
 /** A value USUAL_VIA accepted, cut with indexOf and slice; undefined for a port above 65535. */
-export function plainVia(v: string): Via | undefined {
+function plainVia(v: string): Via | undefined {
   const sp = v.indexOf(' ', 8);
   let semi = v.indexOf(';', sp);
   if (semi === -1) semi = v.length;
@@ -93,7 +93,7 @@ function usualTransport(v: string, sp: number): string | undefined {
  * nearly every Via has, read with one scan and no regex. Anything else (IPv6, LWS, odd characters,
  * bad ports) returns undefined and takes the general path above, which also reports the errors.
  */
-export function usualVia(v: string): Via | undefined {
+function usualVia(v: string): Via | undefined {
   if (!v.startsWith('SIP/2.0/')) return undefined;
   const sp = v.indexOf(' ', 8);
   if (sp <= 8) return undefined;
