@@ -5,19 +5,27 @@
 import { tokenHeaderName } from './header-names.js';
 import type { HeaderField } from './message.js';
 
-// The usual spellings of the usual names, found by length and first byte and confirmed byte by
-// byte against small-integer arrays (cheaper than startsWith or a Uint8Array here). Other spellings
-// (lower case, odd case, whitespace before the colon) take tokenHeaderName, which checks and
-// remembers them.
-interface Bucket { bytes: number[][]; names: string[] }
-const SPELLINGS: Array<Bucket | undefined> = new Array(32 * 64).fill(undefined);
+// The usual spellings of the usual names, each with its colon, found by the line's first two bytes
+// and confirmed byte by byte against small-integer arrays (cheaper than startsWith or a Uint8Array
+// here): a known name also gives the colon's place, so its line needs no search for ':'. Other
+// spellings (lower case, odd case, whitespace before the colon) take tokenHeaderName, which checks
+// and remembers them.
+interface Spelling { bytes: number[]; name: string }
+const SPELLINGS: Array<Spelling[] | undefined> = new Array(128 * 128).fill(undefined);
 function addSpelling(wire: string, normalized: string): void {
-  const bucket = (SPELLINGS[slot(wire.length, wire.charCodeAt(0))] ??= { bytes: [], names: [] });
-  bucket.bytes.push(Array.from(Buffer.from(wire, 'latin1')));
-  bucket.names.push(normalized);
+  const bytes = Array.from(Buffer.from(`${wire}:`, 'latin1'));
+  (SPELLINGS[slot(bytes[0]!, bytes[1]!)] ??= []).push({ bytes, name: intern(normalized) });
 }
-function slot(length: number, first: number): number {
-  return (length & 31) * 64 + (first & 63);
+/** The first two bytes (both ASCII, as in every usual spelling): the slot confirms them. */
+function slot(b0: number, b1: number): number {
+  return (b0 << 7) | b1;
+}
+/**
+ * The internalized copy of a string (property keys are internalized): names the index hands out are
+ * then the very strings of the literals callers search for ('call-id'), and compare by identity.
+ */
+function intern(s: string): string {
+  return Object.keys({ [s]: true })[0]!;
 }
 for (const wire of ['Via', 'From', 'To', 'Call-ID', 'CSeq', 'Contact', 'Max-Forwards', 'Content-Type', 'Content-Length',
   'Record-Route', 'Route', 'Subject', 'User-Agent', 'Allow', 'Supported', 'Expires', 'Authorization',
@@ -36,9 +44,13 @@ export class HeaderIndex {
   /** Values already sliced, by line number. */
   private values: Array<string | undefined> | undefined;
 
-  constructor(readonly text: string, readonly names: readonly string[], private readonly pos: readonly number[],
+  constructor(private readonly buf: Uint8Array, readonly text: string, readonly names: readonly string[], private readonly pos: readonly number[],
     /** some line was left out: no colon, or a name that is not a token */
-    readonly malformed: boolean) {}
+    readonly malformed: boolean,
+    /** offset of the CRLF that ends the last header line when the scan met the empty line, else -1 */
+    readonly headEnd: number,
+    /** the Content-Length line: its number, NO_LINE when there is none, SEVERAL_LINES when more than one */
+    readonly lengthLine: number) {}
 
   get size(): number {
     return this.names.length;
@@ -55,16 +67,18 @@ export class HeaderIndex {
       // folded (RFC 3261 7.3.1): continuation line breaks collapse to one space
       v = text.slice(-colon + 1, this.pos[p + 1]!).replace(/\r\n[ \t]+/g, ' ').trim();
     } else {
-      // SP/HTAB skipped in place, so the usual value is one slice
+      // SP/HTAB skipped in place (read from the bytes: the text is their latin1 decoding), so the
+      // usual value is one slice
+      const buf = this.buf;
       let a = colon + 1;
       let b = this.pos[p + 1]!;
-      while (a < b && (text.charCodeAt(a) === 0x20 || text.charCodeAt(a) === 0x09)) a++;
-      while (b > a && (text.charCodeAt(b - 1) === 0x20 || text.charCodeAt(b - 1) === 0x09)) b--;
+      while (a < b && (buf[a] === 0x20 || buf[a] === 0x09)) a++;
+      while (b > a && (buf[b - 1] === 0x20 || buf[b - 1] === 0x09)) b--;
       v = text.slice(a, b);
       // other whitespace at either end still goes (as String.trim)
-      if (v.length > 0 && (oddSpace(v.charCodeAt(0)) || oddSpace(v.charCodeAt(v.length - 1)))) v = v.trim();
+      if (b > a && (oddSpace(buf[a]!) || oddSpace(buf[b - 1]!))) v = v.trim();
     }
-    (this.values ??= [])[i] = v;
+    (this.values ??= new Array<string | undefined>(this.names.length))[i] = v;
     return v;
   }
 
@@ -106,63 +120,96 @@ function oddSpace(c: number): boolean {
   return c <= 0x20 || c === 0xa0;
 }
 
+export const NO_LINE = -1;
+export const SEVERAL_LINES = -2;
+
 /**
- * Index the header lines of `text` from `start` (the first header line) to `end` (the end of the
- * last one). Lines end in CRLF; a line starting with SP or HTAB continues the previous one.
- * Malformed lines (no colon, a name that is not a token) are left out and reported.
+ * Index the header lines of `text` from `start` (the first header line) up to `end` or to the empty
+ * line that ends the header section, whichever comes first (so a caller that has not looked for the
+ * header end yet can pass the text's length and read `headEnd`). Lines end in CRLF; a line starting
+ * with SP or HTAB continues the previous one. Malformed lines (no colon, a name that is not a token)
+ * are left out and reported.
  */
 export function indexHeaders(buf: Uint8Array, text: string, start: number, end: number): HeaderIndex {
-  // `text` is `buf` decoded as latin1: the same offsets. Line ends and colons are found with the
-  // string's indexOf (native); the few single characters looked at are read from the bytes (a
-  // typed-array load is cheaper than charCodeAt).
-  const names: string[] = [];
-  const pos: number[] = [];
+  // `text` is `buf` decoded as latin1: the same offsets. Line ends are found with the string's
+  // indexOf (native); the few single bytes looked at are read from the buffer (a typed-array load
+  // is cheaper than charCodeAt). Lines are written to scratch arrays and copied out at their final
+  // size: cheaper than growing two fresh arrays push by push.
+  const names = NAMES;
+  const pos = POS;
+  let count = 0;
   let malformed = false;
+  let headEnd = -1;
+  let lengthLine = NO_LINE;
   let ls = start;
   while (ls < end) {
+    // an empty line: the header section ended with the CRLF before it
+    if (buf[ls] === 0x0d && buf[ls + 1] === 0x0a) { headEnd = ls - 2; break; }
     // the line, with its continuation lines
-    let le = crlf(text, ls, end);
+    let le = crlf(buf, text, ls, end);
     let folded = false;
     while (le < end) {
       const c = buf[le + 2];
       if (c !== 0x20 && c !== 0x09) break;
       folded = true;
-      le = crlf(text, le + 2, end);
+      le = crlf(buf, text, le + 2, end);
     }
     // the name ends at the colon
-    const colon = text.indexOf(':', ls);
-    const name = colon > ls && colon < le ? nameOf(buf, text, ls, colon) : undefined;
+    const known = knownName(buf, ls);
+    let colon: number;
+    let name: string | undefined;
+    if (known !== undefined) {
+      colon = ls + known.bytes.length - 1;
+      name = known.name;
+    } else {
+      colon = text.indexOf(':', ls);
+      name = colon > ls && colon < le ? nameOf(buf, text, ls, colon) : undefined;
+    }
     if (name === undefined) {
       malformed = true;
     } else {
-      names.push(name);
-      pos.push(ls, le, folded ? -colon : colon);
+      if (name === 'content-length') lengthLine = lengthLine === NO_LINE ? count : SEVERAL_LINES;
+      const p = count * STRIDE;
+      names[count++] = name;
+      pos[p] = ls;
+      pos[p + 1] = le;
+      pos[p + 2] = folded ? -colon : colon;
     }
     ls = le + 2;
   }
-  return new HeaderIndex(text, names, pos, malformed);
+  return new HeaderIndex(buf, text, names.slice(0, count), pos.slice(0, count * STRIDE), malformed, headEnd, lengthLine);
 }
 
+const NAMES: string[] = [];
+const POS: number[] = [];
+
 /** Offset of the next CRLF from `from`, or `end`: a single-character search (the faster one), a bare LF skipped. */
-function crlf(text: string, from: number, end: number): number {
+function crlf(buf: Uint8Array, text: string, from: number, end: number): number {
   let nl = text.indexOf('\n', from);
-  while (nl !== -1 && nl <= end && text.charCodeAt(nl - 1) !== 0x0d) nl = text.indexOf('\n', nl + 1);
+  while (nl !== -1 && nl <= end && buf[nl - 1] !== 0x0d) nl = text.indexOf('\n', nl + 1);
   return nl === -1 || nl - 1 > end ? end : nl - 1;
 }
 
-function nameOf(buf: Uint8Array, text: string, a: number, colon: number): string | undefined {
-  const len = colon - a;
-  const known = SPELLINGS[slot(len, buf[a]!)];
-  if (known !== undefined) {
-    for (let j = 0; j < known.bytes.length; j++) {
-      const w = known.bytes[j]!;
-      if (w.length !== len) continue;
-      let k = 0;
-      while (k < len && buf[a + k] === w[k]) k++;
-      if (k === len) return known.names[j];
-    }
+/** The usual spelling (with its colon) that the line at `a` starts with, if any. */
+function knownName(buf: Uint8Array, a: number): Spelling | undefined {
+  const b0 = buf[a]!;
+  const b1 = buf[a + 1]!;
+  if ((b0 | b1) > 0x7f) return undefined;
+  const bucket = SPELLINGS[slot(b0, b1)];
+  if (bucket === undefined) return undefined;
+  for (let j = 0; j < bucket.length; j++) {
+    // the colon first (it tells the lengths apart), then back to the two bytes the slot confirmed
+    const w = bucket[j]!.bytes;
+    let k = w.length - 1;
+    if (buf[a + k] !== 0x3a) continue;
+    while (--k > 1 && buf[a + k] === w[k]);
+    if (k <= 1) return bucket[j];
   }
-  // the general path: a token, perhaps followed by SP/HTAB (RFC 3261 7.3.1 allows LWS before ':')
+  return undefined;
+}
+
+/** The general path: a token, perhaps followed by SP/HTAB (RFC 3261 7.3.1 allows LWS before ':'). */
+function nameOf(buf: Uint8Array, text: string, a: number, colon: number): string | undefined {
   let b = colon;
   while (b > a && (buf[b - 1] === 0x20 || buf[b - 1] === 0x09)) b--;
   return tokenHeaderName(text.slice(a, b));

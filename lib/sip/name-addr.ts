@@ -73,6 +73,28 @@ function usualTag(v: string): string | undefined | null {
   if (lt === -1) return null;
   const gt = v.indexOf('>', lt);
   if (gt === -1) return null;
+  if (gt + 1 === v.length) return undefined;
+  PLAIN_TAIL.lastIndex = gt + 1;
+  return PLAIN_TAIL.test(v) ? plainTag(v, gt) : scannedTag(v, gt);
+}
+
+/**
+ * What follows '>' in the usual value: plain parameters with lower-case names, no whitespace,
+ * quotes or angle brackets. One native regex test instead of a charCodeAt loop.
+ */
+const PLAIN_TAIL = /(?:;[^\x00-\x20"<>\x7f\xa0;=A-Z]+(?:=[^\x00-\x20"<>\x7f\xa0;]*)?)*$/y;
+
+/** The tag of a value whose tail PLAIN_TAIL accepted: found with indexOf (';' only separates there). */
+function plainTag(v: string, gt: number): string | undefined | null {
+  const t = v.indexOf(';tag', gt);
+  if (t === -1) return undefined;
+  if (v.charCodeAt(t + 4) !== 0x3d) return scannedTag(v, gt); // ';tag' bare, or a longer name
+  const end = v.indexOf(';', t + 5);
+  return v.slice(t + 5, end === -1 ? v.length : end);
+}
+
+/** The tag after '>' found by a scan of the parameters (any case; trailing SP/HTAB allowed). */
+function scannedTag(v: string, gt: number): string | undefined | null {
   let end = v.length;
   while (end > gt + 1 && (v.charCodeAt(end - 1) === 0x20 || v.charCodeAt(end - 1) === 0x09)) end--;
   if (end === gt + 1) return undefined;

@@ -3,28 +3,46 @@
 // from its Via, From, To, Call-ID and CSeq) are reported beside the message instead of thrown.
 import { createError } from '../errors.js';
 import { tokenHeaderName } from './header-names.js';
-import { indexHeaders } from './header-index.js';
+import { indexHeaders, NO_LINE, SEVERAL_LINES, type HeaderIndex } from './header-index.js';
 import { SipMessage, type HeaderField } from './message.js';
 
 export interface Defect { status: number; reason: string }
 export interface ParseResult { message: SipMessage; defect: Defect | undefined }
 
-const KNOWN_METHODS: ReadonlySet<string> = new Set(['INVITE', 'ACK', 'BYE', 'CANCEL', 'OPTIONS', 'REGISTER', 'PRACK', 'UPDATE',
-  'INFO', 'SUBSCRIBE', 'NOTIFY', 'REFER', 'MESSAGE', 'PUBLISH']);
+/** The usual methods by length: a match is returned as the literal (no slice, no hash of a new string). */
+const KNOWN_METHODS: string[][] = [];
+for (const m of ['INVITE', 'ACK', 'BYE', 'CANCEL', 'OPTIONS', 'REGISTER', 'PRACK', 'UPDATE', 'INFO', 'SUBSCRIBE', 'NOTIFY', 'REFER',
+  'MESSAGE', 'PUBLISH']) (KNOWN_METHODS[m.length] ??= []).push(m);
+for (let n = 0; n < KNOWN_METHODS.length; n++) KNOWN_METHODS[n] ??= [];
 const METHOD_RE = /^[A-Za-z0-9\-.!%*_+`'~]+$/;
 const CRLFCRLF = Buffer.from('\r\n\r\n');
 const LFLF = Buffer.from('\n\n');
 const WHOLE_MAX = 8192;
+const NO_BODY = Buffer.alloc(0);
 
 /**
  * Parse a datagram or a framed stream message. Throws SIP_ERR_PARSE only when not even a start
  * line and header section can be found (nothing to answer).
  */
 export function parseMessage(buf: Buffer): ParseResult {
-  // A datagram-sized message is decoded whole (one native call) and its header end found in the
-  // string; a large one only up to its header end, so no big body is kept twice as text.
-  const whole = buf.length <= WHOLE_MAX ? buf.toString('latin1') : undefined;
-  let headEnd = whole !== undefined ? whole.indexOf('\r\n\r\n') : buf.indexOf(CRLFCRLF);
+  // A datagram-sized message is decoded whole (one native call); its header lines are indexed and its
+  // header end found in one pass over the text.
+  if (buf.length <= WHOLE_MAX) {
+    const whole = latin1(buf, buf.length);
+    const eol = whole.indexOf('\r\n');
+    if (eol !== -1) {
+      const index = indexHeaders(buf, whole, eol + 2, whole.length);
+      if (index.headEnd !== -1) {
+        const usual = usualRequest(whole, eol);
+        if (usual !== undefined) return indexed(buf, usual, undefined, index, index.headEnd, 4);
+        const start = parseStartLine(whole.slice(0, eol));
+        return indexed(buf, start.message, start.defect, index, index.headEnd, 4);
+      }
+    }
+  }
+  // A large message is decoded only up to its header end, so no big body is kept twice as text; a
+  // header section without CRLF CRLF (bare LF line ends, or the end of a datagram) is found here too.
+  let headEnd = buf.indexOf(CRLFCRLF);
   let sepLen = 4;
   if (headEnd === -1) {
     headEnd = buf.indexOf(LFLF);
@@ -35,19 +53,32 @@ export function parseMessage(buf: Buffer): ParseResult {
       else throw createError('SIP_ERR_PARSE', 'no end of header section', 400);
     }
   }
-  const head = whole !== undefined && sepLen === 4 ? whole : buf.toString('latin1', 0, headEnd);
+  const head = latin1(buf, headEnd);
   if (sepLen !== 4 && head.indexOf('\n') !== -1) return finish(buf, head.split(/\r?\n/), headEnd, sepLen);
-  // the common case: CRLF line ends, indexed in place (lib/sip/header-index.ts)
-  let eol = head.indexOf('\r\n');
-  if (eol > headEnd) eol = -1;
-  const msg = parseStartLine(eol === -1 ? head.slice(0, headEnd) : head.slice(0, eol));
-  let defect: Defect | undefined = msg.defect;
-  const index = indexHeaders(buf, head, eol === -1 ? headEnd : eol + 2, headEnd);
-  if (index.malformed) defect ??= { status: 400, reason: 'Malformed Header Line' };
-  const message = msg.message;
-  message.setIndex(index);
-  return { message, defect: bodyOf(buf, message, contentLength(message), defect, headEnd, sepLen) };
+  // CRLF line ends, indexed in place (lib/sip/header-index.ts)
+  const eol = head.indexOf('\r\n');
+  const start = parseStartLine(eol === -1 ? head : head.slice(0, eol));
+  return indexed(buf, start.message, start.defect, indexHeaders(buf, head, eol === -1 ? headEnd : eol + 2, headEnd), headEnd, sepLen);
 }
+
+/** The message from its start line and header index; the body from Content-Length. */
+function indexed(buf: Buffer, message: SipMessage, startDefect: Defect | undefined, index: HeaderIndex, headEnd: number, sepLen: number): ParseResult {
+  let defect = startDefect;
+  if (index.malformed) defect ??= { status: 400, reason: 'Malformed Header Line' };
+  message.setIndex(index);
+  const at = index.lengthLine;
+  const cl = at === NO_LINE ? undefined : at === SEVERAL_LINES ? 'bad' : digits(index.value(at));
+  return { message, defect: bodyOf(buf, message, cl === -1 ? 'bad' : cl, defect, headEnd, sepLen) };
+}
+
+/**
+ * buf[0, end) as latin1 text: Buffer's own latin1Slice, which toString calls after checking its
+ * arguments and looking up the encoding (a measurable share of a small message's parse).
+ */
+function latin1(buf: Buffer, end: number): string {
+  return (buf as Latin1Sliceable).latin1Slice(0, end);
+}
+type Latin1Sliceable = Buffer & { latin1Slice(start: number, end: number): string };
 
 /** A header section ended by a bare LF pair (lines may end in LF or CRLF): the same from an array of lines. */
 function finish(buf: Buffer, lines: string[], headEnd: number, sepLen: number): ParseResult {
@@ -96,6 +127,9 @@ function bodyOf(buf: Buffer, message: SipMessage, cl: number | undefined | 'bad'
   } else if (cl > available) {
     defect ??= { status: 400, reason: 'Content-Length Exceeds Message' };
     message.body = buf.subarray(bodyStart);
+  } else if (cl === 0) {
+    // no body (most requests but INVITE): one shared empty Buffer, no view that keeps the datagram alive
+    message.body = NO_BODY;
   } else {
     // octets past Content-Length in a datagram are not part of the message (RFC 4475 3.1.1.8)
     message.body = buf.subarray(bodyStart, bodyStart + cl);
@@ -103,19 +137,32 @@ function bodyOf(buf: Buffer, message: SipMessage, cl: number | undefined | 'bad'
   return defect;
 }
 
-function parseStartLine(line: string): { message: SipMessage; defect: Defect | undefined } {
+/**
+ * The common request line, `<known method> <uri> SIP/2.0` ending at `eol` of `text`, checked without
+ * split or regex and without cutting the line out first; undefined for anything else.
+ */
+function usualRequest(text: string, eol: number): SipMessage | undefined {
+  const sp1 = text.indexOf(' ');
+  if (sp1 <= 0 || sp1 >= KNOWN_METHODS.length) return undefined;
+  const sp2 = text.indexOf(' ', sp1 + 1);
+  if (sp2 <= sp1 + 1 || eol !== sp2 + 8 || !text.startsWith(' SIP/2.0', sp2)) return undefined;
+  const known = KNOWN_METHODS[sp1]!;
+  for (let i = 0; i < known.length; i++) {
+    if (text.startsWith(known[i]!)) return SipMessage.request(known[i]!, text.slice(sp1 + 1, sp2));
+  }
+  return undefined;
+}
+
+interface StartLine { message: SipMessage; defect: Defect | undefined }
+
+function parseStartLine(line: string): StartLine {
   if (line.startsWith('SIP/')) {
     const m = /^SIP\/2\.0 ([1-6][0-9]{2})(?: (.*))?$/.exec(line);
     if (m === null) throw createError('SIP_ERR_PARSE', `malformed status line '${line.slice(0, 80)}'`);
     return { message: SipMessage.response(Number(m[1]), m[2] ?? ''), defect: undefined };
   }
-  // the common shape, 'METHOD uri SIP/2.0', checked without split or regex
-  const sp1 = line.indexOf(' ');
-  const sp2 = sp1 === -1 ? -1 : line.indexOf(' ', sp1 + 1);
-  if (sp1 > 0 && sp2 > sp1 + 1 && line.length === sp2 + 8 && line.endsWith(' SIP/2.0')) {
-    const method = line.slice(0, sp1);
-    if (KNOWN_METHODS.has(method)) return { message: SipMessage.request(method, line.slice(sp1 + 1, sp2)), defect: undefined };
-  }
+  const usual = usualRequest(line, line.length);
+  if (usual !== undefined) return { message: usual, defect: undefined };
   const parts = line.split(' ');
   const method = parts[0] ?? '';
   if (!METHOD_RE.test(method)) throw createError('SIP_ERR_PARSE', `malformed request line '${line.slice(0, 80)}'`, 400);
