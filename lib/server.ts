@@ -10,6 +10,7 @@ import { PeerStateTable, type PeerState } from './peers/peer-state.js';
 import { Rel100Memory } from './peers/rel100-memory.js';
 import type { Rel100Learned } from './policy/rel100.js';
 import { TrunkCalls } from './peers/trunk-calls.js';
+import { BindingFanout } from './registrar/binding-fanout.js';
 import { PersistentLocation } from './registrar/location-persistence.js';
 import { SourceGuard } from './security/source-guard.js';
 import { peekCallId } from './shard/callid-peek.js';
@@ -112,6 +113,11 @@ export async function startProxy(config: Config, log: Logger): Promise<ProxyHand
   const trunkCalls = new SharedArrayBuffer(TrunkCalls.bytesFor(config.trunks.length));
 
   const send = (data: Buffer, to: SendTarget): void => transports.send(to, data);
+  // plain refreshes reach the other shards only before their copy would expire (binding-fanout.ts)
+  const fanout = new BindingFanout();
+  const fanoutTimer = setInterval(() => {
+    for (const u of fanout.due(Date.now())) pool.broadcast({ t: 'bind', u });
+  }, 1000).unref();
   const onBatch = (shardId: number, batch: FromShardBatch): void => {
     for (const item of batch.out) {
       if (item.t === 'sipb') {
@@ -119,8 +125,9 @@ export async function startProxy(config: Config, log: Logger): Promise<ProxyHand
       } else if (item.t === 'sip') {
         transports.send(item.to, Buffer.from(item.d.buffer, item.d.byteOffset, item.d.byteLength));
       } else if (item.t === 'bind') {
-        location.apply(item.u);
-        pool.broadcast({ t: 'bind', u: item.u }, shardId);
+        const d = fanout.accept(item.u, Date.now());
+        location.apply(d.update);
+        if (d.send) pool.broadcast({ t: 'bind', u: d.update }, d.toSender ? -1 : shardId);
       } else if (item.t === 'peer') {
         peerStates.apply(item.s);
         pool.broadcast({ t: 'peer', s: item.s }, shardId);
@@ -265,6 +272,7 @@ export async function startProxy(config: Config, log: Logger): Promise<ProxyHand
   const close = async (): Promise<void> => {
     sampler.stop();
     resizer.stop();
+    clearInterval(fanoutTimer);
     await transports.close();
     await pool.close();
     location.close();

@@ -1,12 +1,13 @@
 // Digest authentication of requests (RFC 3261 22.4 and 26.3.2.2, RFC 8760): challenges offer
 // SHA-256 before MD5; credentials are checked against a stateless nonce.
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { SipMessage } from '../sip/message.js';
 import { parseAuthValue } from '../sip/auth-header.js';
-import { computeResponse, decodeWireText, parseDigestAlgorithm, type DigestAlgorithm } from '../sip/digest.js';
+import { decodeWireText, digestHash, parseDigestAlgorithm, responseWithBaseHa1, type DigestAlgorithm } from '../sip/digest.js';
 import { quote } from '../sip/split.js';
 import { createError } from '../errors.js';
 import type { NonceManager } from './nonce.js';
+import { TwoGenerationMap } from './two-generation-map.js';
 
 export type ChallengeAlgorithm = 'SHA-256' | 'MD5';
 
@@ -27,6 +28,10 @@ const STALE: AuthResult = { ok: false, reason: 'stale' };
 const FAILED: AuthResult = { ok: false, reason: 'failed' };
 const NC_RE = /^[0-9A-Fa-f]{8}$/;
 const HEX_RE = /^[0-9A-Fa-f]+$/;
+/** usernames whose H(user:realm:password) is kept, per generation (see TwoGenerationMap) */
+const HA1_CACHE = 8192;
+
+interface CachedHa1 { password: string; ha1: string }
 
 export class DigestAuthenticator {
   readonly realm: string;
@@ -35,11 +40,20 @@ export class DigestAuthenticator {
   readonly #passwordOf: (username: string) => string | undefined;
   /** stands in for an unknown user's password so that both cases cost the same work */
   readonly #decoy = randomBytes(24).toString('base64');
+  /** `Digest realm="..."`, quoted once */
+  readonly #realmParam: string;
+  /**
+   * H(user:realm:password) by algorithm and username, unknown usernames (with the decoy) included:
+   * a first attempt costs one more hash than a repeated one whether or not the user exists, so the
+   * cache tells nothing about which users exist. The password is kept to notice a reload's change.
+   */
+  readonly #ha1s = new TwoGenerationMap<CachedHa1>(HA1_CACHE);
 
   constructor(opts: AuthenticatorOptions) {
     if (opts.algorithms.length === 0) throw createError('SIP_ERR_CONFIG', 'digest auth needs at least one algorithm');
     if (opts.realm === '' || /["\\\r\n]/.test(opts.realm)) throw createError('SIP_ERR_CONFIG', `bad digest realm '${opts.realm}'`);
     this.realm = opts.realm;
+    this.#realmParam = `Digest realm=${quote(opts.realm)}`;
     this.#algorithms = [...new Set(opts.algorithms)];
     this.#nonces = opts.nonces;
     this.#passwordOf = opts.passwordOf;
@@ -49,7 +63,7 @@ export class DigestAuthenticator {
    *  bound to `callId` (pass the request's: see nonce.ts). */
   challengeHeaders(proxy: boolean, stale = false, callId = ''): Array<[string, string]> {
     const name = proxy ? 'Proxy-Authenticate' : 'WWW-Authenticate';
-    const head = `Digest realm=${quote(this.realm)}, nonce="${this.#nonces.issue(callId)}"`;
+    const head = `${this.#realmParam}, nonce="${this.#nonces.issue(callId)}"`;
     const tail = stale ? ', qop="auth", stale=true' : ', qop="auth"';
     return this.#algorithms.map((alg) => [name, `${head}, algorithm=${alg}${tail}`]);
   }
@@ -78,17 +92,31 @@ export class DigestAuthenticator {
     }
     const username = decodeWireText(rawUser);
     const password = this.#passwordOf(username);
-    const expected = computeResponse({
-      algorithm, username, realm: this.realm, password: password ?? this.#decoy, method: req.method,
-      uri: decodeWireText(uri), nonce, nc, cnonce: cnonce === undefined ? undefined : decodeWireText(cnonce), qop,
-    });
+    const digestUri = decodeWireText(uri);
+    const secret = password ?? this.#decoy;
+    const expected = responseWithBaseHa1({
+      algorithm, username, realm: this.realm, password: secret, method: req.method,
+      uri: digestUri, nonce, nc, cnonce: cnonce === undefined ? undefined : decodeWireText(cnonce), qop,
+    }, this.#baseHa1(algorithm, username, secret));
     if (!sameHex(expected, response) || password === undefined) return FAILED;
     // RFC 7616 3.4.6: the response must be for this request's URI, not one captured elsewhere
-    if (!sameRequestUri(decodeWireText(uri), req.uri)) return FAILED;
+    if (!sameRequestUri(digestUri, req.uri)) return FAILED;
     if (this.#nonces.check(nonce, req.callId) !== 'valid') return STALE;
     // RFC 2069-style credentials (no qop) carry no count: replay is bounded by the nonce lifetime.
     if (qop !== undefined && !this.#nonces.checkCount(nonce, parseInt(nc!, 16))) return STALE;
     return { ok: true, username };
+  }
+
+  /** H(user:realm:password), from the cache while the password is the same. */
+  #baseHa1(algorithm: DigestAlgorithm, username: string, password: string): string {
+    // the -sess variants share their base hash function with the plain ones
+    const fn = algorithm === 'MD5' || algorithm === 'MD5-sess' ? 'MD5' : 'SHA-256';
+    const key = `${fn}:${username}`;
+    const cached = this.#ha1s.get(key);
+    if (cached !== undefined && cached.password === password) return cached.ha1;
+    const ha1 = digestHash(fn, `${username}:${this.realm}:${password}`);
+    this.#ha1s.set(key, { password, ha1 });
+    return ha1;
   }
 
   /** The first Digest credentials for our realm with an algorithm we offer (absent means MD5). */
@@ -114,9 +142,14 @@ function sameRequestUri(digestUri: string, requestUri: string): boolean {
   return digestUri === requestUri || digestUri.toLowerCase() === requestUri.toLowerCase();
 }
 
-/** Constant-time comparison of our lower-case hex digest with the client's (any case). */
+/**
+ * Our lower-case hex digest against the client's (any case), in time that depends on the length
+ * only: every character is looked at, no early exit (as timingSafeEqual, without two Buffers).
+ */
 function sameHex(expected: string, given: string): boolean {
-  const a = Buffer.from(expected, 'latin1');
-  const b = Buffer.from(given.toLowerCase(), 'latin1');
-  return a.length === b.length && timingSafeEqual(a, b);
+  if (expected.length !== given.length) return false;
+  let diff = 0;
+  // `| 0x20` folds A-F onto a-f; digits already have that bit set
+  for (let i = 0; i < expected.length; i++) diff |= expected.charCodeAt(i) ^ (given.charCodeAt(i) | 0x20);
+  return diff === 0;
 }

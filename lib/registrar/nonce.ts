@@ -10,8 +10,8 @@
 // stale=true and simply answers a fresh challenge). A replacement shard lost its predecessor's
 // counters, so it treats every nonce issued before it started (`notBefore`) as stale.
 import { hash, randomFillSync, timingSafeEqual } from 'node:crypto';
-import { LRUCache } from 'lru-cache';
 import { createError } from '../errors.js';
+import { TwoGenerationMap } from './two-generation-map.js';
 
 export type NonceState = 'valid' | 'stale' | 'invalid';
 
@@ -20,7 +20,7 @@ export interface NonceOptions {
   ttlSeconds: number;
   /** ms since epoch; injectable for tests */
   now: () => number;
-  /** how many nonces' nc counters to remember (default 100 000) */
+  /** how many nonces' nc counters to remember at least (default 100 000; at most twice that) */
   maxTracked?: number;
   /** ms since epoch; nonces issued earlier are stale (counters of that time are lost) */
   notBefore?: number;
@@ -33,6 +33,12 @@ const MAC_BYTES = 16;
 const NONCE_RE = /^[A-Za-z0-9_-]{43}$/; // 32 bytes in unpadded base64url
 const BLOCK = 64; // SHA-256 block size (RFC 2104 B)
 const SALT_POOL = 4096;
+const TWO_32 = 2 ** 32;
+/** nonces this manager issued lately, remembered so that their answer skips the MAC: the 401 and
+ *  the retried REGISTER are milliseconds apart and land on the same shard (same Call-ID) */
+const RECENT_ISSUED = 2048;
+
+interface Issued { binding: string; at: number }
 
 /**
  * Salts come from a pool filled by the CSPRNG 4 KB at a time: the same random bytes, without a
@@ -54,7 +60,10 @@ class SaltPool {
 export class NonceManager {
   readonly #ttlMs: number;
   readonly #now: () => number;
-  readonly #counts: LRUCache<string, number>;
+  /** highest nc seen per nonce, for the last `maxTracked` nonces counted at least (an entry older
+   *  than the nonce lifetime protects nothing: check() already calls that nonce stale) */
+  readonly #counts: TwoGenerationMap<number>;
+  readonly #recent = new TwoGenerationMap<Issued>(RECENT_ISSUED);
   readonly #notBefore: number;
   readonly #salts = new SaltPool();
   /** (key XOR ipad) then room for the signed bytes and the binding: HMAC's inner hash input */
@@ -75,27 +84,37 @@ export class NonceManager {
     this.#ttlMs = opts.ttlSeconds * 1000;
     this.#now = opts.now;
     this.#notBefore = opts.notBefore ?? 0;
-    // An entry older than the nonce lifetime protects nothing: let it age out lazily (no timers).
-    this.#counts = new LRUCache<string, number>({ max: opts.maxTracked ?? 100_000, ttl: this.#ttlMs, ttlAutopurge: false });
+    this.#counts = new TwoGenerationMap<number>(opts.maxTracked ?? 100_000);
   }
 
   /** A fresh nonce, valid only for requests with the same `binding` (their Call-ID). */
   issue(binding = ''): string {
     const buf = Buffer.allocUnsafe(SIGNED_BYTES + MAC_BYTES);
-    buf.writeBigUInt64BE(BigInt(Math.max(0, Math.floor(this.#now()))), 0);
+    const at = Math.max(0, Math.floor(this.#now()));
+    // 64-bit big-endian milliseconds as two 32-bit halves (no BigInt per nonce)
+    buf.writeUInt32BE(Math.floor(at / TWO_32), 0);
+    buf.writeUInt32BE(at % TWO_32, 4);
     this.#salts.take(buf, TIME_BYTES, SALT_BYTES);
     this.#mac(buf.subarray(0, SIGNED_BYTES), binding).copy(buf, SIGNED_BYTES, 0, MAC_BYTES);
-    return buf.toString('base64url');
+    const nonce = buf.toString('base64url');
+    this.#recent.set(nonce, { binding, at });
+    return nonce;
   }
 
   check(nonce: string, binding = ''): NonceState {
+    // one we issued lately, for this binding: its MAC is ours by construction
+    const recent = this.#recent.get(nonce);
+    if (recent !== undefined && recent.binding === binding) return this.#ageState(recent.at);
     if (!NONCE_RE.test(nonce)) return 'invalid';
     const buf = Buffer.from(nonce, 'base64url');
     // only the canonical spelling: two strings for one nonce would get two nc counters
     if (buf.length !== SIGNED_BYTES + MAC_BYTES || buf.toString('base64url') !== nonce) return 'invalid';
     const mac = this.#mac(buf.subarray(0, SIGNED_BYTES), binding).subarray(0, MAC_BYTES);
     if (!timingSafeEqual(mac, buf.subarray(SIGNED_BYTES))) return 'invalid';
-    const issued = Number(buf.readBigUInt64BE(0));
+    return this.#ageState(buf.readUInt32BE(0) * TWO_32 + buf.readUInt32BE(4));
+  }
+
+  #ageState(issued: number): NonceState {
     if (issued < this.#notBefore) return 'stale';
     const age = this.#now() - issued;
     // A nonce from the future means our clock stepped back: it is ours, so ask for a fresh one

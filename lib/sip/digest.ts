@@ -40,7 +40,11 @@ export interface Ha1Input {
 
 /** HA1 = H(user:realm:password), and for -sess H(that:nonce:cnonce) (RFC 7616 3.4.2). */
 export function ha1(input: Ha1Input): string {
-  const base = digestHash(input.algorithm, `${input.username}:${input.realm}:${input.password}`);
+  return sessHa1(input, digestHash(input.algorithm, `${input.username}:${input.realm}:${input.password}`));
+}
+
+/** The -sess step over H(user:realm:password) (`base`); `base` itself for the other algorithms. */
+function sessHa1(input: Ha1Input, base: string): string {
   if (!isSess(input.algorithm)) return base;
   return digestHash(input.algorithm, `${base}:${input.nonce ?? ''}:${input.cnonce ?? ''}`);
 }
@@ -58,8 +62,16 @@ export interface DigestInput extends Ha1Input {
 
 /** The `response=` value a client computes (RFC 7616 3.4.1; RFC 2617 3.2.2.1 without qop). */
 export function computeResponse(input: DigestInput): string {
+  return responseWithBaseHa1(input, digestHash(input.algorithm, `${input.username}:${input.realm}:${input.password}`));
+}
+
+/**
+ * computeResponse given H(user:realm:password) for the input's algorithm (`base`): a server can
+ * keep that per user instead of hashing the password on every request. `input.password` is unused.
+ */
+export function responseWithBaseHa1(input: DigestInput, base: string): string {
   const { algorithm } = input;
-  const a1 = ha1(input);
+  const a1 = sessHa1(input, base);
   const ha2 = digestHash(algorithm, `${input.method}:${input.uri}`);
   if (input.qop === undefined) return digestHash(algorithm, `${a1}:${input.nonce}:${ha2}`);
   if (input.qop !== 'auth') throw createError('SIP_ERR_AUTH', `unsupported qop '${input.qop}'`, 400);

@@ -13,7 +13,7 @@ function setup(algorithms: ChallengeAlgorithm[] = ['SHA-256', 'MD5']) {
   const nonces = new NonceManager({ secret: Buffer.alloc(32, 1), ttlSeconds: 60, now: () => clock.ms });
   const passwords = new Map([['alice', 'secret'], ['bob', 'hunter2']]);
   const auth = new DigestAuthenticator({ realm: REALM, algorithms, nonces, passwordOf: (u) => passwords.get(u) });
-  return { clock, auth };
+  return { clock, auth, passwords };
 }
 
 function register(authHeaders: string[], headerName = 'Authorization', callId = CALL_ID, uri = URI) {
@@ -129,4 +129,27 @@ t.test('proxy authentication reads Proxy-Authorization only', async (t) => {
   const value = answerChallenge(challengeFor(auth, 'SHA-256'), alice);
   t.ok(auth.verify(register([value], 'Proxy-Authorization'), true).ok);
   t.same(auth.verify(register([value]), true), { ok: false, reason: 'missing' });
+});
+
+t.test('a changed password counts from the next request on (H(user:realm:password) is not kept past it)', async (t) => {
+  for (const alg of ['SHA-256', 'MD5']) {
+    const { auth, passwords } = setup();
+    t.same(auth.verify(register([answerChallenge(challengeFor(auth, alg), { ...alice, cnonce: 'c1' })]), false), { ok: true, username: 'alice' }, alg);
+    passwords.set('alice', 'changed');
+    t.same(auth.verify(register([answerChallenge(challengeFor(auth, alg), { ...alice, cnonce: 'c2' })]), false), { ok: false, reason: 'failed' }, `${alg}: old password refused`);
+    t.same(auth.verify(register([answerChallenge(challengeFor(auth, alg), { ...alice, password: 'changed', cnonce: 'c3' })]), false), { ok: true, username: 'alice' }, `${alg}: new one accepted`);
+    passwords.set('carol', 'pw3');
+    t.same(auth.verify(register([answerChallenge(challengeFor(auth, alg), { ...alice, username: 'carol', password: 'pw3' })]), false), { ok: true, username: 'carol' }, `${alg}: a user added later`);
+  }
+});
+
+t.test('response hex is compared case-insensitively, and not by prefix', async (t) => {
+  const { auth } = setup(['MD5']);
+  const good = answerChallenge(challengeFor(auth, 'MD5'), { ...alice, cnonce: 'u1' });
+  const upper = good.replace(/response="([0-9a-f]+)"/, (_, h: string) => `response="${h.toUpperCase()}"`);
+  t.same(auth.verify(register([upper]), false), { ok: true, username: 'alice' });
+  const short = answerChallenge(challengeFor(auth, 'MD5'), { ...alice, cnonce: 'u2' }).replace(/response="([0-9a-f]+)[0-9a-f]"/, 'response="$1"');
+  t.same(auth.verify(register([short]), false), { ok: false, reason: 'failed' });
+  const flipped = answerChallenge(challengeFor(auth, 'MD5'), { ...alice, cnonce: 'u3' }).replace(/response="([0-9a-f])/, (_, c: string) => `response="${c === '0' ? '1' : '0'}`);
+  t.same(auth.verify(register([flipped]), false), { ok: false, reason: 'failed' });
 });

@@ -86,3 +86,29 @@ t.test('salts from the pool stay unique across refills', async (t) => {
   for (let i = 0; i < 3000; i++) salts.add(Buffer.from(nonces.issue(), 'base64url').subarray(8, 16).toString('hex'));
   t.equal(salts.size, 3000);
 });
+
+t.test('a nonce issued here is valid only with the binding it was issued for, and goes stale on time', async (t) => {
+  const { clock, nonces } = setup();
+  const n = nonces.issue('call-1@h');
+  t.equal(nonces.check(n, 'call-2@h'), 'invalid', 'another Call-ID');
+  t.equal(nonces.check(n), 'invalid', 'no binding');
+  t.equal(nonces.check(n, 'call-1@h'), 'valid');
+  clock.ms += 30_001;
+  t.equal(nonces.check(n, 'call-1@h'), 'stale');
+  const late = new NonceManager({ secret, ttlSeconds: 30, now: () => clock.ms, notBefore: clock.ms + 1 });
+  t.equal(late.check(late.issue('x'), 'x'), 'stale', 'issued before notBefore');
+});
+
+t.test('the issue time survives the 64-bit encoding beyond 32 bits', async (t) => {
+  const at = 0x1_2345_6789_ab;
+  const nonces = new NonceManager({ secret, ttlSeconds: 30, now: () => at });
+  const raw = Buffer.from(nonces.issue(), 'base64url');
+  t.equal(raw.readBigUInt64BE(0), BigInt(at));
+});
+
+t.test('nc counters are kept for at least maxTracked nonces', async (t) => {
+  const nonces = new NonceManager({ secret, ttlSeconds: 30, now: () => 1_700_000_000_000, maxTracked: 4 });
+  const issued = Array.from({ length: 12 }, () => nonces.issue());
+  for (const n of issued) t.ok(nonces.checkCount(n, 1));
+  for (const n of issued.slice(-4)) t.notOk(nonces.checkCount(n, 1), 'a replay among the last 4 is refused');
+});
