@@ -15,7 +15,7 @@ function errorOf(yaml: string): string {
 
 t.test('defaults', async (t) => {
   const c = parseConfigText('{}\n', 'test.yaml');
-  t.same(c.overload, { enabled: true, sampleMs: 100, sustainSamples: 3, eluHigh: 0.9, eluLow: 0.7, backlogHigh: 2000, backlogLow: 500, minMessagesPerSecond: 1000, max503PerSecond: 2000 });
+  t.same(c.overload, { enabled: true, sampleMs: 100, sustainSamples: 5, eluHigh: 1, eluLow: 0.7, backlogHigh: 10000, backlogLow: 2000, minMessagesPerSecond: 1000, max503PerSecond: 2000 });
 });
 
 t.test('out of range and wrong type', async (t) => {

@@ -48,6 +48,14 @@ t.test('a busy loop without heavy SIP traffic is not overload (start, reload, ad
   ]);
 });
 
+t.test('eluHigh 1 (the default) leaves utilization out: only the backlog sheds', async (t) => {
+  feed(t, new OverloadControl({ ...settings, eluHigh: 1 }), [
+    [1, 0, 50_000, false, 'a main thread busy all the time under heavy traffic'],
+    [1, 150, 50_000, true, 'the backlog over its mark'],
+    [1, 10, 50_000, false, 'the backlog under its low mark stops it, utilization still 1'],
+  ]);
+});
+
 t.test('disabled: never sheds, and a reload that disables it stops shedding at once', async (t) => {
   const c = new OverloadControl({ ...settings, enabled: false });
   t.notOk(c.update({ elu: 1, backlog: 1e6, rate: 1000 }));
