@@ -12,7 +12,7 @@ import type { Rel100Learned } from './policy/rel100.js';
 import { TrunkCalls } from './peers/trunk-calls.js';
 import { BindingFanout } from './registrar/binding-fanout.js';
 import { PersistentLocation } from './registrar/location-persistence.js';
-import { SourceGuard } from './security/source-guard.js';
+import { SourceGuard, type SourceGuardOptions } from './security/source-guard.js';
 import { peekCallId } from './shard/callid-peek.js';
 import type { ConfigApplied, FromShardBatch, ShardStatsReport, ToShard } from './shard/channel.js';
 import { DialogCheckpoints } from './shard/dialog-checkpoint.js';
@@ -78,16 +78,22 @@ export interface ProxyHandle {
   close(): Promise<void>;
 }
 
+/** The source guard's limits from `security.*` (at start and on a reload). */
+function guardOptions(sec: Config['security']): Omit<SourceGuardOptions, 'now' | 'onBan'> {
+  return {
+    windowMs: sec.rateWindowMs, maxPerWindow: sec.ratePerWindow, banMs: sec.banSeconds * 1000,
+    maxAuthFailures: sec.maxAuthFailures, authWindowMs: sec.authWindowSeconds * 1000, authBanMs: sec.authBanSeconds * 1000,
+    maxHeaders: sec.maxHeaders, exempt: sec.exempt,
+  };
+}
+
 export async function startProxy(config: Config, log: Logger): Promise<ProxyHandle> {
   const workers = resolveWorkerCount(config);
   /** Call-IDs hash into this many shards; a resize changes it (every later shard init reads it) */
   let shardCount = workers;
   const location = new PersistentLocation(config.registrar.storePath, log, config.registrar.fsync);
-  const sec = config.security;
   const guard = new SourceGuard({
-    windowMs: sec.rateWindowMs, maxPerWindow: sec.ratePerWindow, banMs: sec.banSeconds * 1000,
-    maxAuthFailures: sec.maxAuthFailures, authWindowMs: sec.authWindowSeconds * 1000, authBanMs: sec.authBanSeconds * 1000,
-    maxHeaders: sec.maxHeaders, exempt: sec.exempt,
+    ...guardOptions(config.security),
     onBan: (address, reason, until) => log.warn({ address, reason, until: new Date(until).toISOString() }, reason === 'rate' ? 'source over the rate limit: banned' : 'source failing authentication: banned'),
   });
   const tls = await loadTlsSettings(config.tls, config.listen, log);
@@ -324,6 +330,7 @@ export async function startProxy(config: Config, log: Logger): Promise<ProxyHand
       }
       ({ maxInFlight, retryAfterSeconds } = next.shard);
       overload.configure(next.overload);
+      guard.configure(guardOptions(next.security));
       sampler.start(next.overload.sampleMs);
       log.level = next.log.level;
       log.info('config reloaded');

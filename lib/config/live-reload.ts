@@ -1,15 +1,14 @@
 // What a live reload may change. Users, routes, auth, registrar limits, proxy options and timers,
 // overload thresholds, domains, the log level, the admin token and the worker count (resharding,
-// lib/shard/resizer.ts) change at run time; what binds sockets or builds peers (the relay policy's
-// trusted networks included) needs a restart, so a reload that changes it is refused whole (the
-// running config stays) rather than applied in part.
+// lib/shard/resizer.ts), the relay policy's trusted networks change at run time; what binds sockets
+// or builds peers needs a restart, so a reload that changes it is refused whole (the running config
+// stays) rather than applied in part.
 import { createError } from '../errors.js';
 import type { Config } from './schema.js';
 
 /** Dotted paths read only at start. */
 export const RESTART_ONLY_PATHS: readonly string[] = [
   'listen', 'transport', 'tls', 'shard.batchMax', 'registrar.storePath', 'locale', 'lines', 'trunks',
-  'security.trustedNetworks',
   'admin.enabled', 'admin.address', 'admin.port', 'admin.tokenFile', 'admin.certFile', 'admin.keyFile',
 ];
 

@@ -72,7 +72,7 @@ const SecuritySchema = Type.Object(
     trustedNetworks: Type.Array(Type.String({ allowed: NETWORK_ALLOWED, description: 'A trusted network.' }), {
       uniqueItems: true,
       default: ['127.0.0.0/8', '::1/128'],
-      description: "Relay policy: sources (CIDR) whose out-of-dialog requests may leave our domains (static routes, lines, trunks, foreign hosts) without authenticating; trunks' addresses are trusted too. Any other caller gets 407 when its From is in our domains (a local user authenticates), else 403 Relay Forbidden. Calls to local users are open to everyone. Default: loopback, the host's own processes. Read at start.",
+      description: "Relay policy: sources (CIDR) whose out-of-dialog requests may leave our domains (static routes, lines, trunks, foreign hosts) without authenticating; trunks' addresses are trusted too. Any other caller gets 407 when its From is in our domains (a local user authenticates), else 403 Relay Forbidden. Calls to local users are open to everyone. Default: loopback, the host's own processes. A live reload applies a change between two messages.",
     }),
   },
   { additionalProperties: false, default: {}, description: 'Flood protection and authentication back-off, per source IP address, and the relay policy.' },

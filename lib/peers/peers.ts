@@ -1,10 +1,8 @@
 // Lines and trunks as the shard uses them, resolved once from the config: addresses, next hops,
-// Request-URI parameters, and who a request comes from or claims to come from (a trunk, or a
-// trusted network of the relay policy).
+// Request-URI parameters, and who a request comes from or claims to come from (a trunk).
 import { isIP } from 'node:net';
 import type { Config, LineConfig, TrunkConfig } from '../config/schema.js';
 import { lineUriParams, parseUriParams, type UriParams } from '../policy/uri-params.js';
-import { NetworkList } from '../security/trusted-networks.js';
 import { normalizeAddress } from '../transport/connection-table.js';
 import { parseHostPort, parseUri, uriParam, type SipUri } from '../sip/uri.js';
 import type { SendTarget, TransportName } from '../transport/types.js';
@@ -84,10 +82,8 @@ export class Peers {
   private readonly claims = new Map<string, Trunk>();
   /** trunks by each of their addresses (IP only: the port is checked by isFrom) */
   private readonly bySourceAddress = new Map<string, Trunk[]>();
-  /** `security.trustedNetworks`: sources the relay policy lets route out without authenticating */
-  readonly trustedNetworks: NetworkList;
 
-  constructor(config: Pick<Config, 'lines' | 'trunks' | 'locale'> & { security: Pick<Config['security'], 'trustedNetworks'> }) {
+  constructor(config: Pick<Config, 'lines' | 'trunks' | 'locale'>) {
     for (const l of config.lines) this.lines.set(l.name, resolveLine(l, config.locale));
     this.trunkList = config.trunks.map(resolveTrunk);
     for (const t of this.trunkList) {
@@ -100,7 +96,6 @@ export class Peers {
         else if (!same.includes(t)) same.push(t);
       }
     }
-    this.trustedNetworks = new NetworkList(config.security.trustedNetworks);
   }
 
   get empty(): boolean {

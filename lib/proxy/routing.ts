@@ -17,6 +17,7 @@ import { parseAuthValue } from '../sip/auth-header.js';
 import { buildResponse } from '../sip/response.js';
 import { formatParams } from '../sip/split.js';
 import { escapeUser, parseUri, unescapeUser, type SipUri } from '../sip/uri.js';
+import type { NetworkList } from '../security/trusted-networks.js';
 import { isTrustedSource, RELAY_FORBIDDEN, relayPolicyApplies } from '../security/caller-policy.js';
 import type { SendTarget } from '../transport/types.js';
 import type { LocalIdentity } from './local-identity.js';
@@ -50,6 +51,8 @@ export interface RoutingDeps {
   users: ReadonlyMap<string, { password: string }>;
   routes: StaticRoutes;
   peers: Peers;
+  /** `security.trustedNetworks` (relay policy); replaced by a live reload */
+  trustedNetworks: NetworkList;
   inviteAuth: DigestAuthenticator | undefined;
   dialogs: DialogTable;
   log: Logger;
@@ -146,7 +149,7 @@ export function decideTargets(req: SipMessage, source: SendTarget, deps: Routing
  */
 function admitCaller(req: SipMessage, source: SendTarget, deps: RoutingDeps, decision: RoutingDecision, authenticated: boolean): RoutingDecision {
   if (decision.kind !== 'forward' || decision.user !== undefined || authenticated) return decision;
-  if (!relayPolicyApplies(req.method) || isTrustedSource(source, deps.peers)) return decision;
+  if (!relayPolicyApplies(req.method) || isTrustedSource(source, deps.trustedNetworks, deps.peers)) return decision;
   const auth = authenticateCaller(req, source, deps, true);
   if (auth === VERIFIED) return decision;
   if (auth === undefined) {

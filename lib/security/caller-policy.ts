@@ -4,6 +4,7 @@
 // source or from a caller that authenticated as one of our users. Calls to our users stay open to
 // anyone. lib/proxy/routing.ts applies it once the routing decision is known.
 import type { Peers } from '../peers/peers.js';
+import type { NetworkList } from './trusted-networks.js';
 import type { Rejection } from '../proxy/request-checks.js';
 import type { SendTarget } from '../transport/types.js';
 
@@ -20,6 +21,6 @@ export function relayPolicyApplies(method: string): boolean {
 }
 
 /** A source that may route out without authenticating: a trusted network or a trunk's address. */
-export function isTrustedSource(source: SendTarget, peers: Peers): boolean {
-  return peers.trustedNetworks.has(source.address) || peers.trunkOfSource(source) !== undefined;
+export function isTrustedSource(source: SendTarget, trusted: NetworkList, peers: Peers): boolean {
+  return trusted.has(source.address) || peers.trunkOfSource(source) !== undefined;
 }

@@ -45,8 +45,8 @@ const CR = 0x0d;
 
 export class SourceGuard {
   readonly stats: SourceGuardStats = { rateLimited: 0, connectionsRefused: 0, bans: 0, authBans: 0, authFailures: 0, tooManyHeaders: 0, activeBans: 0 };
-  readonly #o: Required<Omit<SourceGuardOptions, 'onBan'>> & Pick<SourceGuardOptions, 'onBan'>;
-  readonly #exempt: ReadonlySet<string>;
+  #o: Required<Omit<SourceGuardOptions, 'onBan'>> & Pick<SourceGuardOptions, 'onBan'>;
+  #exempt: ReadonlySet<string>;
   #windowStart: number;
   #cur = new Map<string, number>();
   #prev = new Map<string, number>();
@@ -57,6 +57,15 @@ export class SourceGuard {
     this.#o = { now: Date.now, ...opts };
     this.#exempt = new Set(opts.exempt.map(normalizeAddress));
     this.#windowStart = this.#o.now();
+  }
+
+  /**
+   * A live reload: new limits and exemptions apply from the next message; counts and bans so far
+   * stay (an address now exempt is admitted whatever it did before).
+   */
+  configure(opts: Omit<SourceGuardOptions, 'now' | 'onBan'>): void {
+    this.#o = { ...this.#o, ...opts };
+    this.#exempt = new Set(opts.exempt.map(normalizeAddress));
   }
 
   /** Count one message (or connection) from `address`; false when it must be dropped. */

@@ -24,6 +24,7 @@ import type { ConfigApplied, DialogPage, FromShard, FromShardBatch, MovedDialog,
 import { packDialog, unpackDialog } from './dialog-checkpoint.js';
 import { Handover } from './handover.js';
 import { forEachSip } from './sip-frames.js';
+import { NetworkList } from '../security/trusted-networks.js';
 
 function ownCopy(view: Buffer): Buffer {
   const own = Buffer.allocUnsafeSlow(view.length);
@@ -34,7 +35,7 @@ function ownCopy(view: Buffer): Buffer {
 const DIALOG_SWEEP_MS = 60_000;
 const DIALOG_MAX_AGE_MS = 12 * 3600_000;
 
-type ConfiguredDeps = Pick<ProxyCoreDeps, 'identity' | 'domains' | 'options' | 'registrar' | 'users' | 'routes' | 'inviteAuth' | 'forwarding'> & { times: TxnTimersConfig };
+type ConfiguredDeps = Pick<ProxyCoreDeps, 'identity' | 'domains' | 'options' | 'registrar' | 'users' | 'routes' | 'inviteAuth' | 'forwarding' | 'trustedNetworks'> & { times: TxnTimersConfig };
 
 export class ShardRuntime {
   readonly stats = new ShardStats();
@@ -141,6 +142,7 @@ export class ShardRuntime {
       users,
       routes: new StaticRoutes(cfg.routes),
       inviteAuth: cfg.auth.invite ? auth : undefined,
+      trustedNetworks: new NetworkList(cfg.security.trustedNetworks),
       forwarding: this.forwardingOf(cfg),
       times: { t1Ms: cfg.proxy.t1Ms, t2Ms: cfg.proxy.t2Ms, t4Ms: cfg.proxy.t4Ms },
     };

@@ -5,6 +5,7 @@
 import t from 'tap';
 import { answerChallenge } from '../../lib/sip/digest.js';
 import type { SendTarget } from '../../lib/transport/types.js';
+import { testConfig } from '../helpers/proxy-harness.js';
 import { ShardHarness, type Sent } from '../helpers/shard-harness.js';
 
 const ROUTE_PEER = { transport: 'udp' as const, address: '127.0.0.1', port: 5080 };
@@ -95,6 +96,17 @@ t.test('a static route from an untrusted caller: 403 for a foreign From, 407 for
   t.same([...foreign.forwarded, ...unknownLocal.forwarded, ...message.forwarded], []);
   t.equal(h.runtime.stats.relayForbidden, 1);
   t.equal(h.runtime.stats.relayChallenged, 2);
+});
+
+t.test('a live reload of the trusted networks applies from the next request', async (t) => {
+  const h = harness();
+  t.teardown(() => h.close());
+  t.equal(send(h, { uri: 'sip:9000@127.0.0.1', callId: 'rl1', source: UNTRUSTED }).final?.msg.status, 403, 'untrusted before');
+  h.runtime.applyConfig(testConfig({ listen: [{ transport: 'udp', address: '127.0.0.1', port: 5060 }], routes: ROUTES, security: { trustedNetworks: ['198.51.100.0/24'] } }));
+  const now = send(h, { uri: 'sip:9000@127.0.0.1', callId: 'rl2', source: UNTRUSTED });
+  t.equal(now.forwarded.length, 1, 'its network trusted by the reload: routed out');
+  t.equal(now.forwarded[0]?.to.port, ROUTE_PEER.port);
+  t.equal(send(h, { uri: 'sip:9000@127.0.0.1', callId: 'rl3', source: TRUSTED }).final?.msg.status, 403, 'and the network the reload dropped is no longer trusted');
 });
 
 t.test('a trusted network routes out without authenticating', async (t) => {

@@ -48,6 +48,20 @@ t.test('exempt addresses and IPv4-mapped spellings', async (t) => {
   t.ok(g.isBanned('10.0.0.1'), 'the mapped form counts as the same source');
 });
 
+t.test('a reload reconfigures: new exemptions and limits apply from the next message', async (t) => {
+  const { g } = guard();
+  for (let i = 0; i < 11; i++) g.admit('10.0.0.1');
+  t.ok(g.isBanned('10.0.0.1'), 'banned under the first config');
+  const opts = { windowMs: 1000, maxPerWindow: 10, banMs: 5000, maxAuthFailures: 3, authWindowMs: 60_000, authBanMs: 30_000, maxHeaders: 5 };
+  g.configure({ ...opts, exempt: ['10.0.0.1'] });
+  t.ok(g.admit('10.0.0.1'), 'exempt now: admitted despite its ban');
+  for (let i = 0; i < 20; i++) g.admit('10.0.0.9');
+  t.ok(g.isBanned('10.0.0.9'), 'no longer exempt: limited like any source');
+  g.configure({ ...opts, maxPerWindow: 0, exempt: [] });
+  for (let i = 0; i < 50; i++) t.ok(g.admit('10.0.0.3')) || t.bailout();
+  t.equal(g.stats.bans, 2, 'maxPerWindow 0: the limit is off for new sources');
+});
+
 t.test('auth failures: back-off after maxAuthFailures within the window', async (t) => {
   const { g, clock, bans } = guard();
   for (let i = 0; i < 3; i++) g.authFailed('10.0.0.5');
