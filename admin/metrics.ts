@@ -78,6 +78,8 @@ export function renderMetrics(proxy: ProxyHandle, reports: readonly ShardStatsRe
   m.gauge('sipshard_main_event_loop_utilization', "The main thread's event-loop utilization over the last overload sample (0..1).", ovl.elu);
   m.gauge('sipshard_overload_messages_per_second', 'SIP messages the main thread received per second during the last overload sample.', Math.round(ovl.rate));
   m.gauge('sipshard_overload_backlog', 'The most messages one shard had unacknowledged during the last overload sample.', ovl.backlog);
+  m.gauge('sipshard_overload_rx_queue_bytes', "Bytes waiting in our UDP sockets' kernel receive queues at the last overload sample (Linux /proc/net/udp; 0 elsewhere).", ovl.rxQueueBytes);
+  m.counter('sipshard_udp_receive_drops_total', 'Datagrams the kernel dropped on our UDP sockets because their receive buffer was full (Linux /proc/net/udp; 0 elsewhere).', ovl.rxDrops);
   m.gauge('sipshard_shard_in_flight', 'Messages queued to or being processed by a shard.',
     reports.map((r): Sample => [shardLabel(r), proxy.pool.inFlight(r.shardId)]));
 

@@ -28,6 +28,7 @@ import { Resizer, type ResizeReport, type ResizeStats } from './shard/resizer.js
 import { loadTlsSettings, type TlsSettings } from './transport/tls-listener.js';
 import { TransportManager } from './transport/transport-manager.js';
 import { SourceTargets } from './transport/source-targets.js';
+import { UdpRxQueueReader } from './transport/udp-rx-queue.js';
 import type { InboundMessage, ListenerConfig, SendTarget } from './transport/types.js';
 
 export interface MainStats {
@@ -175,8 +176,9 @@ export async function startProxy(config: Config, log: Logger): Promise<ProxyHand
   const sources = new SourceTargets();
   const overload = new OverloadControl(config.overload);
   let received = 0; // SIP messages past the source guard: the traffic the utilization is charged to
-  const sampler = new OverloadSampler(overload, () => pool.takeBacklogPeak(), () => received, (shedding, s) => {
-    const sample = { elu: Math.round(s.elu * 100) / 100, backlog: s.backlog, messagesPerSecond: Math.round(s.rate) };
+  const rxQueue = new UdpRxQueueReader(listeners.filter((l) => l.transport === 'udp'));
+  const sampler = new OverloadSampler(overload, () => pool.takeBacklogPeak(), () => received, () => rxQueue.read(), (shedding, s) => {
+    const sample = { elu: Math.round(s.elu * 100) / 100, backlog: s.backlog, messagesPerSecond: Math.round(s.rate), rxQueueBytes: s.rxQueue };
     if (shedding) log.warn(sample, 'overloaded: new requests get 503 (overload.*)');
     else log.info({ ...sample, shed503: overload.stats.shed503, shedDropped: overload.stats.shedDropped }, 'overload over: new requests accepted again');
   });

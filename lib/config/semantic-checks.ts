@@ -69,13 +69,16 @@ function timerOrder(proxy: unknown): ConfigIssue[] {
 /** Hysteresis needs each low mark under its high mark, or shedding would never stop. */
 function overloadMarks(overload: unknown): ConfigIssue[] {
   if (!isObj(overload)) return [];
-  const { eluLow, eluHigh, backlogLow, backlogHigh } = overload;
+  const { eluLow, eluHigh, backlogLow, backlogHigh, rxQueueLowBytes, rxQueueHighBytes } = overload;
   const issues: ConfigIssue[] = [];
   if (typeof eluLow === 'number' && typeof eluHigh === 'number' && eluLow >= eluHigh) {
     issues.push({ path: 'overload.eluLow', value: eluLow, allowed: `< overload.eluHigh (${eluHigh})` });
   }
   if (isInt(backlogLow) && isInt(backlogHigh) && backlogLow >= backlogHigh) {
     issues.push({ path: 'overload.backlogLow', value: backlogLow, allowed: `< overload.backlogHigh (${backlogHigh})` });
+  }
+  if (isInt(rxQueueLowBytes) && isInt(rxQueueHighBytes) && rxQueueLowBytes >= rxQueueHighBytes) {
+    issues.push({ path: 'overload.rxQueueLowBytes', value: rxQueueLowBytes, allowed: `< overload.rxQueueHighBytes (${rxQueueHighBytes})` });
   }
   return issues;
 }

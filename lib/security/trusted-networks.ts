@@ -66,7 +66,7 @@ function formatNetwork(net: Network): string {
 }
 
 /** A dotted-quad IPv4 address (already known valid) as an unsigned 32-bit number. */
-function ipv4Word(address: string): number {
+export function ipv4Word(address: string): number {
   let word = 0;
   let octet = 0;
   for (let i = 0; i < address.length; i++) {
@@ -77,7 +77,7 @@ function ipv4Word(address: string): number {
 }
 
 /** An IPv6 address (already known valid, zone id allowed) as four 32-bit words. */
-function ipv6Words(address: string): Uint32Array {
+export function ipv6Words(address: string): Uint32Array {
   const zone = address.indexOf('%');
   const text = zone === -1 ? address : address.slice(0, zone);
   const halves = text.split('::');

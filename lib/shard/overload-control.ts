@@ -1,13 +1,16 @@
-// When to shed new work on the main thread (lib/server.ts), from two cheap signals sampled every
-// `sampleMs`: the main thread's event-loop utilization (perf_hooks) and the shards' backlog (the
-// most messages one shard had queued or in hand, not yet acknowledged, during the interval).
+// When to shed new work on the main thread (lib/server.ts), from three cheap signals sampled every
+// `sampleMs`: the main thread's event-loop utilization (perf_hooks), the shards' backlog (the
+// most messages one shard had queued or in hand, not yet acknowledged, during the interval) and the
+// bytes waiting in our UDP sockets' kernel receive queues (lib/transport/udp-rx-queue.ts: where
+// datagrams pile up when the main thread itself is the bottleneck and the shards look idle).
 // Utilization counts only while SIP traffic is heavy (minMessagesPerSecond): a busy loop at start,
 // during a config reload or an admin request is not SIP overload and must not refuse calls. Shedding
-// starts when either signal stays at or over its high mark for sustainSamples samples in a row (one
-// busy interval, a GC pause or a burst, is not overload) and stops only once both are at or below
+// starts when any signal stays at or over its high mark for sustainSamples samples in a row (one
+// busy interval, a GC pause or a burst, is not overload) and stops only once all are at or below
 // their low marks (hysteresis), so it does not flap. While shedding, a budget of 503s per second
 // keeps even the refusals from costing more than the work they refuse.
 import { performance, type EventLoopUtilization } from 'node:perf_hooks';
+import type { UdpRxQueue } from '../transport/udp-rx-queue.js';
 
 export interface OverloadSettings {
   enabled: boolean;
@@ -17,15 +20,21 @@ export interface OverloadSettings {
   eluLow: number;
   backlogHigh: number;
   backlogLow: number;
+  rxQueueHighBytes: number;
+  rxQueueLowBytes: number;
   minMessagesPerSecond: number;
   max503PerSecond: number;
 }
 
-/** One sample of the load: utilization in [0, 1] and SIP messages received per second over the interval, backlog in messages. */
+/**
+ * One sample of the load: utilization in [0, 1] and SIP messages received per second over the
+ * interval, backlog in messages, rxQueue in bytes (0 where it cannot be read).
+ */
 export interface LoadSample {
   elu: number;
   backlog: number;
   rate: number;
+  rxQueue: number;
 }
 
 export interface OverloadStats {
@@ -40,10 +49,14 @@ export interface OverloadStats {
   backlog: number;
   /** SIP messages received per second */
   rate: number;
+  /** bytes in our UDP sockets' kernel receive queues (0 without /proc) */
+  rxQueueBytes: number;
+  /** datagrams the kernel dropped on our UDP sockets, receive buffer full (a running total; 0 without /proc) */
+  rxDrops: number;
 }
 
 export class OverloadControl {
-  readonly stats: OverloadStats = { shed503: 0, shedDropped: 0, episodes: 0, elu: 0, backlog: 0, rate: 0 };
+  readonly stats: OverloadStats = { shed503: 0, shedDropped: 0, episodes: 0, elu: 0, backlog: 0, rate: 0, rxQueueBytes: 0, rxDrops: 0 };
   private on = false;
   /** consecutive samples over a high mark */
   private over = 0;
@@ -69,15 +82,17 @@ export class OverloadControl {
     this.stats.elu = s.elu;
     this.stats.backlog = s.backlog;
     this.stats.rate = s.rate;
+    this.stats.rxQueueBytes = s.rxQueue;
     if (!o.enabled) return (this.on = false);
     // eluHigh 1 turns utilization off: a main thread busy all the time is not overloaded while the
     // shards keep up (measured: 1.0 at 12,000 REGISTER/s with every one answered in time)
     const eluCounts = o.eluHigh < 1 && s.rate >= o.minMessagesPerSecond;
-    this.over = (eluCounts && s.elu >= o.eluHigh) || s.backlog >= o.backlogHigh ? this.over + 1 : 0;
+    const high = (eluCounts && s.elu >= o.eluHigh) || s.backlog >= o.backlogHigh || s.rxQueue >= o.rxQueueHighBytes;
+    this.over = high ? this.over + 1 : 0;
     if (!this.on && this.over >= o.sustainSamples) {
       this.on = true;
       this.stats.episodes++;
-    } else if (this.on && (!eluCounts || s.elu <= o.eluLow) && s.backlog <= o.backlogLow) {
+    } else if (this.on && (!eluCounts || s.elu <= o.eluLow) && s.backlog <= o.backlogLow && s.rxQueue <= o.rxQueueLowBytes) {
       this.on = false;
     }
     return this.on;
@@ -105,13 +120,14 @@ export class OverloadSampler {
   private every = 0;
 
   /**
-   * `received`: SIP messages received so far (a running total); `changed`: shedding started or
-   * stopped on this sample (for the log).
+   * `received`: SIP messages received so far (a running total); `rxQueue`: our UDP receive queues
+   * now; `changed`: shedding started or stopped on this sample (for the log).
    */
   constructor(
     private readonly control: OverloadControl,
     private readonly backlogPeak: () => number,
     private readonly received: () => number,
+    private readonly rxQueue: () => UdpRxQueue,
     private readonly changed: (shedding: boolean, sample: LoadSample) => void = () => undefined,
   ) {}
 
@@ -133,7 +149,9 @@ export class OverloadSampler {
     const rate = at > this.lastAt ? ((received - this.lastReceived) * 1000) / (at - this.lastAt) : 0;
     this.lastAt = at;
     this.lastReceived = received;
-    const sample = { elu, backlog: this.backlogPeak(), rate };
+    const rx = this.rxQueue();
+    this.control.stats.rxDrops = rx.drops;
+    const sample = { elu, backlog: this.backlogPeak(), rate, rxQueue: rx.bytes };
     const was = this.control.shedding;
     if (this.control.update(sample) !== was) this.changed(!was, sample);
   }

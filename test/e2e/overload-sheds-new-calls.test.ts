@@ -86,6 +86,8 @@ t.test('overloaded: 503 + Retry-After to new INVITEs, the established call ends 
   const metrics = renderMetrics(proxy, await proxy.shardStats(), 0);
   t.match(metrics, `sipshard_overload_shed_total{action="503"} ${shed}`, 'counted in /metrics');
   t.match(metrics, 'sipshard_overload_shedding 1');
+  t.match(metrics, /^sipshard_overload_rx_queue_bytes \d+$/m, 'the UDP receive queue gauge is shown');
+  t.match(metrics, /^sipshard_udp_receive_drops_total \d+$/m, 'and the kernel drops on our UDP sockets');
 
   clearInterval(load);
   await until(() => !proxy.overload.shedding, 3000, 'shedding to stop once the load stops');

@@ -6,11 +6,11 @@ import { OverloadControl, type OverloadSettings } from '../../lib/shard/overload
 import { RecentInvites } from '../../lib/shard/recent-invites.js';
 import { isAckOfRefusal, isNewWork, overloadResponse } from '../../lib/shard/overload.js';
 
-const settings: OverloadSettings = { enabled: true, sampleMs: 100, sustainSamples: 1, eluHigh: 0.9, eluLow: 0.7, backlogHigh: 100, backlogLow: 20, minMessagesPerSecond: 500, max503PerSecond: 3 };
+const settings: OverloadSettings = { enabled: true, sampleMs: 100, sustainSamples: 1, eluHigh: 0.9, eluLow: 0.7, backlogHigh: 100, backlogLow: 20, rxQueueHighBytes: 1000, rxQueueLowBytes: 250, minMessagesPerSecond: 500, max503PerSecond: 3 };
 
 /** Feeds samples [elu, backlog, rate] in order; each must leave shedding as expected. */
 function feed(t: Test, c: OverloadControl, steps: Array<[elu: number, backlog: number, rate: number, shedding: boolean, why: string]>): void {
-  for (const [elu, backlog, rate, shedding, why] of steps) t.equal(c.update({ elu, backlog, rate }), shedding, why);
+  for (const [elu, backlog, rate, shedding, why] of steps) t.equal(c.update({ elu, backlog, rate, rxQueue: 0 }), shedding, why);
 }
 
 t.test('shedding starts at either high mark and stops only below both low marks', async (t) => {
@@ -56,11 +56,30 @@ t.test('eluHigh 1 (the default) leaves utilization out: only the backlog sheds',
   ]);
 });
 
+t.test('the UDP receive queue alone starts shedding after sustainSamples, and it stops only below every low mark', async (t) => {
+  const c = new OverloadControl({ ...settings, eluHigh: 1, sustainSamples: 3 });
+  const step = (rxQueue: number, backlog: number, shedding: boolean, why: string): void => {
+    t.equal(c.update({ elu: 1, backlog, rate: 15_000, rxQueue }), shedding, why);
+  };
+  step(1000, 0, false, 'one sample at the rx mark (the shards idle: the main thread is the bottleneck)');
+  step(5000, 0, false, 'two');
+  step(999, 0, false, 'under the mark restarts the count');
+  step(1000, 0, false, 'one');
+  step(2000, 0, false, 'two');
+  step(3000, 0, true, 'three in a row: shedding');
+  t.equal(c.stats.rxQueueBytes, 3000, 'the last queue size is kept for the metrics');
+  step(500, 0, true, 'between the rx marks: still shedding');
+  step(250, 21, true, 'rx queue at its low mark but the backlog above its own: still shedding');
+  step(251, 20, true, 'backlog at its low mark but the rx queue above its own: still shedding');
+  step(250, 20, false, 'every signal at its low mark: stops');
+  t.equal(c.stats.episodes, 1);
+});
+
 t.test('disabled: never sheds, and a reload that disables it stops shedding at once', async (t) => {
   const c = new OverloadControl({ ...settings, enabled: false });
-  t.notOk(c.update({ elu: 1, backlog: 1e6, rate: 1000 }));
+  t.notOk(c.update({ elu: 1, backlog: 1e6, rate: 1000, rxQueue: 1e9 }));
   c.configure(settings);
-  t.ok(c.update({ elu: 1, backlog: 0, rate: 1000 }));
+  t.ok(c.update({ elu: 1, backlog: 0, rate: 1000, rxQueue: 0 }));
   c.configure({ ...settings, enabled: false });
   t.notOk(c.shedding);
 });

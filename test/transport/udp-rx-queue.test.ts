@@ -1,0 +1,75 @@
+// Our UDP sockets' kernel receive queues from /proc/net/udp{,6}: the parsing over sample text, and
+// on Linux the real file for a socket whose datagrams are left unread.
+import t from 'tap';
+import { createSocket } from 'node:dgram';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseUdpRxQueue, procLocalAddress, UdpRxQueueReader } from '../../lib/transport/udp-rx-queue.js';
+
+const noProc = process.platform !== 'linux' || !existsSync('/proc/net/udp') ? 'no /proc/net/udp (not Linux)' : false;
+
+const UDP = `   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops
+  104: 0100007F:13C4 00000000:0000 07 00000000:00002800 00:00000000 00000000  1000        0 92051 2 0000000045df007c 7
+  105: 00000000:13C5 00000000:0000 07 00000000:00000500 00:00000000 00000000  1000        0 92052 2 0000000045df007d 0
+  106: 0100007F:13C6 00000000:0000 07 00000000:0000FFFF 00:00000000 00000000  1000        0 92053 2 0000000045df007e 99
+  107: 0100007F:0035 0100007F:13C4 01 00000000:00001000 00:00000000 00000000     0        0 92054 2 0000000045df007f 5
+`;
+const UDP6 = `  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops
+ 2345: 00000000000000000000000001000000:13C4 00000000000000000000000000000000:0000 07 00000000:00000A00 00:00000000 00000000  1000        0 123 2 0000000000000000 3
+ 2346: 00000000000000000000000000000000:13C4 00000000000000000000000000000000:0000 07 00000000:00000100 00:00000000 00000000  1000        0 124 2 0000000000000000 0
+ 2347: B80D0120000000000000000001000000:13C4 00000000000000000000000000000000:0000 07 00000000:00000001 00:00000000 00000000  1000        0 125 2 0000000000000000 0
+`;
+
+t.test('local_address as /proc prints it (little-endian words, upper-case hex)', async (t) => {
+  t.equal(procLocalAddress('127.0.0.1', 5060, true), '0100007F:13C4');
+  t.equal(procLocalAddress('0.0.0.0', 5061, true), '00000000:13C5');
+  t.equal(procLocalAddress('10.1.2.3', 80, false), '0A010203:0050', 'big-endian host: no swap');
+  t.equal(procLocalAddress('::1', 5060, true), '00000000000000000000000001000000:13C4');
+  t.equal(procLocalAddress('::', 5060, true), '00000000000000000000000000000000:13C4');
+  t.equal(procLocalAddress('2001:db8::1', 5060, true), 'B80D0120000000000000000001000000:13C4');
+});
+
+t.test('sums rx_queue and drops of our listeners only', async (t) => {
+  const ours = new Set([procLocalAddress('127.0.0.1', 5060, true), procLocalAddress('0.0.0.0', 5061, true)]);
+  t.same(parseUdpRxQueue(UDP, ours), { bytes: 0x2800 + 0x500, drops: 7 },
+    'the 127.0.0.1:5060 and 0.0.0.0:5061 lines; another port, and a socket sending to our port, are ignored');
+  t.same(parseUdpRxQueue(UDP, new Set([procLocalAddress('127.0.0.2', 5060, true)])), { bytes: 0, drops: 0 }, 'same port, other address: not ours');
+  const v6 = new Set([procLocalAddress('::1', 5060, true), procLocalAddress('::', 5060, true)]);
+  t.same(parseUdpRxQueue(UDP6, v6), { bytes: 0xa00 + 0x100, drops: 3 }, 'IPv6: ::1 and :: binds, 2001:db8::1 ignored');
+  t.same(parseUdpRxQueue('', ours), { bytes: 0, drops: 0 }, 'empty file');
+  t.same(parseUdpRxQueue('garbage\n  1: x\n', ours), { bytes: 0, drops: 0 }, 'lines that are not socket lines');
+});
+
+t.test('the reader sums both families, and is 0 (absent) without /proc', { skip: noProc }, async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'rxq-'));
+  writeFileSync(join(dir, 'udp'), UDP);
+  writeFileSync(join(dir, 'udp6'), UDP6);
+  const le = procLocalAddress('127.0.0.1', 5060) === '0100007F:13C4';
+  if (le) {
+    t.same(new UdpRxQueueReader([{ address: '127.0.0.1', port: 5060 }, { address: '::1', port: 5060 }], dir).read(), { bytes: 0x2800 + 0xa00, drops: 10 });
+  }
+  t.same(new UdpRxQueueReader([{ address: '127.0.0.1', port: 5060 }], join(dir, 'missing')).read(), { bytes: 0, drops: 0 });
+});
+
+t.test('on this Linux box: datagrams left unread show in our socket\'s rx_queue', { skip: noProc }, async (t) => {
+  const sock = createSocket('udp4');
+  await new Promise<void>((resolve) => sock.bind(0, '127.0.0.1', resolve));
+  t.teardown(() => sock.close());
+  const { port } = sock.address();
+  const reader = new UdpRxQueueReader([{ address: '127.0.0.1', port }]);
+  t.equal(reader.read().bytes, 0, 'nothing queued yet');
+  // a child sends while this thread is blocked in execFileSync, so our socket cannot read them;
+  // the reading follows synchronously, before the event loop runs again
+  execFileSync(process.execPath, ['-e', `
+    const s = require('node:dgram').createSocket('udp4'); let n = 0;
+    const next = () => n++ < 20 ? s.send(Buffer.alloc(500, 65), ${port}, '127.0.0.1', next) : s.close();
+    next();`]);
+  const q = reader.read();
+  t.ok(q.bytes >= 20 * 500, `20 datagrams of 500 bytes queued: rx_queue ${q.bytes} bytes`);
+  t.equal(q.drops, 0);
+  let got = 0;
+  await new Promise<void>((resolve) => sock.on('message', () => { if (++got === 20) resolve(); }));
+  t.equal(reader.read().bytes, 0, 'read: the queue is empty again');
+});
