@@ -59,6 +59,7 @@ const age = (t) => `${Math.max(0, Math.round((Date.now() - t) / 1000))} s`;
 function renderStats(s) {
   const t = s.total;
   const c = t.counters;
+  const o = s.main.overload; // whole-proxy shedding (overload.*), beside the per-shard bound's 503s
   $('totals').replaceChildren(
     card('calls/s', t.callsPerSecond, 'cps'),
     card('dialogs', t.dialogs.total, 'dialogs'),
@@ -71,6 +72,8 @@ function renderStats(s) {
     card('setup p99', ms(t.callSetup.p99Ms), 'p99'),
     card('overload 503', t.overload503, 'overload'),
     card('dropped', (c.dropped || 0) + t.overloadDropped, 'dropped'),
+    card('shedding', o.shedding ? 'yes' : 'no', 'shedding'),
+    card('shed (503 + dropped)', o.shed503 + o.shedDropped, 'shed'),
     card('registered', s.registrations.bindings, 'registered'),
     card('shards', t.shards, 'shards'),
     card('uptime', `${s.uptimeSeconds} s`, 'uptime'),

@@ -79,6 +79,8 @@ else if (requireSipp(t)) {
     t.equal(await page.locator('#lines-count').innerText(), '(1)');
     t.match(await page.locator('#trunks tbody').innerText(), /gw\s+127\.0\.0\.1:5999\s+up \(no keep-alive\)/, 'the trunk and its state');
     t.equal(await page.locator('.card[data-key="dialogs"] .v').innerText(), String(CALLS), 'totals card counts the dialogs');
+    t.equal(await page.locator('.card[data-key="shedding"] .v').innerText(), 'no', 'whole-proxy overload state: not shedding at 10 calls/s');
+    t.equal(await page.locator('.card[data-key="shed"] .v').innerText(), '0', 'nothing shed');
     t.equal(await page.locator('.card[data-key="shards"] .v').innerText(), '2');
 
     // live: the page follows a change without a reload
