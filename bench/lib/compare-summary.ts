@@ -1,5 +1,8 @@
 // Ours vs Kamailio from two sweeps of one run: highest sustainable rate of each, and CPU per 1000
-// (and setup latency, memory) at the highest rate both sustained, with ratios ours/kamailio.
+// (and setup latency, memory) at the highest rate both sustained, with ratios ours/kamailio; our
+// CPU there split by thread group (main thread / shards / other), the profile's first question.
+import type { CpuSplit } from './proc.js';
+import type { StepResult } from './load-step.js';
 import { fmt, type Cell } from './results.js';
 import type { SweepOutcome } from './sweep.js';
 
@@ -15,9 +18,12 @@ export function summarize(ours: SweepOutcome, kam: SweepOutcome, rateUnit: strin
   const rateRatio = (): string => (ours.atTopRate && kam.atTopRate ? 'n/a (both passed every rate)'
     : `${kam.atTopRate ? '<= ' : ours.atTopRate ? '>= ' : ''}${ratio(ours.best, kam.best)}`);
   const ratio = (x: number | undefined, y: number | undefined): string => (x !== undefined && y !== undefined && y > 0 ? fmt(x / y, 2) : '-');
+  const split = per1000Split(a);
+  const splitText = split === undefined ? '-' : `${fmt(split.main, 3)} / ${fmt(split.shards, 3)} / ${fmt(split.other, 3)}`;
   const rows: Cell[][] = [
     [`highest sustainable ${rateUnit}`, best(ours), best(kam), rateRatio()],
     [`${cpuUnit} at ${common}/s`, fmt(a?.cpuPer1000 ?? NaN, 3), fmt(b?.cpuPer1000 ?? NaN, 3), ratio(a?.cpuPer1000, b?.cpuPer1000)],
+    [`${cpuUnit} by thread, main / shards / other`, splitText, '-', ''],
     [`p50 / p99 ms at ${common}/s`, a ? `${a.p50Ms} / ${a.p99Ms}` : '-', b ? `${b.p50Ms} / ${b.p99Ms}` : '-', ''],
     [`memory MB at ${common}/s (ours VmHWM, Kamailio sum of PSS)`, fmt(a?.memMb ?? NaN, 0), fmt(b?.memMb ?? NaN, 0), ratio(a?.memMb, b?.memMb)],
   ];
@@ -25,10 +31,19 @@ export function summarize(ours: SweepOutcome, kam: SweepOutcome, rateUnit: strin
     `highest sustainable rate: sipshard ${best(ours)} ${rateUnit}, kamailio ${best(kam)} ${rateUnit} ` +
       `(ratio ours/kamailio ${rateRatio()}; '>=' marks a target that passed the highest rate tried)`,
     `${cpuUnit} at ${common}/s: sipshard ${fmt(a?.cpuPer1000 ?? NaN, 3)}, kamailio ${fmt(b?.cpuPer1000 ?? NaN, 3)} (ratio ours/kamailio ${ratio(a?.cpuPer1000, b?.cpuPer1000)})`,
+    `sipshard ${cpuUnit} at ${common}/s by thread, main / shards / other: ${splitText}`,
   ];
   return {
     rows, lines,
     data: { oursBest: ours.best, kamailioBest: kam.best, commonRate: common,
-      oursCpuPer1000: a?.cpuPer1000 ?? NaN, kamailioCpuPer1000: b?.cpuPer1000 ?? NaN },
+      oursCpuPer1000: a?.cpuPer1000 ?? NaN, kamailioCpuPer1000: b?.cpuPer1000 ?? NaN,
+      ...(split === undefined ? {} : { oursMainPer1000: split.main, oursShardsPer1000: split.shards, oursOtherPer1000: split.other }) },
   };
+}
+
+/** A step's CPU split per 1000 successful calls (or registrations). */
+function per1000Split(s: StepResult | undefined): CpuSplit | undefined {
+  if (s?.cpuSplitS === undefined || !(s.successful > 0)) return undefined;
+  const k = 1000 / s.successful;
+  return { main: s.cpuSplitS.main * k, shards: s.cpuSplitS.shards * k, other: s.cpuSplitS.other * k };
 }

@@ -3,7 +3,7 @@
 import { rmSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { freeUdpPort } from './net.js';
-import { cpuSecondsOf } from './proc.js';
+import { cpuSecondsOf, cpuSplitDelta, type CpuSplit } from './proc.js';
 import { percentile, readSippStats, startSipp, type SippProcess } from './sipp.js';
 import { sleep } from './child.js';
 import type { Target } from './target.js';
@@ -41,6 +41,8 @@ export interface StepResult {
   p99Ms: number;
   cpuS: number;
   cpuPer1000: number;
+  /** cpuS by thread group of our proxy (main / shards / other), when the target can tell */
+  cpuSplitS?: CpuSplit;
   memMb: number;
   /** 1-minute load average of the machine when the step ended (the machine is shared). */
   loadAvg: number;
@@ -62,11 +64,13 @@ export async function runStep(target: Target, s: StepSpec): Promise<StepResult> 
     }
     const uacPort = await freeUdpPort();
     const cpu0 = cpuSecondsOf(target.cpuPids());
+    const split0 = target.cpuSplit?.();
     uac = startSipp('uac', [...s.uacArgs, '-i', '127.0.0.1', '-p', String(uacPort), '-r', String(s.rate), '-m', String(planned),
       '-l', String(s.limit), '-recv_timeout', '10000', '-max_socket', '1024', '-trace_rtt', '-rtt_freq', '1',
       `127.0.0.1:${target.port}`], timeoutS, { failOnTimeout: true });
     await uac.exited;
     const cpuS = cpuSecondsOf(target.cpuPids()) - cpu0;
+    const cpuSplitS = cpuSplitDelta(split0, target.cpuSplit?.());
     if (uas !== undefined) await sleep(1000); // the UAS's last stat dump (-fd 1) after the last BYE
     const memMb = target.memoryKb() / 1024;
     await uas?.stop();
@@ -84,7 +88,7 @@ export async function runStep(target: Target, s: StepSpec): Promise<StepResult> 
       failedPct: attempted > 0 ? ((attempted - a.successful) / attempted) * 100 : 100,
       achievedRate: a.rttMs.length > 1 ? a.rttMs.length / window : 0,
       p50Ms: percentile(a.rttMs, 50), p99Ms: percentile(a.rttMs, 99),
-      cpuS, cpuPer1000: a.successful > 0 ? (cpuS / a.successful) * 1000 : NaN, memMb, loadAvg: loadavg()[0]!,
+      cpuS, cpuPer1000: a.successful > 0 ? (cpuS / a.successful) * 1000 : NaN, cpuSplitS, memMb, loadAvg: loadavg()[0]!,
       traces: clean ? undefined : [uac.dir, uas?.dir].filter((d) => d !== undefined).join(' '),
     };
   } finally {

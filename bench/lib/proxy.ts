@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { reportLog, startBounded } from './child.js';
 import { freeUdpPort, waitForSip } from './net.js';
-import { peakRssKb, rssKb } from './proc.js';
+import { peakRssKb, rssKb, threadCpu } from './proc.js';
 import type { BenchUser, Target } from './target.js';
 
 const CLI = fileURLToPath(new URL('../../lib/cli.js', import.meta.url)); // dist/lib/cli.js
@@ -58,6 +58,7 @@ export async function startOurProxy(o: OurProxyOptions): Promise<Target> {
     name: `sipshard (${o.workers} workers)`,
     port,
     cpuPids: () => [proc.pid],
+    cpuSplit: () => threadCpu(proc.pid),
     memoryKb: () => peakRssKb(proc.pid),
     currentMemoryKb: () => rssKb(proc.pid),
     stop: async () => {

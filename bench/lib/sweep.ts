@@ -4,6 +4,7 @@ import { sleep } from './child.js';
 import { unsustainable, type StepResult, type StepSpec } from './load-step.js';
 import { fmt, type Cell } from './results.js';
 import type { Target } from './target.js';
+import type { CpuSplit } from './proc.js';
 import { runStep } from './load-step.js';
 
 export interface SweepOutcome {
@@ -44,14 +45,19 @@ export async function sweep(targets: readonly Target[], rates: readonly number[]
 export function stepLine(r: StepResult): string {
   return `${r.target.padEnd(24)} rate ${String(r.rate).padStart(5)}/s: ${r.successful}/${r.attempted} ok, ${r.failed} failed, ` +
     `retrans ${r.retransUac}+${r.retransUas} (${fmt(r.retransPct, 2)}%), achieved ${fmt(r.achievedRate, 0)}/s, ` +
-    `p50/p99 ${r.p50Ms}/${r.p99Ms} ms, CPU ${fmt(r.cpuPer1000, 3)} s/1000, mem ${fmt(r.memMb, 0)} MB, load ${fmt(r.loadAvg)}`;
+    `p50/p99 ${r.p50Ms}/${r.p99Ms} ms, CPU ${fmt(r.cpuPer1000, 3)} s/1000${r.cpuSplitS ? ` (${splitCell(r.cpuSplitS)} s)` : ''}, mem ${fmt(r.memMb, 0)} MB, load ${fmt(r.loadAvg)}`;
 }
 
 export const STEP_HEADERS = ['target', 'rate/s', 'achieved/s', 'attempted', 'successful', 'failed', 'retrans uac+uas (%)',
-  'setup p50/p99 ms', 'CPU s/1000', 'mem MB', 'machine load', 'verdict'];
+  'setup p50/p99 ms', 'CPU s/1000', 'CPU s main/shards/other', 'mem MB', 'machine load', 'verdict'];
 
 export function stepRow(r: StepResult & { verdict?: string }): Cell[] {
   return [r.target, r.rate, fmt(r.achievedRate, 0), r.attempted, r.successful, r.failed,
-    `${r.retransUac}+${r.retransUas} (${fmt(r.retransPct, 2)})`, `${r.p50Ms}/${r.p99Ms}`, fmt(r.cpuPer1000, 3), fmt(r.memMb, 0),
+    `${r.retransUac}+${r.retransUas} (${fmt(r.retransPct, 2)})`, `${r.p50Ms}/${r.p99Ms}`, fmt(r.cpuPer1000, 3), r.cpuSplitS ? splitCell(r.cpuSplitS) : '-', fmt(r.memMb, 0),
     fmt(r.loadAvg), r.verdict ?? ''];
+}
+
+/** 'main/shards/other' CPU seconds of a step, e.g. '4.10/6.32/0.85'. */
+export function splitCell(s: CpuSplit): string {
+  return `${fmt(s.main, 2)}/${fmt(s.shards, 2)}/${fmt(s.other, 2)}`;
 }

@@ -4,6 +4,7 @@ import type { SendTarget } from '../transport/types.js';
 import type { FromShard, FromShardBatch, ShardInit, ToShard } from './channel.js';
 import { ShardRuntime } from './shard-runtime.js';
 import { packSipRuns, SipRunWriter } from './sip-frames.js';
+import { nameThisThread, shardThreadName } from './thread-name.js';
 
 const sipData = (item: FromShard): Uint8Array | undefined => (item.t === 'sip' ? item.d : undefined);
 const sipTarget = (item: FromShard): SendTarget => (item as { to: SendTarget }).to;
@@ -19,6 +20,9 @@ function poster(port: MessagePort): (batch: FromShardBatch) => void {
 }
 
 export function runShardOnPort(port: MessagePort, init: ShardInit): Promise<void> {
+  // top -H and the benches' per-thread CPU split (bench/lib/proc.ts) tell the shards apart by name;
+  // a piscina thread that later runs another shard (after a resize) takes that one's name
+  nameThisThread(shardThreadName(init.shardId));
   return new Promise((resolve) => {
     const runtime = new ShardRuntime(init, poster(port));
     port.on('message', (items: ToShard[]) => {
