@@ -2,6 +2,7 @@
 // route, sipp uac in front. One step at --rate for --duration, or --sweep over --rates up to the
 // first unsustainable step. Writes bench/results/{calls-<time>,latest-calls}.{json,md}.
 //   node dist/bench/calls.js [--workers 2] [--rate 200] [--duration 10] [--hold 1000] [--sweep] [--rates 200,400,...]
+//     [--cpu-prof DIR]  (V8 CPU profiles of our proxy's threads, written when it stops)
 import { parseArgs } from 'node:util';
 import { killAll, stopChildrenOnSignal } from './lib/child.js';
 import { runStep, SUSTAINABLE, unsustainable } from './lib/load-step.js';
@@ -20,6 +21,7 @@ const { values: o } = parseArgs({
     duration: { type: 'string', default: '10' },
     hold: { type: 'string', default: '1000' },
     sweep: { type: 'boolean', default: false },
+    'cpu-prof': { type: 'string' },
     rates: { type: 'string', default: DEFAULT_RATES },
   },
 });
@@ -30,7 +32,7 @@ const command = `node dist/bench/calls.js ${process.argv.slice(2).join(' ')}`.tr
 
 stopChildrenOnSignal();
 const uasPort = await freeUdpPort();
-const proxy = await startOurProxy({ workers, uasPort, maxMs: 60 * 60 * 1000 });
+const proxy = await startOurProxy({ workers, uasPort, maxMs: 60 * 60 * 1000, cpuProfDir: o['cpu-prof'] });
 try {
   if (o.sweep) {
     const [res] = await sweep([proxy], parseRates(o.rates), (rate) => callSpec(rate, durationS, holdMs, uasPort));

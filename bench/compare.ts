@@ -3,6 +3,7 @@
 // Prints both sweeps, each one's highest sustainable rate, CPU per 1000 calls at the highest rate
 // both sustained, and the ratios ours/kamailio. Skips when Kamailio is not installed.
 //   node dist/bench/compare.js [--workers 2] [--duration 10] [--hold 1000] [--rates 200,400,...]
+//     [--cpu-prof DIR]  (V8 CPU profiles of our proxy's threads, written when it stops)
 import { parseArgs } from 'node:util';
 import { killAll, stopChildrenOnSignal } from './lib/child.js';
 import { kamailioInstalled, KAMAILIO, startKamailio } from './lib/kamailio.js';
@@ -19,6 +20,7 @@ const { values: o } = parseArgs({
     workers: { type: 'string', default: '2' },
     duration: { type: 'string', default: '10' },
     hold: { type: 'string', default: '1000' },
+    'cpu-prof': { type: 'string' },
     rates: { type: 'string', default: '200,400,800,1200,1600,2000,2500,3000,3500' },
   },
 });
@@ -35,7 +37,7 @@ const uasPort = await freeUdpPort();
 const targets: Target[] = [];
 try {
   targets.push(await startKamailio({ uasPort, maxMs: 60 * 60 * 1000 }));
-  targets.push(await startOurProxy({ workers: Number(o.workers), uasPort, maxMs: 60 * 60 * 1000 }));
+  targets.push(await startOurProxy({ workers: Number(o.workers), uasPort, maxMs: 60 * 60 * 1000, cpuProfDir: o['cpu-prof'] }));
   const res = await sweep(targets, parseRates(o.rates), (rate) => callSpec(rate, durationS, holdMs, uasPort));
   const [kam, ours] = [res[0]!, res[1]!];
   const s = summarize(ours, kam, 'calls/s', 'CPU s/1000 calls');

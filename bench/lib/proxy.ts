@@ -2,7 +2,7 @@
 // UDP on 127.0.0.1:<free port>, location store in memory, warnings only, 4 MB receive buffer,
 // route '9' -> the benchmark UAS (strip 1), optional bench users.
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -37,7 +37,12 @@ export async function startOurProxy(o: OurProxyOptions): Promise<Target> {
     listen: [{ transport: 'udp', address: '127.0.0.1', port }],
     transport: { udpRecvBufferBytes: 4194304, udpSendBufferBytes: 4194304 },
     registrar: { storePath: '' },
-    ...(o.youngGenerationMb === undefined ? {} : { shard: { youngGenerationMb: o.youngGenerationMb } }),
+    shard: {
+      ...(o.youngGenerationMb === undefined ? {} : { youngGenerationMb: o.youngGenerationMb }),
+      // profiling: no drain wait at stop (nothing is pending after the last step) before the threads
+      // write their profiles
+      ...(o.cpuProfDir === undefined ? {} : { drainSeconds: 2 }),
+    },
     // the load generators all send from 127.0.0.1 at rates far above a single phone's
     security: { exempt: ['127.0.0.1'] },
     auth: { algorithms: o.algorithms ?? ['MD5'] },
@@ -45,6 +50,8 @@ export async function startOurProxy(o: OurProxyOptions): Promise<Target> {
     users: o.users ?? [],
     routes: [{ prefix: '9', destination: `sip:127.0.0.1:${o.uasPort}`, strip: 1 }],
   };
+  if (o.cpuProfDir !== undefined) mkdirSync(o.cpuProfDir, { recursive: true });
+  const profilesBefore = o.cpuProfDir === undefined ? 0 : cpuProfiles(o.cpuProfDir).length;
   const configPath = join(dir, 'bench.yaml');
   writeFileSync(configPath, JSON.stringify(config, null, 1)); // JSON is YAML
   const proc = startBounded('proxy', process.execPath, [...(o.cpuProfDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfDir}`]), CLI, '--config', configPath], o.maxMs, { logFile: join(dir, 'proxy.log') });
@@ -62,12 +69,20 @@ export async function startOurProxy(o: OurProxyOptions): Promise<Target> {
     memoryKb: () => peakRssKb(proc.pid),
     currentMemoryKb: () => rssKb(proc.pid),
     stop: async () => {
-      await proc.stop(5000);
+      // a profiling proxy serializes each thread's profile on exit (MBs of JSON per thread): a
+      // SIGKILL at the usual grace would lose them
+      const code = await proc.stop(o.cpuProfDir === undefined ? 5000 : 60_000);
+      if (o.cpuProfDir !== undefined) {
+        const n = cpuProfiles(o.cpuProfDir).length - profilesBefore;
+        process.stderr.write(`proxy exited (${code}); ${n} CPU profile(s) written to ${o.cpuProfDir} (main thread and each worker)\n`);
+      }
       reportLog('proxy', join(dir, 'proxy.log'), /"level":(40|50|60)|fatal|Error/);
       rmSync(dir, { recursive: true, force: true });
     },
   };
 }
+
+const cpuProfiles = (dir: string): string[] => readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'));
 
 /** Our proxy with the admin API on a free loopback port and a random token (bench:admin, bench:resize). */
 export async function startOurProxyWithAdmin(workers: number, uasPort: number): Promise<{ proxy: Target; adminUrl: string; headers: Record<string, string> }> {
