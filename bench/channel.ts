@@ -1,26 +1,40 @@
 // Micro benchmark of the shard channel (lib/shard/sip-frames.ts): the main thread sends batches of
 // SIP messages to a worker, which reads each one and answers with a batch of the same size, as a
-// shard does; CPU time of each thread per message (from /proc/thread-self/stat, so the other
+// shard does; CPU time of each thread per message (from /proc/thread-self, so the other
 // thread's work is not counted). Formats: `objects` (one structured-cloned {d, s} per message, the
-// channel before packing) and `packed` (one transferred ArrayBuffer per run, distinct targets once).
-//   node dist/bench/channel.js [--batches 20000] [--batch 64] [--bytes 600] [--rounds 3]
+// channel before packing), `runs` (one transferred ArrayBuffer per stretch of sends between two
+// control items, distinct targets once) and `batch` (the shard's sends in one ArrayBuffer after
+// its control items: sip-frames.ts packSipAfterControl, what the shards do). With --dlg-every N the
+// shard's answer carries a dialog checkpoint (a control item, ~200 bytes) after every N sends, as
+// a call's 200 and BYE make one: about every 3-4 sends at steady call load.
+//   node dist/bench/channel.js [--batches 20000] [--batch 64] [--bytes 600] [--rounds 3] [--dlg-every 0]
+//     [--formats objects,runs,batch]
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
-import { forEachSip, packSipRuns, SipRunWriter, type PackedSip } from '../lib/shard/sip-frames.js';
+import { forEachSip, packSipAfterControl, SipRunWriter, type PackedSip } from '../lib/shard/sip-frames.js';
 import { SourceTargets } from '../lib/transport/source-targets.js';
 import type { SendTarget } from '../lib/transport/types.js';
 
-type Format = 'objects' | 'packed';
-interface Setup { format: Format; batch: number; bytes: number }
-type OutItem = { t: 'sip'; d: Uint8Array; to: SendTarget } | PackedSip;
+const FORMATS = ['objects', 'runs', 'batch'] as const;
+type Format = (typeof FORMATS)[number];
+interface Setup { format: Format; batch: number; bytes: number; dlgEvery: number }
+type Dlg = { t: 'dlg'; k: string; d: Uint8Array };
+type OutItem = { t: 'sip'; d: Uint8Array; to: SendTarget } | Dlg | PackedSip;
 
-/** utime + stime of the calling thread, in microseconds (clock ticks of 10 ms). */
+/**
+ * CPU time of the calling thread in microseconds: the scheduler's nanosecond count
+ * (/proc/thread-self/schedstat), else utime + stime in 10 ms ticks.
+ */
 function threadCpuUs(): number {
-  const f = readFileSync('/proc/thread-self/stat', 'latin1');
-  const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
-  return (Number(rest[11]) + Number(rest[12])) * 10_000;
+  try {
+    return Number(readFileSync('/proc/thread-self/schedstat', 'latin1').split(' ')[0]) / 1000;
+  } catch {
+    const f = readFileSync('/proc/thread-self/stat', 'latin1');
+    const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
+    return (Number(rest[11]) + Number(rest[12])) * 10_000;
+  }
 }
 
 /** Distinct messages, each in its own ArrayBuffer as dgram and the shard's serializer make them. */
@@ -37,12 +51,29 @@ function messages(n: number, bytes: number): Buffer[] {
 let sink = 0;
 const touch = (d: Uint8Array): void => { sink += d[d.length >> 1]!; };
 
+const sipData = (i: OutItem): Uint8Array | undefined => (i.t === 'sip' ? i.d : undefined);
+const sipTarget = (i: OutItem): SendTarget => (i as { to: SendTarget }).to;
+
+/** The packing before packSipAfterControl: a run closed at each control item, kept in place. */
+function packRunsInPlace(items: readonly OutItem[], writer: SipRunWriter, transfer: ArrayBuffer[]): OutItem[] {
+  const out: OutItem[] = [];
+  const close = (): void => {
+    const p = writer.close();
+    if (p !== undefined) { out.push(p); transfer.push(p.b); }
+  };
+  for (const item of items) {
+    if (item.t === 'sip') writer.add(item.d, item.to); // two targets here: never full
+    else { close(); out.push(item); }
+  }
+  close();
+  return out;
+}
+
 function shardSide(setup: Setup): void {
   const replies = messages(setup.batch, setup.bytes);
   const to: SendTarget = { transport: 'udp', address: '127.0.0.1', port: 5070, connId: 0 };
   const writer = new SipRunWriter();
-  const sipData = (i: OutItem): Uint8Array | undefined => (i.t === 'sip' ? i.d : undefined);
-  const sipTarget = (i: OutItem): SendTarget => (i as { to: SendTarget }).to;
+  let dlgs = 0;
   const started = threadCpuUs();
   parentPort!.on('message', (batch: Array<{ t: 'sip'; d: Uint8Array; s: SendTarget } | PackedSip | { t: 'end' }>) => {
     if (batch[0]!.t === 'end') { parentPort!.postMessage({ cpuUs: threadCpuUs() - started, sink }); return; }
@@ -52,12 +83,15 @@ function shardSide(setup: Setup): void {
       else if (item.t === 'sip') { touch(Buffer.from(item.d.buffer, item.d.byteOffset, item.d.byteLength)); n++; }
     }
     const out: OutItem[] = [];
-    for (let i = 0; i < n; i++) out.push({ t: 'sip', d: replies[i]!, to });
-    if (setup.format === 'objects') parentPort!.postMessage({ n, out });
-    else {
-      const transfer: ArrayBuffer[] = [];
-      parentPort!.postMessage({ n, out: packSipRuns(out, sipData, sipTarget, writer, transfer) }, transfer);
+    for (let i = 0; i < n; i++) {
+      out.push({ t: 'sip', d: replies[i]!, to });
+      // a fresh checkpoint each time, as packDialog writes one
+      if (setup.dlgEvery > 0 && (i + 1) % setup.dlgEvery === 0) out.push({ t: 'dlg', k: `call-${dlgs++}@bench`, d: Buffer.alloc(200, 7) });
     }
+    if (setup.format === 'objects') { parentPort!.postMessage({ n, out }); return; }
+    const transfer: ArrayBuffer[] = [];
+    const packed = setup.format === 'runs' ? packRunsInPlace(out, writer, transfer) : packSipAfterControl(out, sipData, sipTarget, writer, transfer);
+    parentPort!.postMessage({ n, out: packed }, transfer);
   });
 }
 
@@ -89,6 +123,7 @@ async function mainSide(setup: Setup, batches: number): Promise<{ mainUs: number
       if ('cpuUs' in m) return;
       for (const item of m.out) {
         if (item.t === 'sipb') forEachSip(item, (d) => touch(d));
+        else if (item.t === 'dlg') touch(item.d); // the main thread files it by key
         else touch(Buffer.from(item.d.buffer, item.d.byteOffset, item.d.byteLength));
       }
       done++;
@@ -107,18 +142,34 @@ async function mainSide(setup: Setup, batches: number): Promise<{ mainUs: number
 
 if (isMainThread) {
   const { values: o } = parseArgs({
-    options: { batches: { type: 'string', default: '20000' }, batch: { type: 'string', default: '64' }, bytes: { type: 'string', default: '600' }, rounds: { type: 'string', default: '3' } },
+    options: {
+      batches: { type: 'string', default: '20000' }, batch: { type: 'string', default: '64' }, bytes: { type: 'string', default: '600' },
+      rounds: { type: 'string', default: '3' }, 'dlg-every': { type: 'string', default: '0' }, formats: { type: 'string', default: FORMATS.join(',') },
+    },
   });
+  const formats = o.formats.split(',').filter((f): f is Format => (FORMATS as readonly string[]).includes(f));
+  const dlgEvery = Number(o['dlg-every']);
   const batches = Number(o.batches);
   const batch = Number(o.batch);
-  const per = (us: number): string => (us / (batches * batch * 2)).toFixed(3);
-  console.log(`channel: ${batches} batches of ${batch} x ${o.bytes} B each way; CPU us per message (in or out) on each thread`);
+  const per = (us: number): number => us / (batches * batch * 2);
+  console.log(`channel: ${batches} batches of ${batch} x ${o.bytes} B each way` +
+    `${dlgEvery > 0 ? `, a dialog checkpoint after every ${dlgEvery} sends` : ''}; CPU us per message (in or out) on each thread`);
+  const seen = new Map<Format, { main: number[]; shard: number[] }>(formats.map((f) => [f, { main: [], shard: [] }]));
+  // formats alternate within each round, so a busy moment of the shared machine hits them alike
   for (let r = 0; r < Number(o.rounds); r++) {
-    for (const format of ['objects', 'packed'] as const) {
-      const { mainUs, shardUs } = await mainSide({ format, batch, bytes: Number(o.bytes) }, batches);
-      console.log(`round ${r + 1} ${format.padEnd(7)} main ${per(mainUs)} us/msg  shard ${per(shardUs)} us/msg`);
+    for (const format of formats) {
+      const { mainUs, shardUs } = await mainSide({ format, batch, bytes: Number(o.bytes), dlgEvery }, batches);
+      seen.get(format)!.main.push(per(mainUs));
+      seen.get(format)!.shard.push(per(shardUs));
+      console.log(`round ${r + 1} ${format.padEnd(7)} main ${per(mainUs).toFixed(3)} us/msg  shard ${per(shardUs).toFixed(3)} us/msg`);
     }
   }
+  const minMed = (xs: number[]): string => {
+    const v = [...xs].sort((x, y) => x - y);
+    return `${v[0]!.toFixed(3)} / ${v[v.length >> 1]!.toFixed(3)}`;
+  };
+  console.log('us/msg min / median:');
+  for (const [f, v] of seen) console.log(`  ${f.padEnd(7)} main ${minMed(v.main)}  shard ${minMed(v.shard)}`);
 } else {
   shardSide(workerData as Setup);
 }

@@ -94,10 +94,22 @@ export function forEachSip(p: PackedSip, fn: (data: Buffer, target: SendTarget) 
 }
 
 /**
- * Replaces each run of consecutive SIP items (those `dataOf` gives bytes for) by one packed item,
- * keeping the order of everything else; pushes the packed buffers onto `transfer`.
+ * Packs every SIP item of a batch into one run (one ArrayBuffer, one postMessage transfer) placed
+ * after the batch's other items; pushes the packed buffer onto `transfer`. The shard->main
+ * direction: a shard's batch interleaves sends with control items (a dialog checkpoint at every
+ * confirmed or ended call, bindings, peer states), and closing a run at each of them cost an
+ * ArrayBuffer, a transfer and a cloned target list per piece on both threads.
+ *
+ * Order guarantees, relied on by the main thread (lib/server.ts onBatch):
+ * - sends keep their order among themselves (and so per destination);
+ * - control items keep their order among themselves;
+ * - every control item of a batch is handled before any send of that batch: state the shard
+ *   produced before or while producing a send (a binding written to the location journal before
+ *   its REGISTER's 200, a dialog checkpoint before its 200 or BYE relayed) is applied first. No
+ *   control item depends on a send of its batch having gone out.
+ * Only a run with 65,535 distinct destinations is split; the pieces follow each other at the end.
  */
-export function packSipRuns<T extends { t: string }>(
+export function packSipAfterControl<T extends { t: string }>(
   items: readonly T[],
   dataOf: (item: T) => Uint8Array | undefined,
   targetOf: (item: T) => SendTarget,
@@ -105,23 +117,20 @@ export function packSipRuns<T extends { t: string }>(
   transfer: ArrayBuffer[],
 ): Array<T | PackedSip> {
   const out: Array<T | PackedSip> = [];
-  const closeRun = (): void => {
-    const p = writer.close();
-    if (p !== undefined) {
-      out.push(p);
-      transfer.push(p.b);
-    }
-  };
+  const runs: PackedSip[] = [];
   for (const item of items) {
     const d = dataOf(item);
-    if (d === undefined) {
-      closeRun();
-      out.push(item);
-    } else if (!writer.add(d, targetOf(item))) {
-      closeRun();
+    if (d === undefined) out.push(item);
+    else if (!writer.add(d, targetOf(item))) {
+      runs.push(writer.close()!);
       writer.add(d, targetOf(item));
     }
   }
-  closeRun();
+  const last = writer.close();
+  if (last !== undefined) runs.push(last);
+  for (const p of runs) {
+    out.push(p);
+    transfer.push(p.b);
+  }
   return out;
 }
