@@ -59,7 +59,10 @@ export type ToShard =
 
 export type FromShard =
   | { t: 'sip'; d: Uint8Array; to: SendTarget }
-  /** a run of messages to send, packed by the shard's port (sip-frames.ts), each with its destination */
+  /**
+   * the batch's messages to send, packed by the shard's port into one run after the batch's other
+   * items (sip-frames.ts packSipAfterControl: those are handled first), each with its destination
+   */
   | PackedSip
   | { t: 'bind'; u: BindingUpdate }
   | { t: 'peer'; s: PeerState }
