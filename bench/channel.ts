@@ -9,33 +9,19 @@
 // a call's 200 and BYE make one: about every 3-4 sends at steady call load.
 //   node dist/bench/channel.js [--batches 20000] [--batch 64] [--bytes 600] [--rounds 3] [--dlg-every 0]
 //     [--formats objects,runs,batch]
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import { forEachSip, packSipAfterControl, SipRunWriter, type PackedSip } from '../lib/shard/sip-frames.js';
 import { SourceTargets } from '../lib/transport/source-targets.js';
 import type { SendTarget } from '../lib/transport/types.js';
+import { minMedian, threadCpuUs } from './lib/thread-clock.js';
 
 const FORMATS = ['objects', 'runs', 'batch'] as const;
 type Format = (typeof FORMATS)[number];
 interface Setup { format: Format; batch: number; bytes: number; dlgEvery: number }
 type Dlg = { t: 'dlg'; k: string; d: Uint8Array };
 type OutItem = { t: 'sip'; d: Uint8Array; to: SendTarget } | Dlg | PackedSip;
-
-/**
- * CPU time of the calling thread in microseconds: the scheduler's nanosecond count
- * (/proc/thread-self/schedstat), else utime + stime in 10 ms ticks.
- */
-function threadCpuUs(): number {
-  try {
-    return Number(readFileSync('/proc/thread-self/schedstat', 'latin1').split(' ')[0]) / 1000;
-  } catch {
-    const f = readFileSync('/proc/thread-self/stat', 'latin1');
-    const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
-    return (Number(rest[11]) + Number(rest[12])) * 10_000;
-  }
-}
 
 /** Distinct messages, each in its own ArrayBuffer as dgram and the shard's serializer make them. */
 function messages(n: number, bytes: number): Buffer[] {
@@ -164,12 +150,8 @@ if (isMainThread) {
       console.log(`round ${r + 1} ${format.padEnd(7)} main ${per(mainUs).toFixed(3)} us/msg  shard ${per(shardUs).toFixed(3)} us/msg`);
     }
   }
-  const minMed = (xs: number[]): string => {
-    const v = [...xs].sort((x, y) => x - y);
-    return `${v[0]!.toFixed(3)} / ${v[v.length >> 1]!.toFixed(3)}`;
-  };
   console.log('us/msg min / median:');
-  for (const [f, v] of seen) console.log(`  ${f.padEnd(7)} main ${minMed(v.main)}  shard ${minMed(v.shard)}`);
+  for (const [f, v] of seen) console.log(`  ${f.padEnd(7)} main ${minMedian(v.main)}  shard ${minMedian(v.shard)}`);
 } else {
   shardSide(workerData as Setup);
 }
