@@ -1,0 +1,32 @@
+// bench:compare / bench:register summaries give our CPU per 1,000 at the common rate split by
+// thread group (bench/lib/compare-summary.ts), from the steps' cpuSplitS.
+import t from 'tap';
+import { summarize } from '../../bench/lib/compare-summary.js';
+import type { StepResult } from '../../bench/lib/load-step.js';
+import type { SweepOutcome } from '../../bench/lib/sweep.js';
+import { stepRow, STEP_HEADERS } from '../../bench/lib/sweep.js';
+
+const step = (target: string, rate: number, extra: Partial<StepResult> = {}): StepResult & { verdict: string } => ({
+  target, rate, planned: rate * 10, attempted: rate * 10, successful: rate * 10, failed: 0, retransUac: 0, retransUas: 0, retransPct: 0,
+  failedPct: 0, achievedRate: rate, p50Ms: 1, p99Ms: 4, cpuS: rate * 10 * 0.0004, cpuPer1000: 0.4, memMb: 100, loadAvg: 1, verdict: 'ok', ...extra,
+});
+const sweep = (target: string, steps: Array<StepResult & { verdict: string }>, best: number): SweepOutcome => ({ target, steps, best, atTopRate: false });
+
+t.test('our CPU per 1,000 at the common rate, by thread group', async (t) => {
+  // 20,000 calls at 2,000/s: 2 s main, 5 s shards, 1 s other
+  const ours = sweep('sipshard', [step('sipshard', 1000), step('sipshard', 2000, { cpuSplitS: { main: 2, shards: 5, other: 1 } })], 2000);
+  const kam = sweep('kamailio', [step('kamailio', 1000), step('kamailio', 2000)], 2000);
+  const s = summarize(ours, kam, 'calls/s', 'CPU s/1000 calls');
+  t.same(s.rows.find((r) => String(r[0]).includes('by thread')), ['CPU s/1000 calls by thread, main / shards / other', '0.100 / 0.250 / 0.050', '-', '']);
+  t.match(s.lines.join('\n'), 'sipshard CPU s/1000 calls at 2000/s by thread, main / shards / other: 0.100 / 0.250 / 0.050');
+  t.match(s.data, { oursMainPer1000: 0.1, oursShardsPer1000: 0.25, oursOtherPer1000: 0.05 });
+});
+
+t.test('a step without a split (Kamailio, or a target that cannot tell) shows a dash', async (t) => {
+  const s = summarize(sweep('sipshard', [step('sipshard', 1000)], 1000), sweep('kamailio', [step('kamailio', 1000)], 1000), 'calls/s', 'CPU s/1000 calls');
+  t.equal(s.rows.find((r) => String(r[0]).includes('by thread'))![1], '-');
+  t.notOk('oursMainPer1000' in s.data);
+  const col = STEP_HEADERS.indexOf('CPU s main/shards/other');
+  t.equal(stepRow(step('kamailio', 1000))[col], '-');
+  t.equal(stepRow(step('sipshard', 1000, { cpuSplitS: { main: 1.5, shards: 3.25, other: 0.5 } }))[col], '1.50/3.25/0.50');
+});
