@@ -3,8 +3,10 @@
 // No string is cut at parse time; a value is sliced (and remembered) the first time it is read, and
 // HeaderField objects exist only if some caller asks for the whole list.
 import { compilePrefixMatcher } from './byte-prefix.js';
+import { cseqAt, type CSeq } from './cseq.js';
 import { tokenHeaderName } from './header-names.js';
 import type { HeaderField } from './message.js';
+import { usualViaAt, type Via } from './via.js';
 
 // The usual names (any case) and the compact forms, each with its colon, recognised by a compiled
 // byte-prefix matcher (lib/sip/byte-prefix.ts) straight from the buffer: a known name also gives the
@@ -34,6 +36,8 @@ const STRIDE = 3;
 export class HeaderIndex {
   /** Values already sliced, by line number. */
   private values: Array<string | undefined> | undefined;
+  /** End of the span the last valueStart/plainSpan found (a field, so no pair is allocated). */
+  private spanEnd = 0;
 
   constructor(private readonly buf: Uint8Array, readonly text: string, readonly names: readonly string[], private readonly pos: readonly number[],
     /** some line was left out: no colon, or a name that is not a token */
@@ -60,17 +64,68 @@ export class HeaderIndex {
     } else {
       // SP/HTAB skipped in place (read from the bytes: the text is their latin1 decoding), so the
       // usual value is one slice
-      const buf = this.buf;
-      let a = colon + 1;
-      let b = this.pos[p + 1]!;
-      while (a < b && (buf[a] === 0x20 || buf[a] === 0x09)) a++;
-      while (b > a && (buf[b - 1] === 0x20 || buf[b - 1] === 0x09)) b--;
+      const a = this.valueStart(p);
+      const b = this.spanEnd;
       v = text.slice(a, b);
       // other whitespace at either end still goes (as String.trim)
-      if (b > a && (oddSpace(buf[a]!) || oddSpace(buf[b - 1]!))) v = v.trim();
+      if (b > a && (oddSpace(this.buf[a]!) || oddSpace(this.buf[b - 1]!))) v = v.trim();
     }
     (this.values ??= new Array<string | undefined>(this.names.length))[i] = v;
     return v;
+  }
+
+  /**
+   * Line i's value as a decimal number of 1 to 9 digits, read from the bytes (Content-Length): -1
+   * when the value is anything else (folded, signs, other whitespace...), which the caller then
+   * reads from value(i).
+   */
+  decimal(i: number): number {
+    const a = this.plainSpan(i);
+    const b = this.spanEnd;
+    if (a === -1 || b - a > 9 || b === a) return -1;
+    const buf = this.buf;
+    let n = 0;
+    for (let k = a; k < b; k++) {
+      const c = buf[k]! - 0x30;
+      if (c < 0 || c > 9) return -1;
+      n = n * 10 + c;
+    }
+    return n;
+  }
+
+  /** Line i's CSeq read from the bytes when it has the usual shape (lib/sip/cseq.ts), else undefined. */
+  cseq(i: number): CSeq | undefined {
+    const a = this.plainSpan(i);
+    return a === -1 ? undefined : cseqAt(this.buf, this.text, a, this.spanEnd);
+  }
+
+  /** The Via of line i read from the bytes when it is the usual single value (lib/sip/via.ts), else undefined. */
+  usualVia(i: number): Via | undefined {
+    const a = this.plainSpan(i);
+    return a === -1 ? undefined : usualViaAt(this.buf, this.text, a, this.spanEnd);
+  }
+
+  /** Start of the value of the unfolded line at `p` (its pos offset) with SP/HTAB left out; its end in spanEnd. */
+  private valueStart(p: number): number {
+    const buf = this.buf;
+    let a = this.pos[p + 2]! + 1;
+    let b = this.pos[p + 1]!;
+    while (a < b && (buf[a] === 0x20 || buf[a] === 0x09)) a++;
+    while (b > a && (buf[b - 1] === 0x20 || buf[b - 1] === 0x09)) b--;
+    this.spanEnd = b;
+    return a;
+  }
+
+  /**
+   * Start of line i's value in the bytes when value(i) is exactly text[start, spanEnd): the line is
+   * not folded and no other whitespace ends the value. -1 otherwise.
+   */
+  private plainSpan(i: number): number {
+    const p = i * STRIDE;
+    if (this.pos[p + 2]! < 0) return -1;
+    const a = this.valueStart(p);
+    const b = this.spanEnd;
+    return b > a && (oddSpace(this.buf[a]!) || oddSpace(this.buf[b - 1]!)) ? -1 : a;
   }
 
   line(i: number): string {

@@ -67,8 +67,14 @@ function indexed(buf: Buffer, message: SipMessage, startDefect: Defect | undefin
   if (index.malformed) defect ??= { status: 400, reason: 'Malformed Header Line' };
   message.setIndex(index);
   const at = index.lengthLine;
-  const cl = at === NO_LINE ? undefined : at === SEVERAL_LINES ? 'bad' : digits(index.value(at));
+  // the number straight from the bytes; anything but plain digits is judged from the value's text
+  const cl = at === NO_LINE ? undefined : at === SEVERAL_LINES ? 'bad' : lengthOf(index, at);
   return { message, defect: bodyOf(buf, message, cl === -1 ? 'bad' : cl, defect, headEnd, sepLen) };
+}
+
+function lengthOf(index: HeaderIndex, at: number): number {
+  const n = index.decimal(at);
+  return n !== -1 ? n : digits(index.value(at));
 }
 
 /**
