@@ -1,13 +1,9 @@
 // CSeq header values (RFC 3261 20.16): the sequence number and the method. Read leniently here
 // (validate.ts judges the value); the usual `<digits> <METHOD>` is read straight from the received
 // bytes, anything else from the value's text.
-import { compilePrefixMatcher } from './byte-prefix.js';
+import { knownMethod } from './methods.js';
 
 export interface CSeq { seq: number; method: string }
-
-/** The usual methods (case matters, RFC 3261 7.1), handed out as the literals: no slice, and compared by identity. */
-const knownMethod = compilePrefixMatcher(['INVITE', 'ACK', 'BYE', 'CANCEL', 'OPTIONS', 'REGISTER', 'PRACK', 'UPDATE', 'INFO',
-  'SUBSCRIBE', 'NOTIFY', 'REFER', 'MESSAGE', 'PUBLISH'].map((m) => [m, m] as const));
 
 /**
  * The value as text: the number before the first SP or HTAB (`Number` of it, so NaN when it is

@@ -116,7 +116,9 @@ const METHODS = ['INVITE', 'OPTIONS', 'BYE', 'REGISTER', 'ACK', 'CANCEL'];
  */
 export function sipRequest(rnd: Rnd): string {
   const method = pick(rnd, METHODS);
-  const lines = [`${method} sip:bob@example.com SIP/2.0`];
+  const lines = [piece(rnd, [`${method} sip:bob@example.com SIP/2.0`], [`${method}X sip:b@c SIP/2.0`, `${method.toLowerCase()} sip:b@c SIP/2.0`,
+    `${method}  sip:b@c SIP/2.0`, `${method} sip:b@c  SIP/2.0`, `${method} sip:b@c SIP/2.1`, `${method} sip:b@c SIP/2.0 `, `${method} sip:b@c`,
+    `${method} sip:b@c sip/2.0`, `${method}\tsip:b@c SIP/2.0`, `${method} sip:b@c SIP/2.00`, `${method}`, `FOO sip:b@c SIP/2.0`, ''])];
   const line = (name: string, value: string): void => { lines.push(`${name}:${pick(rnd, [' ', ' ', '', '\t'])}${maybeFold(rnd, value)}`); };
   for (let i = 0, n = 1 + rnd(3); i < n; i++) line(headerName(rnd, 'Via', 'v'), viaValue(rnd));
   if (rnd(10) === 0) line('Via', '');
