@@ -2,24 +2,17 @@
 // starts and ends and where its colon is, and recognises the usual header names in place.
 // No string is cut at parse time; a value is sliced (and remembered) the first time it is read, and
 // HeaderField objects exist only if some caller asks for the whole list.
+import { compilePrefixMatcher } from './byte-prefix.js';
+import { cseqAt, type CSeq } from './cseq.js';
 import { tokenHeaderName } from './header-names.js';
 import type { HeaderField } from './message.js';
+import { usualViaAt, type Via } from './via.js';
 
-// The usual spellings of the usual names, each with its colon, found by the line's first two bytes
-// and confirmed byte by byte against small-integer arrays (cheaper than startsWith or a Uint8Array
-// here): a known name also gives the colon's place, so its line needs no search for ':'. Other
-// spellings (lower case, odd case, whitespace before the colon) take tokenHeaderName, which checks
-// and remembers them.
-interface Spelling { bytes: number[]; name: string }
-const SPELLINGS: Array<Spelling[] | undefined> = new Array(128 * 128).fill(undefined);
-function addSpelling(wire: string, normalized: string): void {
-  const bytes = Array.from(Buffer.from(`${wire}:`, 'latin1'));
-  (SPELLINGS[slot(bytes[0]!, bytes[1]!)] ??= []).push({ bytes, name: intern(normalized) });
-}
-/** The first two bytes (both ASCII, as in every usual spelling): the slot confirms them. */
-function slot(b0: number, b1: number): number {
-  return (b0 << 7) | b1;
-}
+// The usual names (any case) and the compact forms, each with its colon, recognised by a compiled
+// byte-prefix matcher (lib/sip/byte-prefix.ts) straight from the buffer: a known name also gives the
+// colon's place, so its line needs no search for ':'. Other names (and whitespace before the colon)
+// take tokenHeaderName, which checks and remembers them.
+interface KnownName { name: string; length: number }
 /**
  * The internalized copy of a string (property keys are internalized): names the index hands out are
  * then the very strings of the literals callers search for ('call-id'), and compare by identity.
@@ -27,15 +20,15 @@ function slot(b0: number, b1: number): number {
 function intern(s: string): string {
   return Object.keys({ [s]: true })[0]!;
 }
-for (const wire of ['Via', 'From', 'To', 'Call-ID', 'CSeq', 'Contact', 'Max-Forwards', 'Content-Type', 'Content-Length',
+const KNOWN_NAMES = ['Via', 'From', 'To', 'Call-ID', 'CSeq', 'Contact', 'Max-Forwards', 'Content-Type', 'Content-Length',
   'Record-Route', 'Route', 'Subject', 'User-Agent', 'Allow', 'Supported', 'Expires', 'Authorization',
   'Proxy-Authorization', 'WWW-Authenticate', 'Proxy-Authenticate', 'Authentication-Info', 'Server', 'Accept',
   'Require', 'Proxy-Require', 'Session-Expires', 'Min-SE', 'Min-Expires', 'P-Asserted-Identity', 'Privacy', 'Date',
   'Path', 'RSeq', 'RAck', 'Event', 'Allow-Events', 'Refer-To', 'Referred-By', 'Unsupported', 'Warning',
   'Accept-Encoding', 'Accept-Language', 'Content-Encoding', 'Content-Disposition', 'MIME-Version', 'Timestamp',
-  'Organization', 'Priority', 'Reply-To', 'Retry-After', 'Call-Info', 'Diversion', 'History-Info', 'Call-Id',
-  'Cseq', 'CSEQ', 'Www-Authenticate', 'Mime-Version', 'Rseq', 'Rack', 'Min-Se']) addSpelling(wire, tokenHeaderName(wire)!);
-for (const c of 'imelcfsktvorbuajdxyn') addSpelling(c, tokenHeaderName(c)!);
+  'Organization', 'Priority', 'Reply-To', 'Retry-After', 'Call-Info', 'Diversion', 'History-Info', ...'imelcfsktvorbuajdxyn'];
+const knownName = compilePrefixMatcher<KnownName>(
+  KNOWN_NAMES.map((wire) => [`${wire}:`, { name: intern(tokenHeaderName(wire)!), length: wire.length }]), { ignoreCase: true });
 
 /** Per header line: [lineStart, lineEnd, colon]; the colon's offset is negated on a folded line. */
 const STRIDE = 3;
@@ -43,6 +36,8 @@ const STRIDE = 3;
 export class HeaderIndex {
   /** Values already sliced, by line number. */
   private values: Array<string | undefined> | undefined;
+  /** End of the span the last valueStart/plainSpan found (a field, so no pair is allocated). */
+  private spanEnd = 0;
 
   constructor(private readonly buf: Uint8Array, readonly text: string, readonly names: readonly string[], private readonly pos: readonly number[],
     /** some line was left out: no colon, or a name that is not a token */
@@ -69,17 +64,68 @@ export class HeaderIndex {
     } else {
       // SP/HTAB skipped in place (read from the bytes: the text is their latin1 decoding), so the
       // usual value is one slice
-      const buf = this.buf;
-      let a = colon + 1;
-      let b = this.pos[p + 1]!;
-      while (a < b && (buf[a] === 0x20 || buf[a] === 0x09)) a++;
-      while (b > a && (buf[b - 1] === 0x20 || buf[b - 1] === 0x09)) b--;
+      const a = this.valueStart(p);
+      const b = this.spanEnd;
       v = text.slice(a, b);
       // other whitespace at either end still goes (as String.trim)
-      if (b > a && (oddSpace(buf[a]!) || oddSpace(buf[b - 1]!))) v = v.trim();
+      if (b > a && (oddSpace(this.buf[a]!) || oddSpace(this.buf[b - 1]!))) v = v.trim();
     }
     (this.values ??= new Array<string | undefined>(this.names.length))[i] = v;
     return v;
+  }
+
+  /**
+   * Line i's value as a decimal number of 1 to 9 digits, read from the bytes (Content-Length): -1
+   * when the value is anything else (folded, signs, other whitespace...), which the caller then
+   * reads from value(i).
+   */
+  decimal(i: number): number {
+    const a = this.plainSpan(i);
+    const b = this.spanEnd;
+    if (a === -1 || b - a > 9 || b === a) return -1;
+    const buf = this.buf;
+    let n = 0;
+    for (let k = a; k < b; k++) {
+      const c = buf[k]! - 0x30;
+      if (c < 0 || c > 9) return -1;
+      n = n * 10 + c;
+    }
+    return n;
+  }
+
+  /** Line i's CSeq read from the bytes when it has the usual shape (lib/sip/cseq.ts), else undefined. */
+  cseq(i: number): CSeq | undefined {
+    const a = this.plainSpan(i);
+    return a === -1 ? undefined : cseqAt(this.buf, this.text, a, this.spanEnd);
+  }
+
+  /** The Via of line i read from the bytes when it is the usual single value (lib/sip/via.ts), else undefined. */
+  usualVia(i: number): Via | undefined {
+    const a = this.plainSpan(i);
+    return a === -1 ? undefined : usualViaAt(this.buf, this.text, a, this.spanEnd);
+  }
+
+  /** Start of the value of the unfolded line at `p` (its pos offset) with SP/HTAB left out; its end in spanEnd. */
+  private valueStart(p: number): number {
+    const buf = this.buf;
+    let a = this.pos[p + 2]! + 1;
+    let b = this.pos[p + 1]!;
+    while (a < b && (buf[a] === 0x20 || buf[a] === 0x09)) a++;
+    while (b > a && (buf[b - 1] === 0x20 || buf[b - 1] === 0x09)) b--;
+    this.spanEnd = b;
+    return a;
+  }
+
+  /**
+   * Start of line i's value in the bytes when value(i) is exactly text[start, spanEnd): the line is
+   * not folded and no other whitespace ends the value. -1 otherwise.
+   */
+  private plainSpan(i: number): number {
+    const p = i * STRIDE;
+    if (this.pos[p + 2]! < 0) return -1;
+    const a = this.valueStart(p);
+    const b = this.spanEnd;
+    return b > a && (oddSpace(this.buf[a]!) || oddSpace(this.buf[b - 1]!)) ? -1 : a;
   }
 
   line(i: number): string {
@@ -155,11 +201,11 @@ export function indexHeaders(buf: Uint8Array, text: string, start: number, end: 
       le = crlf(buf, text, le + 2, end);
     }
     // the name ends at the colon
-    const known = knownName(buf, ls);
+    const known = knownName(buf, ls, le);
     let colon: number;
     let name: string | undefined;
     if (known !== undefined) {
-      colon = ls + known.bytes.length - 1;
+      colon = ls + known.length;
       name = known.name;
     } else {
       colon = text.indexOf(':', ls);
@@ -188,24 +234,6 @@ function crlf(buf: Uint8Array, text: string, from: number, end: number): number 
   let nl = text.indexOf('\n', from);
   while (nl !== -1 && nl <= end && buf[nl - 1] !== 0x0d) nl = text.indexOf('\n', nl + 1);
   return nl === -1 || nl - 1 > end ? end : nl - 1;
-}
-
-/** The usual spelling (with its colon) that the line at `a` starts with, if any. */
-function knownName(buf: Uint8Array, a: number): Spelling | undefined {
-  const b0 = buf[a]!;
-  const b1 = buf[a + 1]!;
-  if ((b0 | b1) > 0x7f) return undefined;
-  const bucket = SPELLINGS[slot(b0, b1)];
-  if (bucket === undefined) return undefined;
-  for (let j = 0; j < bucket.length; j++) {
-    // the colon first (it tells the lengths apart), then back to the two bytes the slot confirmed
-    const w = bucket[j]!.bytes;
-    let k = w.length - 1;
-    if (buf[a + k] !== 0x3a) continue;
-    while (--k > 1 && buf[a + k] === w[k]);
-    if (k <= 1) return bucket[j];
-  }
-  return undefined;
 }
 
 /** The general path: a token, perhaps followed by SP/HTAB (RFC 3261 7.3.1 allows LWS before ':'). */

@@ -1,6 +1,7 @@
 // A SIP message with a lazily used header index: headers are kept as (name, value) pairs in wire
 // order; structured values are parsed only when asked for, and unchanged header lines are written
 // back from their original text.
+import { parseCSeq, type CSeq } from './cseq.js';
 import { canonicalHeaderName, LIST_HEADERS, normalizeHeaderName } from './header-names.js';
 import { splitCommas } from './split.js';
 import type { HeaderIndex } from './header-index.js';
@@ -15,7 +16,7 @@ export interface HeaderField {
   line: string | undefined;
 }
 
-export interface CSeq { seq: number; method: string }
+export type { CSeq } from './cseq.js';
 
 /**
  * One header line of a message that was edited: a line of its HeaderIndex by number (unchanged, its
@@ -249,11 +250,9 @@ export class SipMessage {
   }
 
   cseq(): CSeq {
-    const v = this.get('cseq') ?? '';
-    let sp = v.indexOf(' ');
-    const tab = v.indexOf('\t');
-    if (tab !== -1 && (sp === -1 || tab < sp)) sp = tab;
-    return { seq: Number(v.slice(0, sp)), method: v.slice(sp).trim() };
+    // the usual value straight from the received bytes, else from its text
+    const l = this.receivedLine('cseq');
+    return (l !== -1 ? this.index!.cseq(l) : undefined) ?? parseCSeq(this.get('cseq') ?? '');
   }
 
   /**
@@ -263,6 +262,10 @@ export class SipMessage {
    */
   topVia(): Via | undefined {
     if (this.top !== undefined) return this.top;
+    // the usual received line: read from its bytes
+    const l = this.receivedLine('via');
+    const usual = l !== -1 ? this.index!.usualVia(l) : undefined;
+    if (usual !== undefined) return (this.top = usual);
     // the first value of the first Via line; split on commas only when that line has any
     for (let i = 0, size = this.size; i < size; i++) {
       if (this.nameAt(i) !== 'via') continue;
@@ -271,6 +274,15 @@ export class SipMessage {
       if (v !== undefined && v !== '') return (this.top = parseVia(v));
     }
     return undefined;
+  }
+
+  /** The index line of the first `name` line while that line is as received, else -1. */
+  private receivedLine(name: string): number {
+    if (this.fields !== undefined) return -1;
+    const i = this.find(name);
+    if (i === -1) return -1;
+    const l = this.edited !== undefined ? this.edited[i]! : i;
+    return typeof l === 'number' ? l : -1;
   }
 
   toBuffer(): Buffer {

@@ -5,15 +5,11 @@ import { createError } from '../errors.js';
 import { tokenHeaderName } from './header-names.js';
 import { indexHeaders, NO_LINE, SEVERAL_LINES, type HeaderIndex } from './header-index.js';
 import { SipMessage, type HeaderField } from './message.js';
+import { knownMethod } from './methods.js';
 
 export interface Defect { status: number; reason: string }
 export interface ParseResult { message: SipMessage; defect: Defect | undefined }
 
-/** The usual methods by length: a match is returned as the literal (no slice, no hash of a new string). */
-const KNOWN_METHODS: string[][] = [];
-for (const m of ['INVITE', 'ACK', 'BYE', 'CANCEL', 'OPTIONS', 'REGISTER', 'PRACK', 'UPDATE', 'INFO', 'SUBSCRIBE', 'NOTIFY', 'REFER',
-  'MESSAGE', 'PUBLISH']) (KNOWN_METHODS[m.length] ??= []).push(m);
-for (let n = 0; n < KNOWN_METHODS.length; n++) KNOWN_METHODS[n] ??= [];
 const METHOD_RE = /^[A-Za-z0-9\-.!%*_+`'~]+$/;
 const CRLFCRLF = Buffer.from('\r\n\r\n');
 const LFLF = Buffer.from('\n\n');
@@ -33,9 +29,9 @@ export function parseMessage(buf: Buffer): ParseResult {
     if (eol !== -1) {
       const index = indexHeaders(buf, whole, eol + 2, whole.length);
       if (index.headEnd !== -1) {
-        const usual = usualRequest(whole, eol);
+        const usual = usualRequest(buf, whole, eol);
         if (usual !== undefined) return indexed(buf, usual, undefined, index, index.headEnd, 4);
-        const start = parseStartLine(whole.slice(0, eol));
+        const start = parseStartLine(buf, whole.slice(0, eol));
         return indexed(buf, start.message, start.defect, index, index.headEnd, 4);
       }
     }
@@ -57,7 +53,7 @@ export function parseMessage(buf: Buffer): ParseResult {
   if (sepLen !== 4 && head.indexOf('\n') !== -1) return finish(buf, head.split(/\r?\n/), headEnd, sepLen);
   // CRLF line ends, indexed in place (lib/sip/header-index.ts)
   const eol = head.indexOf('\r\n');
-  const start = parseStartLine(eol === -1 ? head : head.slice(0, eol));
+  const start = parseStartLine(buf, eol === -1 ? head : head.slice(0, eol));
   return indexed(buf, start.message, start.defect, indexHeaders(buf, head, eol === -1 ? headEnd : eol + 2, headEnd), headEnd, sepLen);
 }
 
@@ -67,8 +63,14 @@ function indexed(buf: Buffer, message: SipMessage, startDefect: Defect | undefin
   if (index.malformed) defect ??= { status: 400, reason: 'Malformed Header Line' };
   message.setIndex(index);
   const at = index.lengthLine;
-  const cl = at === NO_LINE ? undefined : at === SEVERAL_LINES ? 'bad' : digits(index.value(at));
+  // the number straight from the bytes; anything but plain digits is judged from the value's text
+  const cl = at === NO_LINE ? undefined : at === SEVERAL_LINES ? 'bad' : lengthOf(index, at);
   return { message, defect: bodyOf(buf, message, cl === -1 ? 'bad' : cl, defect, headEnd, sepLen) };
+}
+
+function lengthOf(index: HeaderIndex, at: number): number {
+  const n = index.decimal(at);
+  return n !== -1 ? n : digits(index.value(at));
 }
 
 /**
@@ -82,7 +84,7 @@ type Latin1Sliceable = Buffer & { latin1Slice(start: number, end: number): strin
 
 /** A header section ended by a bare LF pair (lines may end in LF or CRLF): the same from an array of lines. */
 function finish(buf: Buffer, lines: string[], headEnd: number, sepLen: number): ParseResult {
-  const msg = parseStartLine(lines[0] ?? '');
+  const msg = parseStartLine(buf, lines[0] ?? '');
   let defect: Defect | undefined = msg.defect;
   const headers: HeaderField[] = [];
   for (let i = 1; i < lines.length; i++) {
@@ -138,30 +140,29 @@ function bodyOf(buf: Buffer, message: SipMessage, cl: number | undefined | 'bad'
 }
 
 /**
- * The common request line, `<known method> <uri> SIP/2.0` ending at `eol` of `text`, checked without
- * split or regex and without cutting the line out first; undefined for anything else.
+ * The common request line, `<known method> <uri> SIP/2.0` ending at `eol` (the start line is the
+ * first line of `buf`; `text` is its latin1 decoding), checked on the bytes without split or regex
+ * and without cutting the line out first; undefined for anything else.
  */
-function usualRequest(text: string, eol: number): SipMessage | undefined {
-  const sp1 = text.indexOf(' ');
-  if (sp1 <= 0 || sp1 >= KNOWN_METHODS.length) return undefined;
-  const sp2 = text.indexOf(' ', sp1 + 1);
-  if (sp2 <= sp1 + 1 || eol !== sp2 + 8 || !text.startsWith(' SIP/2.0', sp2)) return undefined;
-  const known = KNOWN_METHODS[sp1]!;
-  for (let i = 0; i < known.length; i++) {
-    if (text.startsWith(known[i]!)) return SipMessage.request(known[i]!, text.slice(sp1 + 1, sp2));
-  }
-  return undefined;
+function usualRequest(buf: Buffer, text: string, eol: number): SipMessage | undefined {
+  const method = knownMethod(buf, 0, eol);
+  if (method === undefined || buf[method.length] !== 0x20) return undefined;
+  const sp2 = text.indexOf(' ', method.length + 1);
+  if (sp2 <= method.length + 1 || eol !== sp2 + 8 || buf[sp2 + 1] !== 0x53 || buf[sp2 + 2] !== 0x49 || buf[sp2 + 3] !== 0x50 ||
+    buf[sp2 + 4] !== 0x2f || buf[sp2 + 5] !== 0x32 || buf[sp2 + 6] !== 0x2e || buf[sp2 + 7] !== 0x30) return undefined;
+  return SipMessage.request(method, text.slice(method.length + 1, sp2));
 }
 
 interface StartLine { message: SipMessage; defect: Defect | undefined }
 
-function parseStartLine(line: string): StartLine {
+/** The start line `line`, the first line of `buf` (its latin1 decoding, up to the line end). */
+function parseStartLine(buf: Buffer, line: string): StartLine {
   if (line.startsWith('SIP/')) {
     const m = /^SIP\/2\.0 ([1-6][0-9]{2})(?: (.*))?$/.exec(line);
     if (m === null) throw createError('SIP_ERR_PARSE', `malformed status line '${line.slice(0, 80)}'`);
     return { message: SipMessage.response(Number(m[1]), m[2] ?? ''), defect: undefined };
   }
-  const usual = usualRequest(line, line.length);
+  const usual = usualRequest(buf, line, line.length);
   if (usual !== undefined) return { message: usual, defect: undefined };
   const parts = line.split(' ');
   const method = parts[0] ?? '';

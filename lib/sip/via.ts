@@ -1,5 +1,6 @@
 // Via header values (RFC 3261 20.42, RFC 3581 rport).
 import { createError } from '../errors.js';
+import { compilePrefixMatcher } from './byte-prefix.js';
 import { formatParams, parseParams } from './split.js';
 import { parseHostPort } from './uri.js';
 
@@ -136,6 +137,74 @@ function usualVia(v: string): Via | undefined {
 const HOST_CHAR: boolean[] = [];
 for (let c = 0; c < 256; c++) {
   HOST_CHAR.push((c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x2d || c === 0x2e);
+}
+
+/** Transports and parameter names seen in nearly every Via, handed out as the literals (no slice). */
+const knownTransport = compilePrefixMatcher(['UDP', 'TCP', 'TLS', 'SCTP', 'WS', 'WSS'].map((t) => [t, t] as const));
+const knownParam = compilePrefixMatcher(['branch', 'rport', 'received', 'maddr', 'ttl', 'alias', 'keep', 'sigcomp-id'].map((p) => [p, p] as const));
+
+// Byte classes of USUAL_VIA (above), for the same check on the received bytes.
+const HOST = 1; // [a-z0-9.-]
+const PARAM_NAME = 2; // [^\x00-\x20"<\x7f\xa0;=A-Z] and no ',' (a ',' starts the next Via value)
+const PARAM_VALUE = 4; // the same with '=' and A-Z
+const CLASS = new Uint8Array(256);
+for (let c = 0; c < 256; c++) {
+  const plain = c > 0x20 && c !== 0x22 && c !== 0x3c && c !== 0x7f && c !== 0xa0 && c !== 0x3b && c !== 0x2c;
+  if (plain) CLASS[c] = PARAM_VALUE | (c !== 0x3d && !(c >= 0x41 && c <= 0x5a) ? PARAM_NAME : 0);
+  if ((c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || c === 0x2e || c === 0x2d) CLASS[c] |= HOST;
+}
+
+/**
+ * The Via in `buf[a, b)` (a header value with SP/HTAB around it left out; `text` is `buf` as latin1)
+ * when it has the shape USUAL_VIA accepts and holds a single value (no ','): read from the bytes,
+ * with no string made for the value, the protocol, a usual transport or a usual parameter name. The
+ * same Via parseVia returns for that text; undefined for anything else, which the caller parses from
+ * the text (the general path, which also reports the errors).
+ */
+export function usualViaAt(buf: Uint8Array, text: string, a: number, b: number): Via | undefined {
+  if (b - a < 10 || buf[a] !== 0x53 || buf[a + 1] !== 0x49 || buf[a + 2] !== 0x50 || buf[a + 3] !== 0x2f || buf[a + 4] !== 0x32 ||
+    buf[a + 5] !== 0x2e || buf[a + 6] !== 0x30 || buf[a + 7] !== 0x2f) return undefined;
+  // transport: [A-Z]+ then one SP
+  let i = a + 8;
+  while (i < b && buf[i]! >= 0x41 && buf[i]! <= 0x5a) i++;
+  if (i === a + 8 || buf[i] !== 0x20) return undefined;
+  const sp = i;
+  // host: [a-z0-9.-]+
+  for (i = sp + 1; i < b && (CLASS[buf[i]!]! & HOST) !== 0; i++);
+  const hostEnd = i;
+  if (hostEnd === sp + 1) return undefined;
+  let port: number | undefined;
+  if (i < b && buf[i] === 0x3a) {
+    port = 0;
+    for (i++; i < b && buf[i]! >= 0x30 && buf[i]! <= 0x39; i++) port = port * 10 + buf[i]! - 0x30;
+    const digits = i - hostEnd - 1;
+    if (digits < 1 || digits > 5 || port > 65535) return undefined;
+  }
+  const params: Array<[string, string | null]> = [];
+  while (i < b) {
+    // ;name[=value]
+    if (buf[i] !== 0x3b) return undefined;
+    const start = ++i;
+    while (i < b && (CLASS[buf[i]!]! & PARAM_NAME) !== 0) i++;
+    const nameEnd = i;
+    if (nameEnd === start) return undefined;
+    let value: string | null = null;
+    if (i < b && buf[i] === 0x3d) {
+      const vs = ++i;
+      while (i < b && (CLASS[buf[i]!]! & PARAM_VALUE) !== 0) i++;
+      value = text.slice(vs, i);
+    }
+    const known = knownParam(buf, start, nameEnd);
+    params.push([known !== undefined && start + known.length === nameEnd ? known : text.slice(start, nameEnd), value]);
+  }
+  const transport = knownTransport(buf, a + 8, sp);
+  return {
+    protocol: 'SIP/2.0',
+    transport: transport !== undefined && a + 8 + transport.length === sp ? transport : text.slice(a + 8, sp),
+    host: text.slice(sp + 1, hostEnd),
+    port,
+    params,
+  };
 }
 
 export function viaParam(via: Via, name: string): string | null | undefined {

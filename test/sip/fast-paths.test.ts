@@ -1,27 +1,11 @@
-// The parser's fast paths (a regex-checked Via, a regex-checked tag tail, header names matched by
+// The parser's fast paths on text (a regex-checked Via, the quick tag read, header names matched by
 // their bytes) must read exactly what the general paths read: the same Via, the same tag, the same
 // verdict on a malformed value. Seeded random values built from the pieces that tell the paths apart.
 import t from 'tap';
 import { nameAddrParam, parseNameAddr, tagOf } from '../../lib/sip/name-addr.js';
 import { parseMessage } from '../../lib/sip/parser.js';
 import { generalVia, parseVia } from '../../lib/sip/via.js';
-
-function rng(seed: number): (n: number) => number {
-  return (n) => { seed = (Math.imul(seed, 1103515245) + 12345) >>> 0; return (seed >>> 8) % n; };
-}
-
-function pick<T>(rnd: (n: number) => number, xs: readonly T[]): T {
-  return xs[rnd(xs.length)]!;
-}
-
-/** What a reader returns, or the error code it throws. */
-function outcome<T>(fn: () => T): T | string {
-  try {
-    return fn();
-  } catch (err) {
-    return `throws ${(err as { code?: string }).code}`;
-  }
-}
+import { outcome, pick, rng } from '../helpers/seeded-values.js';
 
 t.test('Via: the fast path reads what the general parse reads (seeded, 20000 values)', async (t) => {
   const rnd = rng(0x51a);
