@@ -273,30 +273,87 @@ export class SipMessage {
     return undefined;
   }
 
+  /**
+   * The message as sent: one Buffer written in place (start line, header lines, body), its size
+   * counted first. Unchanged received lines are copied from the received bytes in runs of adjacent
+   * lines; no header text is built as a string. An ArrayBuffer of its own, not a slice of Node's
+   * 8 KB pool: a transaction keeping it for retransmission would keep the whole slab alive, and
+   * postMessage to the main thread would clone the whole slab.
+   */
   toBuffer(): Buffer {
-    let s = this.isRequest ? `${this.method} ${this.uri} SIP/2.0\r\n` : `SIP/2.0 ${this.status} ${this.reason}\r\n`;
+    const body = this.body;
+    const index = this.index;
+    const edited = this.edited;
+    const fields = this.fields;
+    const size = this.size;
+    const status = this.isRequest ? '' : String(this.status);
+    // the size: start line, lines (every Content-Length line rewritten), the Content-Length we add
+    // when there is none, the empty line, the body
+    let total = this.isRequest ? this.method.length + this.uri.length + 13 : status.length + this.reason.length + 13;
+    const lengthLine = LENGTH_NAME.length + decimalLength(body.length) + 2;
     let hasLength = false;
-    if (this.index !== undefined && this.edited === undefined) {
-      const r = this.index.wireText(`Content-Length: ${this.body.length}\r\n`);
-      s += r.text;
-      hasLength = r.hasLength;
-    } else {
-      for (let i = 0, size = this.size; i < size; i++) {
-        const name = this.nameAt(i);
-        if (name === 'content-length') { hasLength = true; s += `Content-Length: ${this.body.length}\r\n`; continue; }
-        const line = this.lineAt(i);
-        s += line !== undefined ? `${line}\r\n` : `${canonicalHeaderName(name)}: ${this.valueAt(i)}\r\n`;
+    for (let i = 0; i < size; i++) {
+      const l = fields !== undefined ? fields[i]! : edited !== undefined ? edited[i]! : i;
+      if (typeof l === 'number') {
+        if (index!.names[l] === 'content-length') { hasLength = true; total += lengthLine; } else total += index!.lineEnd(l) - index!.lineStart(l) + 2;
+      } else if (l.name === 'content-length') {
+        hasLength = true;
+        total += lengthLine;
+      } else {
+        total += (l.line !== undefined ? l.line.length : canonicalHeaderName(l.name).length + 2 + l.value.length) + 2;
       }
     }
+    if (!hasLength) total += lengthLine;
+    const out = Buffer.allocUnsafeSlow(total + body.length) as Latin1Writable;
+    // start line
+    let at: number;
+    if (this.isRequest) {
+      at = out.latin1Write(this.method, 0);
+      out[at++] = 0x20;
+      at += out.latin1Write(this.uri, at);
+      at += out.latin1Write(' SIP/2.0\r\n', at);
+    } else {
+      at = out.latin1Write('SIP/2.0 ', 0);
+      at += out.latin1Write(status, at);
+      out[at++] = 0x20;
+      at += out.latin1Write(this.reason, at);
+      at = crlf(out, at);
+    }
+    // header lines; a run of received lines that were adjacent is copied in one piece
+    let runStart = -1;
+    let runEnd = -1;
+    for (let i = 0; i < size; i++) {
+      const l = fields !== undefined ? fields[i]! : edited !== undefined ? edited[i]! : i;
+      if (typeof l === 'number' && index!.names[l] !== 'content-length') {
+        const ls = index!.lineStart(l);
+        if (ls !== runEnd) {
+          if (runStart !== -1) at = index!.copyBytes(out, at, runStart, runEnd);
+          runStart = ls;
+        }
+        runEnd = index!.lineEnd(l) + 2;
+        continue;
+      }
+      if (runStart !== -1) { at = index!.copyBytes(out, at, runStart, runEnd); runStart = runEnd = -1; }
+      if (typeof l === 'number' || l.name === 'content-length') {
+        at = writeLength(out, at, body.length);
+      } else if (l.line !== undefined) {
+        at += out.latin1Write(l.line, at);
+        at = crlf(out, at);
+      } else {
+        at += out.latin1Write(canonicalHeaderName(l.name), at);
+        out[at++] = 0x3a;
+        out[at++] = 0x20;
+        at += out.latin1Write(l.value, at);
+        at = crlf(out, at);
+      }
+    }
+    if (runStart !== -1) at = index!.copyBytes(out, at, runStart, runEnd);
     // Every message we send carries Content-Length: required on streams, harmless on UDP.
-    if (!hasLength) s += `Content-Length: ${this.body.length}\r\n`;
-    s += '\r\n';
-    // one allocation: header text (latin1 keeps the received bytes) then the body. An ArrayBuffer of
-    // its own, not a slice of Node's 8 KB pool: a transaction keeping it for retransmission would
-    // keep the whole slab alive, and postMessage to the main thread would clone the whole slab.
-    const out = Buffer.allocUnsafeSlow(s.length + this.body.length);
-    out.write(s, 0, 'latin1');
-    if (this.body.length > 0) this.body.copy(out, s.length);
+    if (!hasLength) at = writeLength(out, at, body.length);
+    at = crlf(out, at);
+    // a miscount would send uninitialized memory: a bug, never a peer's doing
+    if (at + body.length !== out.length) throw new Error(`toBuffer wrote ${at} header bytes of ${total} counted`);
+    if (body.length > 0) body.copy(out, at);
     return out;
   }
 
@@ -312,6 +369,33 @@ export class SipMessage {
 }
 
 const EMPTY = Buffer.alloc(0);
+
+type Latin1Writable = Buffer & { latin1Write(s: string, at: number): number };
+const LENGTH_NAME = 'Content-Length: ';
+
+function crlf(out: Buffer, at: number): number {
+  out[at] = 0x0d;
+  out[at + 1] = 0x0a;
+  return at + 2;
+}
+
+function decimalLength(n: number): number {
+  let d = 1;
+  for (let v = n; v >= 10; v = Math.floor(v / 10)) d++;
+  return d;
+}
+
+/** `Content-Length: <n>` and its CRLF, the digits written as bytes (no string for the number). */
+function writeLength(out: Latin1Writable, at: number, n: number): number {
+  at += out.latin1Write(LENGTH_NAME, at);
+  const end = at + decimalLength(n);
+  let v = n;
+  for (let k = end - 1; k >= at; k--) {
+    out[k] = 0x30 + v % 10;
+    v = Math.floor(v / 10);
+  }
+  return crlf(out, end);
+}
 
 function field(name: string, value: string): HeaderField {
   return { name, value, line: undefined };
