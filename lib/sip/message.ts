@@ -2,7 +2,7 @@
 // order; structured values are parsed only when asked for, and unchanged header lines are written
 // back from their original text.
 import { canonicalHeaderName, LIST_HEADERS, normalizeHeaderName } from './header-names.js';
-import { splitCommas } from './split.js';
+import { countOfCommas, firstOfCommas, splitCommas } from './split.js';
 import type { HeaderIndex } from './header-index.js';
 import { parseVia, type Via } from './via.js';
 
@@ -151,6 +151,33 @@ export class SipMessage {
       else out.push(this.valueAt(i));
     }
     return out;
+  }
+
+  /**
+   * getAll(name)[0] without the array: a list header's line is split only when it holds a comma,
+   * and only its first value is kept.
+   */
+  firstValue(name: string): string | undefined {
+    const n = normalizeHeaderName(name);
+    const list = LIST_HEADERS.has(n);
+    for (let i = 0, size = this.size; i < size; i++) {
+      if (this.nameAt(i) !== n) continue;
+      if (!list) return this.valueAt(i);
+      const v = firstOfCommas(this.valueAt(i));
+      if (v !== undefined) return v; // an empty line has none: the next line's first
+    }
+    return undefined;
+  }
+
+  /** getAll(name).length without the array. */
+  valueCount(name: string): number {
+    const n = normalizeHeaderName(name);
+    const list = LIST_HEADERS.has(n);
+    let c = 0;
+    for (let i = 0, size = this.size; i < size; i++) {
+      if (this.nameAt(i) === n) c += list ? countOfCommas(this.valueAt(i)) : 1;
+    }
+    return c;
   }
 
   private find(name: string): number {
