@@ -435,7 +435,7 @@ export class ProxyCore {
       req.prepend('Record-Route', this.deps.identity.recordRoute(dest.transport, family));
     }
     const id = this.branches.next(hash);
-    req.prepend('Via', `SIP/2.0/${dest.transport.toUpperCase()} ${this.deps.identity.sentBy(dest.transport, family)};branch=${id}`);
+    req.prepend('Via', this.deps.identity.viaPrefix(dest.transport, family) + id);
     const key = clientKey(id, req.method);
     const data = req.toBuffer();
     dest = internTarget(dest); // held for Timer M/K
@@ -696,7 +696,7 @@ export class ProxyCore {
       if (isForbiddenDestination(dest.address)) { this.deps.stats.dropped++; return; }
       const family = isIP(dest.address) === 6 ? 6 : 4;
       const incoming = viaBranch(topVia);
-      copy.prepend('Via', `SIP/2.0/${dest.transport.toUpperCase()} ${this.deps.identity.sentBy(dest.transport, family)};branch=${statelessBranch(incoming, req)}`);
+      copy.prepend('Via', this.deps.identity.viaPrefix(dest.transport, family) + statelessBranch(incoming, req));
       this.send(dest, copy);
       this.deps.stats.requestsForwarded++;
     };
