@@ -231,7 +231,7 @@ export class SipMessage {
   prepend(name: string, value: string): void {
     const n = normalizeHeaderName(name);
     const i = this.find(n);
-    this.lines().splice(i === -1 ? 0 : i, 0, field(n, value));
+    insertAt(this.lines(), i === -1 ? 0 : i, field(n, value));
   }
 
   remove(name: string): void {
@@ -249,13 +249,13 @@ export class SipMessage {
     const lines = this.lines();
     // the usual line holds one value: dropped whole, nothing split
     if (value.indexOf(',') === -1) {
-      lines.splice(i, 1);
+      removeAt(lines, i);
       const v = value.trim();
       return v === '' ? undefined : v;
     }
     const values = splitCommas(value);
     const first = values.shift();
-    if (values.length === 0) lines.splice(i, 1);
+    if (values.length === 0) removeAt(lines, i);
     else lines[i] = field(n, values.join(', '));
     return first;
   }
@@ -422,6 +422,17 @@ function writeLength(out: Latin1Writable, at: number, n: number): number {
     v = Math.floor(v / 10);
   }
   return crlf(out, end);
+}
+
+// splice() would return an array of what it removed: a garbage array per forwarded message
+function insertAt(lines: Line[], i: number, l: Line): void {
+  for (let k = lines.length; k > i; k--) lines[k] = lines[k - 1]!;
+  lines[i] = l;
+}
+
+function removeAt(lines: Line[], i: number): void {
+  for (let k = i + 1; k < lines.length; k++) lines[k - 1] = lines[k]!;
+  lines.length--;
 }
 
 function field(name: string, value: string): HeaderField {
