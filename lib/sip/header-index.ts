@@ -97,14 +97,9 @@ export class HeaderIndex {
     return this.pos[i * STRIDE + 1]!;
   }
 
-  /**
-   * Writes the received bytes [start, end) into `out` at `at`; returns the offset after them. The
-   * text is the bytes' latin1 decoding, so its slice written as latin1 is the same bytes: measured
-   * cheaper than Buffer#copy here, whose partial copy allocates a Uint8Array view (about 97 bytes
-   * against a 32-byte sliced string).
-   */
+  /** Writes the received bytes [start, end) into `out` at `at`; returns the offset after them. */
   copyBytes(out: Buffer, at: number, start: number, end: number): number {
-    return at + (out as Latin1Writable).latin1Write(this.text.slice(start, end), at);
+    return at + COPY.call(this.buf, out, at, start, end);
   }
 
   fields(): HeaderField[] {
@@ -114,7 +109,8 @@ export class HeaderIndex {
   }
 }
 
-type Latin1Writable = Buffer & { latin1Write(s: string, at: number): number };
+/** Buffer#copy on the received Uint8Array (a TypedArray set: no call into C++) */
+const COPY = Buffer.prototype.copy as (this: Uint8Array, target: Uint8Array, at: number, start: number, end: number) => number;
 
 function oddSpace(c: number): boolean {
   return c <= 0x20 || c === 0xa0;

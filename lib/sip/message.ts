@@ -335,15 +335,15 @@ export class SipMessage {
     // start line
     let at: number;
     if (this.isRequest) {
-      at = out.latin1Write(this.method, 0);
+      at = writeText(out, 0, this.method);
       out[at++] = 0x20;
-      at += out.latin1Write(this.uri, at);
-      at += out.latin1Write(' SIP/2.0\r\n', at);
+      at = writeText(out, at, this.uri);
+      at = writeText(out, at, ' SIP/2.0\r\n');
     } else {
-      at = out.latin1Write('SIP/2.0 ', 0);
-      at += out.latin1Write(status, at);
+      at = writeText(out, 0, 'SIP/2.0 ');
+      at = writeText(out, at, status);
       out[at++] = 0x20;
-      at += out.latin1Write(this.reason, at);
+      at = writeText(out, at, this.reason);
       at = crlf(out, at);
     }
     // header lines; a run of received lines that were adjacent is copied in one piece
@@ -364,14 +364,12 @@ export class SipMessage {
       if (typeof l === 'number' || l.name === 'content-length') {
         at = writeLength(out, at, body.length);
       } else if (l.line !== undefined) {
-        at += out.latin1Write(l.line, at);
-        at = crlf(out, at);
+        at = crlf(out, writeText(out, at, l.line));
       } else {
-        at += out.latin1Write(canonicalHeaderName(l.name), at);
+        at = writeText(out, at, canonicalHeaderName(l.name));
         out[at++] = 0x3a;
         out[at++] = 0x20;
-        at += out.latin1Write(l.value, at);
-        at = crlf(out, at);
+        at = crlf(out, writeText(out, at, l.value));
       }
     }
     if (runStart !== -1) at = index!.copyBytes(out, at, runStart, runEnd);
@@ -412,9 +410,22 @@ function decimalLength(n: number): number {
   return d;
 }
 
+/**
+ * `s` written as latin1 at `at` (a char above 0xff keeps its low byte, as Buffer's latin1 does);
+ * returns the offset after it. Short text byte by byte: a native latin1Write costs more per call
+ * than a short loop.
+ */
+function writeText(out: Latin1Writable, at: number, s: string): number {
+  const n = s.length;
+  if (n > WRITE_LOOP_MAX) return at + out.latin1Write(s, at);
+  for (let k = 0; k < n; k++) out[at + k] = s.charCodeAt(k);
+  return at + n;
+}
+const WRITE_LOOP_MAX = 64;
+
 /** `Content-Length: <n>` and its CRLF, the digits written as bytes (no string for the number). */
 function writeLength(out: Latin1Writable, at: number, n: number): number {
-  at += out.latin1Write(LENGTH_NAME, at);
+  at = writeText(out, at, LENGTH_NAME);
   const end = at + decimalLength(n);
   let v = n;
   for (let k = end - 1; k >= at; k--) {

@@ -125,6 +125,7 @@ t.test('toBuffer: messages of our own and values outside latin1', async (t) => {
   own.append('Via', 'SIP/2.0/UDP h;branch=z9hG4bK-1');
   own.append('Subject', 'caf\u00e9 \u4e2d\u6587');
   own.append('x-custom-header', 'v');
+  own.append('X-Long', `${'\u4e2d'.repeat(40)}${'a'.repeat(40)}\u00ff`); // long text: written natively, not byte by byte
   own.body = Buffer.from('\u4e2d', 'utf8');
   sameBytes(t, own, 'built from scratch, name spelled, chars above 0xff written as latin1 does');
   const res = SipMessage.response(1000, '');
