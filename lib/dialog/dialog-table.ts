@@ -1,7 +1,7 @@
 // Per-shard dialog table (RFC 3261 12): early on a 1xx with a To tag, confirmed on 2xx, terminated on
 // BYE or a failed INVITE. It lets the shard route in-dialog requests that reach us without a Route
 // header (UAs that ignore Record-Route) and gives operators counts.
-import { detach } from '../sip/detach.js';
+import { detach, flatten } from '../sip/detach.js';
 import { internTarget } from '../transport/intern-target.js';
 import type { SendTarget } from '../transport/types.js';
 
@@ -26,6 +26,11 @@ export interface DialogCounts { early: number; confirmed: number; total: number 
 export const dialogKey = (callId: string, tagA: string, tagB: string): string =>
   tagA < tagB ? `${callId}|${tagA}|${tagB}` : `${callId}|${tagB}|${tagA}`;
 
+/** The dialog is the one between these two tags (either order). */
+function hasTags(d: Dialog, tagA: string, tagB: string): boolean {
+  return (d.callerTag === tagA && d.calleeTag === tagB) || (d.callerTag === tagB && d.calleeTag === tagA);
+}
+
 export class DialogTable {
   private readonly dialogs = new Map<string, Dialog>();
   /** Dialogs per Call-ID (one, or an array when a forked INVITE made several), so a failed INVITE
@@ -37,30 +42,38 @@ export class DialogTable {
   /** Told when a confirmed dialog appears, changes or ends (undefined): crash-recovery checkpoints. */
   onConfirmedChange: ((key: string, dialog: Dialog | undefined) => void) | undefined;
 
-  /** Find by Call-ID and the two tags, in either order (a request from either side matches). */
+  /**
+   * Find by Call-ID and the two tags, in either order (a request from either side matches). Through
+   * the Call-ID's dialogs (one, or a few after a fork): no key string built per in-dialog message.
+   */
   find(callId: string, tagA: string, tagB: string): Dialog | undefined {
-    return this.dialogs.get(dialogKey(callId, tagA, tagB));
+    const cur = this.byCallId.get(callId);
+    if (cur === undefined) return undefined;
+    if (!Array.isArray(cur)) return hasTags(cur, tagA, tagB) ? cur : undefined;
+    for (let i = 0; i < cur.length; i++) if (hasTags(cur[i]!, tagA, tagB)) return cur[i];
+    return undefined;
   }
 
   /** Record a provisional (early) or 2xx (confirmed) answer to an INVITE. */
   upsert(d: Omit<Dialog, 'state' | 'confirmedAt'>, confirmed: boolean, now: number): Dialog {
-    let key = dialogKey(d.callId, d.callerTag, d.calleeTag);
-    let dialog = this.dialogs.get(key);
+    let dialog = this.find(d.callId, d.callerTag, d.calleeTag);
+    let key: string | undefined;
     if (dialog === undefined) {
-      key = detach(key);
       dialog = {
         callId: detach(d.callId), callerTag: detach(d.callerTag), calleeTag: detach(d.calleeTag), state: 'early',
         callerContact: detach(d.callerContact), callerDest: internTarget(d.callerDest),
         calleeContact: detach(d.calleeContact), calleeDest: internTarget(d.calleeDest),
         createdAt: d.createdAt, confirmedAt: undefined,
       };
+      // from the detached parts, flattened: the key the table keeps holds no message text
+      key = flatten(dialogKey(dialog.callId, dialog.callerTag, dialog.calleeTag));
       this.dialogs.set(key, dialog);
       this.index(dialog);
       this.counts.early++;
       this.createdTotal++;
     } else if (d.calleeContact !== undefined && d.calleeContact !== dialog.calleeContact) {
       dialog.calleeContact = detach(d.calleeContact);
-      if (dialog.state === 'confirmed') this.onConfirmedChange?.(key, dialog);
+      if (dialog.state === 'confirmed') this.onConfirmedChange?.(dialogKey(dialog.callId, dialog.callerTag, dialog.calleeTag), dialog);
     }
     if (confirmed && dialog.state === 'early') {
       dialog.state = 'confirmed';
@@ -68,7 +81,7 @@ export class DialogTable {
       this.counts.early--;
       this.counts.confirmed++;
       this.confirmedTotal++;
-      this.onConfirmedChange?.(key, dialog);
+      this.onConfirmedChange?.(key ?? dialogKey(dialog.callId, dialog.callerTag, dialog.calleeTag), dialog);
     }
     return dialog;
   }

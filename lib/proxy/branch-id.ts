@@ -3,7 +3,8 @@
 import { randomBytes } from 'node:crypto';
 import type { SipMessage } from '../sip/message.js';
 import { MAGIC_COOKIE } from '../sip/via.js';
-import { fmix32, fnv1a32 } from '../shard/hash.js';
+import { FNV1A32_START, fmix32, fnv1a32, fnv1a32From } from '../shard/hash.js';
+import { splitCommas } from '../sip/split.js';
 
 export class BranchGenerator {
   private counter = 0;
@@ -22,12 +23,35 @@ export class BranchGenerator {
 /**
  * Hash of what would make a request take the same path again: if a request carries our own Via with
  * the same hash, it has come back to us unchanged: a loop, not a spiral (RFC 3261 16.3 step 4).
+ * The key is `uri|From|Call-ID|CSeq number|Routes|Proxy-Require` (list values joined with ','),
+ * hashed piece by piece: the same value as hashing that string, without building it.
  */
 export function loopHash(req: SipMessage): string {
   // not a security boundary, just a fingerprint: two cheap 32-bit hashes instead of a digest
-  const key = `${req.uri}|${req.get('from') ?? ''}|${req.callId}|${req.cseq().seq}|${req.getAll('route').join(',')}|${req.getAll('proxy-require').join(',')}`;
-  const h = fnv1a32(key);
+  let h = fnv1a32From(FNV1A32_START, req.uri);
+  h = fnv1a32From(fnv1a32From(h, '|'), req.get('from') ?? '');
+  h = fnv1a32From(fnv1a32From(h, '|'), req.callId);
+  h = fnv1a32From(fnv1a32From(h, '|'), String(req.cseq().seq));
+  h = hashValues(fnv1a32From(h, '|'), req, 'route');
+  h = hashValues(fnv1a32From(h, '|'), req, 'proxy-require');
   return fmix32(h).toString(36) + fmix32(h ^ 0x9e3779b9).toString(36);
+}
+
+/** Continue `h` over getAll(name).join(',') (a list header), walking the lines in place. */
+function hashValues(h: number, req: SipMessage, name: string): number {
+  let first = true;
+  for (let i = 0, size = req.size; i < size; i++) {
+    if (req.nameAt(i) !== name) continue;
+    const value = req.valueAt(i);
+    if (value.indexOf(',') === -1) {
+      // the usual line holds one value: hashed as it is, nothing split
+      const v = value.trim();
+      if (v !== '') { h = fnv1a32From(first ? h : fnv1a32From(h, ','), v); first = false; }
+    } else {
+      for (const v of splitCommas(value)) { h = fnv1a32From(first ? h : fnv1a32From(h, ','), v); first = false; }
+    }
+  }
+  return h;
 }
 
 /** The loop hash inside one of our branches, if it is ours. */

@@ -6,17 +6,28 @@ import { defaultPort } from '../sip/via.js';
 import { advertisedHost } from '../transport/advertise.js';
 import type { ListenerConfig, TransportName } from '../transport/types.js';
 
+/** What we write about ourselves on one transport and address family (built once: every forwarded message needs it). */
+interface Written { sentBy: string; recordRoute: string; viaPrefix: string }
+
 export class LocalIdentity {
   private readonly domains: Set<string>;
-  private readonly hostPorts: Set<string>;
+  /** our hosts (host form: IPv6 in brackets) and the ports we listen on with each */
+  private readonly portsOf: Map<string, Set<number>>;
   private readonly hosts: Set<string>;
+  /** by transport, then [IPv4, IPv6] */
+  private readonly written = new Map<TransportName, [Written | undefined, Written | undefined]>();
 
   constructor(readonly listeners: readonly ListenerConfig[], domains: readonly string[]) {
     this.domains = new Set(domains.map((d) => d.toLowerCase()));
     // both the bound and the advertised host are ours (peers may use either)
     const hostsOf = (l: ListenerConfig): string[] => [hostForm(l.address), hostForm(advertisedHost(l.address, l.advertise))];
-    this.hostPorts = new Set(listeners.flatMap((l) => hostsOf(l).map((h) => `${h}:${l.port}`)));
+    this.portsOf = new Map();
+    for (const l of listeners) for (const h of hostsOf(l)) this.portsOf.set(h, (this.portsOf.get(h) ?? new Set<number>()).add(l.port));
     this.hosts = new Set(listeners.flatMap(hostsOf));
+  }
+
+  private isOurs(host: string, port: number): boolean {
+    return this.portsOf.get(host)?.has(port) === true;
   }
 
   /** The Request-URI host is one of our domains or listen addresses. */
@@ -28,12 +39,12 @@ export class LocalIdentity {
   isSelf(uri: SipUri): boolean {
     if (uri.scheme !== 'sip' && uri.scheme !== 'sips') return false;
     const port = uri.port ?? defaultPort(uri.scheme === 'sips' ? 'TLS' : 'UDP');
-    return this.hostPorts.has(`${uri.host}:${port}`) || (uri.port === undefined && this.domains.has(uri.host) && uri.user === undefined);
+    return this.isOurs(uri.host, port) || (uri.port === undefined && this.domains.has(uri.host) && uri.user === undefined);
   }
 
   /** A Via sent-by that is ours. */
   isSelfSentBy(host: string, port: number | undefined, transport: string): boolean {
-    return this.hostPorts.has(`${host}:${port ?? defaultPort(transport)}`);
+    return this.isOurs(host, port ?? defaultPort(transport));
   }
 
   listenerFor(transport: TransportName, family: 4 | 6 = 4): ListenerConfig {
@@ -44,16 +55,34 @@ export class LocalIdentity {
     return l;
   }
 
+  /** Our Via sent-by (`host:port`) for messages leaving on this transport and family. */
   sentBy(transport: TransportName, family: 4 | 6 = 4): string {
-    const l = this.listenerFor(transport, family);
-    return `${hostForm(advertisedHost(l.address, l.advertise))}:${l.port}`;
+    return this.writtenFor(transport, family).sentBy;
   }
 
+  /** Our Record-Route value for a leg on this transport and family. */
   recordRoute(transport: TransportName, family: 4 | 6 = 4): string {
+    return this.writtenFor(transport, family).recordRoute;
+  }
+
+  /** Our Via value up to its branch value: `SIP/2.0/UDP host:port;branch=`. */
+  viaPrefix(transport: TransportName, family: 4 | 6 = 4): string {
+    return this.writtenFor(transport, family).viaPrefix;
+  }
+
+  private writtenFor(transport: TransportName, family: 4 | 6): Written {
+    let byFamily = this.written.get(transport);
+    if (byFamily === undefined) this.written.set(transport, byFamily = [undefined, undefined]);
+    const f = family === 6 ? 1 : 0;
+    return byFamily[f] ??= this.write(transport, family);
+  }
+
+  private write(transport: TransportName, family: 4 | 6): Written {
+    const l = this.listenerFor(transport, family);
+    const sentBy = `${hostForm(advertisedHost(l.address, l.advertise))}:${l.port}`;
     // RFC 5630 3.1.2 / RFC 3261 26.2: a TLS leg is recorded as sips (transport=tls is deprecated)
-    if (transport === 'tls') return `<sips:${this.sentBy(transport, family)};lr>`;
-    const t = transport === 'udp' ? '' : `;transport=${transport}`;
-    return `<sip:${this.sentBy(transport, family)}${t};lr>`;
+    const recordRoute = transport === 'tls' ? `<sips:${sentBy};lr>` : `<sip:${sentBy}${transport === 'udp' ? '' : `;transport=${transport}`};lr>`;
+    return { sentBy, recordRoute, viaPrefix: `SIP/2.0/${transport.toUpperCase()} ${sentBy};branch=` };
   }
 }
 

@@ -263,8 +263,8 @@ export class ProxyCore {
 
   /** RFC 3261 16.3 step 4: our own Via with the same loop hash means the request came back unchanged. */
   private checkLoop(req: SipMessage): Rejection | undefined {
+    if (req.valueCount('via') < 2) return undefined; // no Via of ours below the sender's
     const vias = req.getAll('via');
-    if (vias.length < 2) return undefined;
     const mine = loopHash(req);
     for (let i = 1; i < vias.length; i++) {
       const v = parseVia(vias[i]!);
@@ -402,7 +402,7 @@ export class ProxyCore {
     const mf = copy.get('max-forwards');
     copy.set('Max-Forwards', mf === undefined ? String(this.deps.options.maxForwards) : String(Math.min(Number(mf), 255) - 1));
     let hopUri: SipUri;
-    const route = copy.getAll('route')[0];
+    const route = copy.firstValue('route');
     if (route !== undefined) {
       const routeUri = parseUri(parseNameAddr(route).uri);
       if (routeUri.params.some(([k]) => k === 'lr')) {
@@ -435,7 +435,7 @@ export class ProxyCore {
       req.prepend('Record-Route', this.deps.identity.recordRoute(dest.transport, family));
     }
     const id = this.branches.next(hash);
-    req.prepend('Via', `SIP/2.0/${dest.transport.toUpperCase()} ${this.deps.identity.sentBy(dest.transport, family)};branch=${id}`);
+    req.prepend('Via', this.deps.identity.viaPrefix(dest.transport, family) + id);
     const key = clientKey(id, req.method);
     const data = req.toBuffer();
     dest = internTarget(dest); // held for Timer M/K
@@ -472,7 +472,7 @@ export class ProxyCore {
     if (branch.final !== undefined) return;
     const res = buildResponse(branch.request, status, { toTag: this.deps.toTag() });
     res.shift('via');
-    if (branch.request.getAll('via').length > ctx.request.getAll('via').length) res.shift('via');
+    if (branch.request.valueCount('via') > ctx.request.valueCount('via')) res.shift('via');
     branch.final = res;
     this.deps.txn.timers.cancel(branch.timerC);
     this.branchFailed(ctx, branch, status);
@@ -499,14 +499,14 @@ export class ProxyCore {
     cancel.method = 'CANCEL';
     cancel.headers = [];
     cancel.body = Buffer.alloc(0);
-    cancel.append('Via', inv.getAll('via')[0]!);
+    cancel.append('Via', inv.firstValue('via')!);
     for (const r of inv.getAll('route')) cancel.append('Route', r);
     cancel.append('Max-Forwards', String(this.deps.options.maxForwards));
     cancel.append('From', inv.get('from')!);
     cancel.append('To', inv.get('to')!);
     cancel.append('Call-ID', inv.callId);
     cancel.append('CSeq', `${inv.cseq().seq} CANCEL`);
-    const id = viaBranch(parseVia(inv.getAll('via')[0]!))!;
+    const id = viaBranch(parseVia(inv.firstValue('via')!))!;
     const key = clientKey(id, 'CANCEL');
     const ct = new NonInviteClientTxn(this.deps.txn, key, cancel.toBuffer(), txn.target,
       { onResponse: () => undefined, onTimeout: () => undefined }, this.clientDone);
@@ -611,7 +611,7 @@ export class ProxyCore {
       out.remove('www-authenticate');
       out.remove('proxy-authenticate');
       for (const [n, v] of collectChallenges(branches)) out.append(n, v);
-    } else if (best.getAll('via').length !== ctx.request.getAll('via').length) {
+    } else if (best.valueCount('via') !== ctx.request.valueCount('via')) {
       out = buildResponse(ctx.request, best.status, { reason: best.reason, toTag: this.deps.toTag() });
     }
     if (ctx.isInvite) this.deps.dialogs.terminateEarly(ctx.request.callId, fromTagOf(ctx.request));
@@ -658,7 +658,7 @@ export class ProxyCore {
     if (res.status <= 100 || res.status >= 300) return undefined;
     const toTag = tagOf(res.get('to'));
     if (toTag === undefined) return undefined;
-    const contact = res.getAll('contact')[0];
+    const contact = res.firstValue('contact');
     return this.deps.dialogs.upsert({
       callId: caller.callId,
       callerTag: caller.callerTag,
@@ -696,7 +696,7 @@ export class ProxyCore {
       if (isForbiddenDestination(dest.address)) { this.deps.stats.dropped++; return; }
       const family = isIP(dest.address) === 6 ? 6 : 4;
       const incoming = viaBranch(topVia);
-      copy.prepend('Via', `SIP/2.0/${dest.transport.toUpperCase()} ${this.deps.identity.sentBy(dest.transport, family)};branch=${statelessBranch(incoming, req)}`);
+      copy.prepend('Via', this.deps.identity.viaPrefix(dest.transport, family) + statelessBranch(incoming, req));
       this.send(dest, copy);
       this.deps.stats.requestsForwarded++;
     };
@@ -711,7 +711,7 @@ export class ProxyCore {
       if (!this.deps.identity.isSelfSentBy(topVia.host, topVia.port, topVia.transport)) { this.deps.stats.dropped++; return; }
       res.shift('via');
     }
-    const next = res.getAll('via')[0];
+    const next = res.firstValue('via');
     if (next === undefined) { this.deps.stats.dropped++; return; }
     const via = parseVia(next);
     const received = viaParam(via, 'received');
@@ -736,7 +736,7 @@ function stampVia(req: SipMessage, via: Via, source: SendTarget): void {
 
 /** The caller's side of the dialogs a branch's responses create. */
 function callerSideOf(req: SipMessage): CallerSide {
-  const contact = req.getAll('contact')[0];
+  const contact = req.firstValue('contact');
   return { callId: req.callId, callerTag: fromTagOf(req), callerContact: contact === undefined ? undefined : parseNameAddr(contact).uri };
 }
 

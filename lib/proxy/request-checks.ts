@@ -19,7 +19,7 @@ export function checkMaxForwards(req: SipMessage): Rejection | undefined {
 
 /** Step 5: we support no proxy extensions, so every Proxy-Require tag is unsupported (420). */
 export function checkProxyRequire(req: SipMessage): Rejection | undefined {
+  if (req.valueCount('proxy-require') === 0) return undefined;
   const tags = req.getAll('proxy-require');
-  if (tags.length === 0) return undefined;
   return { status: 420, headers: [['Unsupported', tags.join(', ')]] };
 }

@@ -79,7 +79,7 @@ export function decideTargets(req: SipMessage, source: SendTarget, deps: Routing
     uri = parseUri(req.uri);
   }
   // 16.4: our own Route entries (one, or two when we record-routed across transports)
-  for (let top = req.getAll('route')[0]; top !== undefined; top = req.getAll('route')[0]) {
+  for (let top = req.firstValue('route'); top !== undefined; top = req.firstValue('route')) {
     if (!identity.isSelf(parseUri(parseNameAddr(top).uri))) break;
     req.shift('route');
   }

@@ -13,6 +13,21 @@ export function fnv1a32(s: string): number {
   return h >>> 0;
 }
 
+/** FNV-1a's start state: fnv1a32From(FNV1A32_START, s) === fnv1a32(s). */
+export const FNV1A32_START = FNV_OFFSET;
+
+/**
+ * FNV-1a continued from state `h` over `s`: fnv1a32From(fnv1a32(a), b) === fnv1a32(a + b), so a key
+ * made of several strings is hashed without concatenating them.
+ */
+export function fnv1a32From(h: number, s: string): number {
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, FNV_PRIME);
+  }
+  return h >>> 0;
+}
+
 /** MurmurHash3 32-bit finaliser: every input bit affects every output bit (avalanche). */
 export function fmix32(h: number): number {
   h ^= h >>> 16;

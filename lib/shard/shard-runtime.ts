@@ -53,6 +53,8 @@ export class ShardRuntime {
   private out: FromShard[] = [];
   private acked = 0;
   private flushScheduled = false;
+  /** inside handleBatch, which flushes at its end: what is emitted meanwhile needs no setImmediate */
+  private batching = false;
   private tagCounter = 0;
   private readonly tagPrefix = randomBytes(4).toString('hex');
   private readonly toTag = (): string => `${this.tagPrefix}${(this.tagCounter++).toString(36)}`;
@@ -205,6 +207,20 @@ export class ShardRuntime {
 
   /** One batch from the main thread. */
   handleBatch(items: readonly ToShard[]): void {
+    this.batching = true;
+    try {
+      this.handleItems(items);
+    } catch (err) {
+      // what was emitted before the throw still goes out, as emit would have arranged
+      this.batching = false;
+      this.scheduleFlush();
+      throw err;
+    }
+    this.batching = false;
+    this.flush();
+  }
+
+  private handleItems(items: readonly ToShard[]): void {
     for (const item of items) {
       switch (item.t) {
         case 'sip':
@@ -253,7 +269,6 @@ export class ShardRuntime {
         default:
       }
     }
-    this.flush();
   }
 
   private receiveSip(data: Buffer, source: SendTarget): void {
@@ -299,11 +314,17 @@ export class ShardRuntime {
 
   private emit(item: FromShard): void {
     this.out.push(item);
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      setImmediate(() => this.flush());
-    }
+    // sends made while a batch is handled go out with its flush; timers' sends get a turn of their own
+    if (!this.batching) this.scheduleFlush();
   }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(this.flushLater);
+  }
+
+  private readonly flushLater = (): void => this.flush();
 
   flush(): void {
     this.flushScheduled = false;

@@ -133,26 +133,19 @@ export class HeaderIndex {
     return this.text.slice(this.pos[p]!, this.pos[p + 1]!);
   }
 
-  /**
-   * The header lines as they came (CRLF after each), every Content-Length line replaced by
-   * `lengthLine`; runs of adjacent lines are cut from the text in one piece.
-   */
-  wireText(lengthLine: string): { text: string; hasLength: boolean } {
-    let out = '';
-    let hasLength = false;
-    let runStart = -1;
-    let runEnd = -1;
-    for (let i = 0; i < this.names.length; i++) {
-      const p = i * STRIDE;
-      const ls = this.pos[p]!;
-      const isLength = this.names[i] === 'content-length';
-      if (runStart !== -1 && (isLength || ls !== runEnd)) { out += this.text.slice(runStart, runEnd); runStart = -1; }
-      if (isLength) { out += lengthLine; hasLength = true; continue; }
-      if (runStart === -1) runStart = ls;
-      runEnd = this.pos[p + 1]! + 2;
-    }
-    if (runStart !== -1) out += this.text.slice(runStart, runEnd);
-    return { text: out, hasLength };
+  /** Offset in the received bytes where line `i` starts (its name). */
+  lineStart(i: number): number {
+    return this.pos[i * STRIDE]!;
+  }
+
+  /** Offset of the CRLF that ends line `i` (continuation lines included). */
+  lineEnd(i: number): number {
+    return this.pos[i * STRIDE + 1]!;
+  }
+
+  /** Writes the received bytes [start, end) into `out` at `at`; returns the offset after them. */
+  copyBytes(out: Buffer, at: number, start: number, end: number): number {
+    return at + COPY.call(this.buf, out, at, start, end);
   }
 
   fields(): HeaderField[] {
@@ -161,6 +154,9 @@ export class HeaderIndex {
     return out;
   }
 }
+
+/** Buffer#copy on the received Uint8Array (a TypedArray set: no call into C++) */
+const COPY = Buffer.prototype.copy as (this: Uint8Array, target: Uint8Array, at: number, start: number, end: number) => number;
 
 function oddSpace(c: number): boolean {
   return c <= 0x20 || c === 0xa0;

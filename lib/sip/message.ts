@@ -3,7 +3,7 @@
 // back from their original text.
 import { parseCSeq, type CSeq } from './cseq.js';
 import { canonicalHeaderName, LIST_HEADERS, normalizeHeaderName } from './header-names.js';
-import { splitCommas } from './split.js';
+import { countOfCommas, firstOfCommas, splitCommas } from './split.js';
 import type { HeaderIndex } from './header-index.js';
 import { parseVia, type Via } from './via.js';
 
@@ -154,6 +154,33 @@ export class SipMessage {
     return out;
   }
 
+  /**
+   * getAll(name)[0] without the array: a list header's line is split only when it holds a comma,
+   * and only its first value is kept.
+   */
+  firstValue(name: string): string | undefined {
+    const n = normalizeHeaderName(name);
+    const list = LIST_HEADERS.has(n);
+    for (let i = 0, size = this.size; i < size; i++) {
+      if (this.nameAt(i) !== n) continue;
+      if (!list) return this.valueAt(i);
+      const v = firstOfCommas(this.valueAt(i));
+      if (v !== undefined) return v; // an empty line has none: the next line's first
+    }
+    return undefined;
+  }
+
+  /** getAll(name).length without the array. */
+  valueCount(name: string): number {
+    const n = normalizeHeaderName(name);
+    const list = LIST_HEADERS.has(n);
+    let c = 0;
+    for (let i = 0, size = this.size; i < size; i++) {
+      if (this.nameAt(i) === n) c += list ? countOfCommas(this.valueAt(i)) : 1;
+    }
+    return c;
+  }
+
   private find(name: string): number {
     if (this.fields === undefined && this.edited === undefined) return this.index!.names.indexOf(name);
     for (let i = 0, size = this.size; i < size; i++) if (this.nameAt(i) === name) return i;
@@ -205,7 +232,7 @@ export class SipMessage {
   prepend(name: string, value: string): void {
     const n = normalizeHeaderName(name);
     const i = this.find(n);
-    this.lines().splice(i === -1 ? 0 : i, 0, field(n, value));
+    insertAt(this.lines(), i === -1 ? 0 : i, field(n, value));
   }
 
   remove(name: string): void {
@@ -223,13 +250,13 @@ export class SipMessage {
     const lines = this.lines();
     // the usual line holds one value: dropped whole, nothing split
     if (value.indexOf(',') === -1) {
-      lines.splice(i, 1);
+      removeAt(lines, i);
       const v = value.trim();
       return v === '' ? undefined : v;
     }
     const values = splitCommas(value);
     const first = values.shift();
-    if (values.length === 0) lines.splice(i, 1);
+    if (values.length === 0) removeAt(lines, i);
     else lines[i] = field(n, values.join(', '));
     return first;
   }
@@ -285,30 +312,85 @@ export class SipMessage {
     return typeof l === 'number' ? l : -1;
   }
 
+  /**
+   * The message as sent: one Buffer written in place (start line, header lines, body), its size
+   * counted first. Unchanged received lines are copied from the received bytes in runs of adjacent
+   * lines; no header text is built as a string. An ArrayBuffer of its own, not a slice of Node's
+   * 8 KB pool: a transaction keeping it for retransmission would keep the whole slab alive, and
+   * postMessage to the main thread would clone the whole slab.
+   */
   toBuffer(): Buffer {
-    let s = this.isRequest ? `${this.method} ${this.uri} SIP/2.0\r\n` : `SIP/2.0 ${this.status} ${this.reason}\r\n`;
+    const body = this.body;
+    const index = this.index;
+    const edited = this.edited;
+    const fields = this.fields;
+    const size = this.size;
+    const status = this.isRequest ? '' : String(this.status);
+    // the size: start line, lines (every Content-Length line rewritten), the Content-Length we add
+    // when there is none, the empty line, the body
+    let total = this.isRequest ? this.method.length + this.uri.length + 13 : status.length + this.reason.length + 13;
+    const lengthLine = LENGTH_NAME.length + decimalLength(body.length) + 2;
     let hasLength = false;
-    if (this.index !== undefined && this.edited === undefined) {
-      const r = this.index.wireText(`Content-Length: ${this.body.length}\r\n`);
-      s += r.text;
-      hasLength = r.hasLength;
-    } else {
-      for (let i = 0, size = this.size; i < size; i++) {
-        const name = this.nameAt(i);
-        if (name === 'content-length') { hasLength = true; s += `Content-Length: ${this.body.length}\r\n`; continue; }
-        const line = this.lineAt(i);
-        s += line !== undefined ? `${line}\r\n` : `${canonicalHeaderName(name)}: ${this.valueAt(i)}\r\n`;
+    for (let i = 0; i < size; i++) {
+      const l = fields !== undefined ? fields[i]! : edited !== undefined ? edited[i]! : i;
+      if (typeof l === 'number') {
+        if (index!.names[l] === 'content-length') { hasLength = true; total += lengthLine; } else total += index!.lineEnd(l) - index!.lineStart(l) + 2;
+      } else if (l.name === 'content-length') {
+        hasLength = true;
+        total += lengthLine;
+      } else {
+        total += (l.line !== undefined ? l.line.length : canonicalHeaderName(l.name).length + 2 + l.value.length) + 2;
       }
     }
+    if (!hasLength) total += lengthLine;
+    const out = Buffer.allocUnsafeSlow(total + body.length) as Latin1Writable;
+    // start line
+    let at: number;
+    if (this.isRequest) {
+      at = writeText(out, 0, this.method);
+      out[at++] = 0x20;
+      at = writeText(out, at, this.uri);
+      at = writeText(out, at, ' SIP/2.0\r\n');
+    } else {
+      at = writeText(out, 0, 'SIP/2.0 ');
+      at = writeText(out, at, status);
+      out[at++] = 0x20;
+      at = writeText(out, at, this.reason);
+      at = crlf(out, at);
+    }
+    // header lines; a run of received lines that were adjacent is copied in one piece
+    let runStart = -1;
+    let runEnd = -1;
+    for (let i = 0; i < size; i++) {
+      const l = fields !== undefined ? fields[i]! : edited !== undefined ? edited[i]! : i;
+      if (typeof l === 'number' && index!.names[l] !== 'content-length') {
+        const ls = index!.lineStart(l);
+        if (ls !== runEnd) {
+          if (runStart !== -1) at = index!.copyBytes(out, at, runStart, runEnd);
+          runStart = ls;
+        }
+        runEnd = index!.lineEnd(l) + 2;
+        continue;
+      }
+      if (runStart !== -1) { at = index!.copyBytes(out, at, runStart, runEnd); runStart = runEnd = -1; }
+      if (typeof l === 'number' || l.name === 'content-length') {
+        at = writeLength(out, at, body.length);
+      } else if (l.line !== undefined) {
+        at = crlf(out, writeText(out, at, l.line));
+      } else {
+        at = writeText(out, at, canonicalHeaderName(l.name));
+        out[at++] = 0x3a;
+        out[at++] = 0x20;
+        at = crlf(out, writeText(out, at, l.value));
+      }
+    }
+    if (runStart !== -1) at = index!.copyBytes(out, at, runStart, runEnd);
     // Every message we send carries Content-Length: required on streams, harmless on UDP.
-    if (!hasLength) s += `Content-Length: ${this.body.length}\r\n`;
-    s += '\r\n';
-    // one allocation: header text (latin1 keeps the received bytes) then the body. An ArrayBuffer of
-    // its own, not a slice of Node's 8 KB pool: a transaction keeping it for retransmission would
-    // keep the whole slab alive, and postMessage to the main thread would clone the whole slab.
-    const out = Buffer.allocUnsafeSlow(s.length + this.body.length);
-    out.write(s, 0, 'latin1');
-    if (this.body.length > 0) this.body.copy(out, s.length);
+    if (!hasLength) at = writeLength(out, at, body.length);
+    at = crlf(out, at);
+    // a miscount would send uninitialized memory: a bug, never a peer's doing
+    if (at + body.length !== out.length) throw new Error(`toBuffer wrote ${at} header bytes of ${total} counted`);
+    if (body.length > 0) body.copy(out, at);
     return out;
   }
 
@@ -324,6 +406,57 @@ export class SipMessage {
 }
 
 const EMPTY = Buffer.alloc(0);
+
+type Latin1Writable = Buffer & { latin1Write(s: string, at: number): number };
+const LENGTH_NAME = 'Content-Length: ';
+
+function crlf(out: Buffer, at: number): number {
+  out[at] = 0x0d;
+  out[at + 1] = 0x0a;
+  return at + 2;
+}
+
+function decimalLength(n: number): number {
+  let d = 1;
+  for (let v = n; v >= 10; v = Math.floor(v / 10)) d++;
+  return d;
+}
+
+/**
+ * `s` written as latin1 at `at` (a char above 0xff keeps its low byte, as Buffer's latin1 does);
+ * returns the offset after it. Short text byte by byte: a native latin1Write costs more per call
+ * than a short loop.
+ */
+function writeText(out: Latin1Writable, at: number, s: string): number {
+  const n = s.length;
+  if (n > WRITE_LOOP_MAX) return at + out.latin1Write(s, at);
+  for (let k = 0; k < n; k++) out[at + k] = s.charCodeAt(k);
+  return at + n;
+}
+const WRITE_LOOP_MAX = 64;
+
+/** `Content-Length: <n>` and its CRLF, the digits written as bytes (no string for the number). */
+function writeLength(out: Latin1Writable, at: number, n: number): number {
+  at = writeText(out, at, LENGTH_NAME);
+  const end = at + decimalLength(n);
+  let v = n;
+  for (let k = end - 1; k >= at; k--) {
+    out[k] = 0x30 + v % 10;
+    v = Math.floor(v / 10);
+  }
+  return crlf(out, end);
+}
+
+// splice() would return an array of what it removed: a garbage array per forwarded message
+function insertAt(lines: Line[], i: number, l: Line): void {
+  for (let k = lines.length; k > i; k--) lines[k] = lines[k - 1]!;
+  lines[i] = l;
+}
+
+function removeAt(lines: Line[], i: number): void {
+  for (let k = i + 1; k < lines.length; k++) lines[k - 1] = lines[k]!;
+  lines.length--;
+}
 
 function field(name: string, value: string): HeaderField {
   return { name, value, line: undefined };

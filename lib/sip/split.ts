@@ -30,6 +30,19 @@ export function splitCommas(value: string): string[] {
   return value.indexOf(',') === -1 ? (value.trim() === '' ? [] : [value.trim()]) : splitOutside(value, 0x2c);
 }
 
+/** splitCommas(value)[0] with no array for the usual value without a comma. */
+export function firstOfCommas(value: string): string | undefined {
+  if (value.indexOf(',') !== -1) return splitOutside(value, 0x2c)[0];
+  const v = value.trim();
+  return v === '' ? undefined : v;
+}
+
+/** splitCommas(value).length with no array for the usual value without a comma. */
+export function countOfCommas(value: string): number {
+  if (value.indexOf(',') !== -1) return splitOutside(value, 0x2c).length;
+  return value.trim() === '' ? 0 : 1;
+}
+
 /** Parameters `;a=b;c` into ordered pairs; LWS around `=` and `;` tolerated (RFC 4475 wsinv). */
 export function parseParams(text: string): Array<[string, string | null]> {
   return plainParams(text) ?? generalParams(text);

@@ -5,7 +5,7 @@ import type { SipMessage } from './message.js';
 import { parseNameAddr } from './name-addr.js';
 import type { Defect } from './parser.js';
 import { parseUri } from './uri.js';
-import { splitCommas } from './split.js';
+import { countOfCommas, splitCommas } from './split.js';
 import { parseVia } from './via.js';
 
 const CSEQ_RE = /^([0-9]{1,10})[ \t]+([A-Za-z0-9\-.!%*_+`'~]+)$/;
@@ -92,7 +92,7 @@ function valueCount(msg: SipMessage, name: string): number {
   for (let i = 0, size = msg.size; i < size; i++) {
     if (msg.nameAt(i) !== name) continue;
     if (n === -1) n = 0;
-    n += splitCommas(msg.valueAt(i)).length;
+    n += countOfCommas(msg.valueAt(i));
   }
   return n;
 }
@@ -117,7 +117,7 @@ function parseVias(msg: SipMessage): void {
  */
 export function canAnswer(msg: SipMessage): boolean {
   if (!msg.isRequest || msg.method === 'ACK') return false;
-  const top = msg.getAll('via')[0];
+  const top = msg.firstValue('via');
   return top !== undefined && tryParse(() => parseVia(top)) === undefined;
 }
 

@@ -3,7 +3,7 @@ import { SipMessage } from '../sip/message.js';
 
 export function buildNon2xxAck(request: SipMessage, response: SipMessage): SipMessage {
   const ack = SipMessage.request('ACK', request.uri);
-  const via = request.getAll('via')[0];
+  const via = request.firstValue('via');
   if (via !== undefined) ack.append('Via', via);
   for (let i = 0; i < request.size; i++) if (request.nameAt(i) === 'route') ack.append('Route', request.valueAt(i));
   ack.append('Max-Forwards', '70');

@@ -28,6 +28,26 @@ t.test('forked early dialogs: a failed INVITE ends each, a confirmed one stays',
   table.terminateEarly('a-long-call-id@example.com', 'caller-tag'); // nothing left: no throw
 });
 
+t.test('find by Call-ID and tags in either order, among forks', async (t) => {
+  const table = new DialogTable();
+  const d1 = table.upsert(base('f1', 5070), false, 1);
+  const d2 = table.upsert(base('f2', 5071), true, 1);
+  t.equal(table.find('a-long-call-id@example.com', 'caller-tag', 'f1'), d1);
+  t.equal(table.find('a-long-call-id@example.com', 'f2', 'caller-tag'), d2, 'from the callee side');
+  t.equal(table.find('a-long-call-id@example.com', 'caller-tag', 'f3'), undefined, 'another fork');
+  t.equal(table.find('a-long-call-id@example.com', 'f1', 'f2'), undefined, 'two callee tags');
+  t.equal(table.find('other@example.com', 'caller-tag', 'f1'), undefined, 'another Call-ID');
+  t.equal(table.upsert(base('f2', 5071), true, 2), d2, 'the same dialog again: found, not added');
+  t.same(table.stats(), { early: 1, confirmed: 1, total: 2 });
+  table.terminate(d1);
+  t.equal(table.find('a-long-call-id@example.com', 'caller-tag', 'f1'), undefined, 'ended: gone');
+  t.equal(table.find('a-long-call-id@example.com', 'caller-tag', 'f2'), d2);
+  const keys: string[] = [];
+  table.onConfirmedChange = (k) => { keys.push(k); };
+  table.terminate(d2);
+  t.same(keys, ['a-long-call-id@example.com|caller-tag|f2'], 'checkpoints keyed as before');
+});
+
 t.test('destinations are shared objects; strings keep their text', async (t) => {
   const table = new DialogTable();
   const a = table.upsert(base('x1', 5080), true, 1);
