@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import type { SipMessage } from '../sip/message.js';
 import { parseAuthValue } from '../sip/auth-header.js';
 import { decodeWireText, digestHash, parseDigestAlgorithm, responseWithBaseHa1, type DigestAlgorithm } from '../sip/digest.js';
+import { detach } from '../sip/detach.js';
 import { quote } from '../sip/split.js';
 import { createError } from '../errors.js';
 import type { NonceManager } from './nonce.js';
@@ -63,7 +64,8 @@ export class DigestAuthenticator {
    *  bound to `callId` (pass the request's: see nonce.ts). */
   challengeHeaders(proxy: boolean, stale = false, callId = ''): Array<[string, string]> {
     const name = proxy ? 'Proxy-Authenticate' : 'WWW-Authenticate';
-    const head = `${this.#realmParam}, nonce="${this.#nonces.issue(callId)}"`;
+    // the nonce manager remembers the binding of a nonce it just issued: a copy, not a slice of the request
+    const head = `${this.#realmParam}, nonce="${this.#nonces.issue(detach(callId))}"`;
     const tail = stale ? ', qop="auth", stale=true' : ', qop="auth"';
     return this.#algorithms.map((alg) => [name, `${head}, algorithm=${alg}${tail}`]);
   }
@@ -115,7 +117,8 @@ export class DigestAuthenticator {
     const cached = this.#ha1s.get(key);
     if (cached !== undefined && cached.password === password) return cached.ha1;
     const ha1 = digestHash(fn, `${username}:${this.realm}:${password}`);
-    this.#ha1s.set(key, { password, ha1 });
+    // kept across requests: a flat key, not a tree over this request's username slice
+    this.#ha1s.set(detach(key), { password, ha1 });
     return ha1;
   }
 
