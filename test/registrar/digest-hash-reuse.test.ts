@@ -11,21 +11,12 @@ import { answerChallenge, computeResponse, type DigestAlgorithm } from '../../li
 import { parseMessage } from '../../lib/sip/parser.js';
 import { testConfig } from '../helpers/proxy-harness.js';
 import { ShardHarness } from '../helpers/shard-harness.js';
+import { rng } from '../fuzz/lib/mutator.js';
 
 const REALM = 'example.com';
 const URIS = ['sip:example.com', 'sip:101@example.com', 'sip:example.com;transport=tcp'];
 const METHODS = ['REGISTER', 'INVITE', 'OPTIONS'];
 const ALGORITHMS: DigestAlgorithm[] = ['MD5', 'SHA-256'];
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = Math.imul(a ^ (a >>> 15), 1 | a);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function request(method: string, uri: string, callId: string, header: string, credentials: string) {
   const text = [

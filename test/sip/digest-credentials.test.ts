@@ -4,6 +4,7 @@
 // quoting edge cases and on many seeded random values built from the awkward pieces.
 import t from 'tap';
 import { parseAuthValue, parseDigestCredentials, type DigestCredentials } from '../../lib/sip/auth-header.js';
+import { rng } from '../fuzz/lib/mutator.js';
 
 const FIELDS = ['username', 'realm', 'nonce', 'uri', 'response', 'qop', 'nc', 'cnonce', 'algorithm', 'opaque'] as const;
 
@@ -78,17 +79,6 @@ t.test('hand-picked quoting and whitespace edge cases', async (t) => {
     t.ok(r.ok, JSON.stringify(value), r.ok ? {} : { got: r.got, want: r.want });
   }
 });
-
-/** mulberry32: a small seeded generator, so a failure can be replayed */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = Math.imul(a ^ (a >>> 15), 1 | a);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const SCHEMES = ['Digest', 'digest', 'DIGEST', 'Basic', '', 'Dig"est', 'Di,gest', 'Digest='];
 const GAPS = [' ', '\t', '  ', '\xa0', '', '\r\n ', ' \t '];
