@@ -39,7 +39,7 @@ export interface DigestCredentials {
 type Field = Exclude<keyof DigestCredentials, 'scheme'>;
 
 /**
- * parseAuthValue for the fields of DigestCredentials only, in one scan of the value: no Map, no
+ * parseAuthValue for the fields of DigestCredentials only, in one pass over the value: no Map, no
  * array of parts, no string made for a parameter nobody reads. Undefined exactly where
  * parseAuthValue throws (no scheme followed by whitespace). Splitting follows splitCommas (commas
  * inside quotes or <> do not separate; a backslash in quotes escapes the next character), a part's
@@ -57,7 +57,45 @@ export function parseDigestCredentials(value: string): DigestCredentials | undef
     scheme: value.slice(start, sp), username: undefined, realm: undefined, nonce: undefined, uri: undefined,
     response: undefined, qop: undefined, nc: undefined, cnonce: undefined, algorithm: undefined, opaque: undefined,
   };
-  let partStart = sp + 1;
+  if (SLOW_CHARS.test(value)) scanGeneral(out, value, sp + 1, end);
+  else scanPlain(out, value, sp + 1, end);
+  return out;
+}
+
+/** with none of these (real credentials) the parts can be found by indexOf jumps */
+const SLOW_CHARS = /[<>\\]/;
+
+/**
+ * The parameters in value[from, end) when it holds no '<', '>' or '\\': a part ends at the first
+ * comma outside quotes, a quote closes at the next quote. Each separator is searched for once from
+ * where the scan stands (no rescans: linear in the value however it is built).
+ */
+function scanPlain(out: DigestCredentials, value: string, from: number, end: number): void {
+  let partStart = from;
+  let pos = from;
+  // -2: not searched yet; -1: none left
+  let nextQuote = -2;
+  let nextComma = -2;
+  let nextEq = -2;
+  for (;;) {
+    if (nextQuote !== -1 && nextQuote < pos) nextQuote = value.indexOf('"', pos);
+    if (nextComma !== -1 && nextComma < pos) nextComma = value.indexOf(',', pos);
+    let partEnd = nextComma === -1 ? end : nextComma;
+    if (nextQuote !== -1 && nextQuote < partEnd) {
+      const close = value.indexOf('"', nextQuote + 1);
+      if (close !== -1) { pos = close + 1; continue; }
+      partEnd = end; // a quote left open takes the rest of the value
+    }
+    if (nextEq !== -1 && nextEq < partStart) nextEq = value.indexOf('=', partStart);
+    if (nextEq !== -1 && nextEq < partEnd) setField(out, value, partStart, nextEq, partEnd);
+    if (partEnd >= end) return;
+    partStart = pos = partEnd + 1;
+  }
+}
+
+/** The parameters in value[from, end), character by character (splitOutside's rules). */
+function scanGeneral(out: DigestCredentials, value: string, from: number, end: number): void {
+  let partStart = from;
   let eq = -1;
   let inQuote = false;
   let angle = 0;
@@ -80,7 +118,6 @@ export function parseDigestCredentials(value: string): DigestCredentials | undef
     }
   }
   if (eq !== -1) setField(out, value, partStart, eq, end);
-  return out;
 }
 
 /** One `name=value` part [from, to) with its first '=' at `eq`: stored when the name is a field. */
