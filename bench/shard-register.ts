@@ -4,7 +4,8 @@
 // (the credential-less REGISTERs of a block, then their authenticated retries), so the cost of the
 // 401 and of the digest check + binding is each visible; the client's digest work happens between
 // the timed blocks. Rounds report min / median. Run with --cpu-prof to see where time goes.
-//   node dist/bench/shard-register.js [registrations per round, default 20000] [users, default 1000] [rounds, default 3]
+//   node [--expose-gc] dist/bench/shard-register.js [registrations per round, default 20000] [users, default 1000] [rounds, default 3]
+// With --expose-gc it also prints the heap left after a full GC.
 import { answerChallenge } from '../lib/sip/digest.js';
 import type { FromShardBatch } from '../lib/shard/channel.js';
 import { benchShard, CALLER } from './lib/shard-calls.js';
@@ -103,5 +104,12 @@ const total = minMedian((r) => r.total);
 console.log(`${n} registrations x ${rounds} rounds in one shard (${users.length} users, MD5 qop=auth), us CPU min / median: ` +
   `401 step ${minMedian((r) => r.challenge).text}, authenticated step ${minMedian((r) => r.auth).text}, ` +
   `registration ${total.text} (median ${(total.median / 1000).toFixed(3)} CPU s per 1000, shard work only), ${updates} binding updates`);
+// with node --expose-gc: what the shard holds after all of it (bindings, nc counters, caches)
+const gc = (globalThis as { gc?: () => void }).gc;
+if (gc !== undefined) {
+  gc();
+  gc();
+  console.log(`heap used after ${2000 + rounds * n} registrations and a full GC: ${(process.memoryUsage().heapUsed / 1048576).toFixed(1)} MB`);
+}
 rt.stop();
 process.exit(0);
