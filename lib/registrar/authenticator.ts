@@ -2,8 +2,9 @@
 // SHA-256 before MD5; credentials are checked against a stateless nonce.
 import { randomBytes } from 'node:crypto';
 import type { SipMessage } from '../sip/message.js';
-import { parseAuthValue } from '../sip/auth-header.js';
-import { decodeWireText, digestHash, parseDigestAlgorithm, responseWithBaseHa1, type DigestAlgorithm } from '../sip/digest.js';
+import { parseDigestCredentials, type DigestCredentials } from '../sip/auth-header.js';
+import { decodeWireText, digestHa2, digestHash, parseDigestAlgorithm, responseWithBaseHa1, type DigestAlgorithm } from '../sip/digest.js';
+import { detach } from '../sip/detach.js';
 import { quote } from '../sip/split.js';
 import { createError } from '../errors.js';
 import type { NonceManager } from './nonce.js';
@@ -32,6 +33,9 @@ const HEX_RE = /^[0-9A-Fa-f]+$/;
 const HA1_CACHE = 8192;
 
 interface CachedHa1 { password: string; ha1: string }
+/** the hash function of an algorithm: the -sess variants share theirs with the plain ones */
+type HashFn = 'MD5' | 'SHA-256';
+interface Ha2Memo { fn: HashFn; method: string; uri: string; ha2: string }
 
 export class DigestAuthenticator {
   readonly realm: string;
@@ -47,7 +51,14 @@ export class DigestAuthenticator {
    * a first attempt costs one more hash than a repeated one whether or not the user exists, so the
    * cache tells nothing about which users exist. The password is kept to notice a reload's change.
    */
-  readonly #ha1s = new TwoGenerationMap<CachedHa1>(HA1_CACHE);
+  readonly #ha1s: Record<HashFn, TwoGenerationMap<CachedHa1>> = {
+    MD5: new TwoGenerationMap<CachedHa1>(HA1_CACHE), 'SHA-256': new TwoGenerationMap<CachedHa1>(HA1_CACHE),
+  };
+  /**
+   * The last H(method:uri) computed, for REGISTER (index 0) and for the proxy's own checks (1):
+   * every phone registers to the same Request-URI, so the registrar's slot nearly always hits.
+   */
+  readonly #ha2s: [Ha2Memo | undefined, Ha2Memo | undefined] = [undefined, undefined];
 
   constructor(opts: AuthenticatorOptions) {
     if (opts.algorithms.length === 0) throw createError('SIP_ERR_CONFIG', 'digest auth needs at least one algorithm');
@@ -63,7 +74,8 @@ export class DigestAuthenticator {
    *  bound to `callId` (pass the request's: see nonce.ts). */
   challengeHeaders(proxy: boolean, stale = false, callId = ''): Array<[string, string]> {
     const name = proxy ? 'Proxy-Authenticate' : 'WWW-Authenticate';
-    const head = `${this.#realmParam}, nonce="${this.#nonces.issue(callId)}"`;
+    // the nonce manager remembers the binding of a nonce it just issued: a copy, not a slice of the request
+    const head = `${this.#realmParam}, nonce="${this.#nonces.issue(detach(callId))}"`;
     const tail = stale ? ', qop="auth", stale=true' : ', qop="auth"';
     return this.#algorithms.map((alg) => [name, `${head}, algorithm=${alg}${tail}`]);
   }
@@ -77,16 +89,11 @@ export class DigestAuthenticator {
   verify(req: SipMessage, proxy: boolean): AuthResult {
     const found = this.#credentials(req, proxy);
     if (found === undefined) return MISSING;
-    const { algorithm, params } = found;
-    const rawUser = params.get('username');
-    const uri = params.get('uri');
-    const nonce = params.get('nonce');
-    const response = params.get('response');
+    const { algorithm, creds } = found;
+    const { username: rawUser, uri, nonce, response, nc, cnonce } = creds;
     if (rawUser === undefined || rawUser === '' || uri === undefined || uri === '' || nonce === undefined
       || response === undefined || !HEX_RE.test(response)) return FAILED;
-    const qop = params.get('qop')?.toLowerCase();
-    const nc = params.get('nc');
-    const cnonce = params.get('cnonce');
+    const qop = creds.qop?.toLowerCase();
     if (qop !== undefined && (qop !== 'auth' || nc === undefined || !NC_RE.test(nc) || cnonce === undefined || cnonce === '')) {
       return FAILED;
     }
@@ -94,10 +101,11 @@ export class DigestAuthenticator {
     const password = this.#passwordOf(username);
     const digestUri = decodeWireText(uri);
     const secret = password ?? this.#decoy;
+    const fn: HashFn = algorithm === 'MD5' || algorithm === 'MD5-sess' ? 'MD5' : 'SHA-256';
     const expected = responseWithBaseHa1({
       algorithm, username, realm: this.realm, password: secret, method: req.method,
       uri: digestUri, nonce, nc, cnonce: cnonce === undefined ? undefined : decodeWireText(cnonce), qop,
-    }, this.#baseHa1(algorithm, username, secret));
+    }, this.#baseHa1(fn, username, secret), this.#ha2(fn, req.method, digestUri, proxy));
     if (!sameHex(expected, response) || password === undefined) return FAILED;
     // RFC 7616 3.4.6: the response must be for this request's URI, not one captured elsewhere
     if (!sameRequestUri(digestUri, req.uri)) return FAILED;
@@ -108,31 +116,35 @@ export class DigestAuthenticator {
   }
 
   /** H(user:realm:password), from the cache while the password is the same. */
-  #baseHa1(algorithm: DigestAlgorithm, username: string, password: string): string {
-    // the -sess variants share their base hash function with the plain ones
-    const fn = algorithm === 'MD5' || algorithm === 'MD5-sess' ? 'MD5' : 'SHA-256';
-    const key = `${fn}:${username}`;
-    const cached = this.#ha1s.get(key);
+  #baseHa1(fn: HashFn, username: string, password: string): string {
+    const cache = this.#ha1s[fn];
+    const cached = cache.get(username);
     if (cached !== undefined && cached.password === password) return cached.ha1;
     const ha1 = digestHash(fn, `${username}:${this.realm}:${password}`);
-    this.#ha1s.set(key, { password, ha1 });
+    // kept across requests: a flat copy of the username, not a slice of this request
+    cache.set(detach(username), { password, ha1 });
     return ha1;
   }
 
+  /** H(method:uri), reused while the same method and URI come in a row (RFC 7616 3.4.3). */
+  #ha2(fn: HashFn, method: string, uri: string, proxy: boolean): string {
+    const slot = proxy ? 1 : 0;
+    const last = this.#ha2s[slot];
+    if (last !== undefined && last.fn === fn && last.uri === uri && last.method === method) return last.ha2;
+    const ha2 = digestHa2(fn, method, uri);
+    this.#ha2s[slot] = { fn, method: detach(method), uri: detach(uri), ha2 };
+    return ha2;
+  }
+
   /** The first Digest credentials for our realm with an algorithm we offer (absent means MD5). */
-  #credentials(req: SipMessage, proxy: boolean): { algorithm: DigestAlgorithm; params: Map<string, string> } | undefined {
+  #credentials(req: SipMessage, proxy: boolean): { algorithm: DigestAlgorithm; creds: DigestCredentials } | undefined {
     for (const value of req.getAll(proxy ? 'proxy-authorization' : 'authorization')) {
-      let parsed;
-      try {
-        parsed = parseAuthValue(value);
-      } catch {
-        continue;
-      }
-      if (parsed.scheme.toLowerCase() !== 'digest') continue;
-      if (decodeWireText(parsed.params.get('realm') ?? '') !== this.realm) continue;
-      const algorithm = parseDigestAlgorithm(parsed.params.get('algorithm') ?? 'MD5');
+      const creds = parseDigestCredentials(value);
+      if (creds === undefined || creds.scheme.toLowerCase() !== 'digest') continue;
+      if (decodeWireText(creds.realm ?? '') !== this.realm) continue;
+      const algorithm = parseDigestAlgorithm(creds.algorithm ?? 'MD5');
       if (algorithm === undefined || !(this.#algorithms as readonly string[]).includes(algorithm)) continue;
-      return { algorithm, params: parsed.params };
+      return { algorithm, creds };
     }
     return undefined;
   }

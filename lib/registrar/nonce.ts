@@ -11,6 +11,7 @@
 // counters, so it treats every nonce issued before it started (`notBefore`) as stale.
 import { hash, randomFillSync, timingSafeEqual } from 'node:crypto';
 import { createError } from '../errors.js';
+import { detach } from '../sip/detach.js';
 import { TwoGenerationMap } from './two-generation-map.js';
 
 export type NonceState = 'valid' | 'stale' | 'invalid';
@@ -127,7 +128,9 @@ export class NonceManager {
     if (!Number.isSafeInteger(nc) || nc < 1) return false;
     const seen = this.#counts.get(nonce);
     if (seen !== undefined && nc <= seen) return false;
-    this.#counts.set(nonce, nc);
+    // the nonce came out of an Authorization header: keyed by a slice, the entry would keep that
+    // whole request alive for as long as the counter is remembered
+    this.#counts.set(detach(nonce), nc);
     return true;
   }
 

@@ -4,6 +4,7 @@
 // thread, which persists it and broadcasts it to the other shards.
 import type { SipMessage } from '../sip/message.js';
 import { parseNameAddr, nameAddrParam } from '../sip/name-addr.js';
+import { detach } from '../sip/detach.js';
 import { buildResponse } from '../sip/response.js';
 import { unquote } from '../sip/split.js';
 import { parseUri } from '../sip/uri.js';
@@ -164,6 +165,8 @@ export class Registrar {
   }
 
   #commit(req: SipMessage, update: BindingUpdate, now: number): RegisterResult {
+    // the AOR becomes a key of the store (here and on every replica): a flat copy, not of the To's text
+    update.aor = detach(update.aor);
     this.#store.replace(update);
     return { response: this.#ok(req, this.#store.lookup(update.aor, now), now), update };
   }
@@ -192,14 +195,18 @@ export class Registrar {
     };
   }
 
+  /**
+   * A binding lives for hours: every string in it is a flat copy (detach), not a slice that would
+   * keep this REGISTER's whole text alive with it.
+   */
   #binding(req: SipMessage, c: ContactRequest, callId: string, cseq: number, source: ContactSource, now: number): Binding {
-    const b: Binding = { contact: c.uri, expiresAt: now + c.expires * 1000, q: c.q, callId, cseq, source, updatedAt: now };
-    if (c.instance !== undefined) b.instance = c.instance;
+    const b: Binding = { contact: detach(c.uri), expiresAt: now + c.expires * 1000, q: c.q, callId: detach(callId), cseq, source, updatedAt: now };
+    if (c.instance !== undefined) b.instance = detach(c.instance);
     if (c.regId !== undefined) b.regId = c.regId;
     const path = req.getAll('path');
-    if (path.length > 0) b.path = path;
+    if (path.length > 0) b.path = path.map((p) => detach(p));
     const ua = req.get('user-agent');
-    if (ua !== undefined) b.userAgent = ua;
+    if (ua !== undefined) b.userAgent = detach(ua);
     return b;
   }
 

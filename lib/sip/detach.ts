@@ -3,8 +3,6 @@
 // alive. State held for a long time (dialogs, transaction keys, what a settled call keeps for Timer
 // L) keeps flat copies instead.
 
-const NON_LATIN1 = /[^\x00-\xff]/;
-
 /**
  * A flat copy of a string. Header values are slices of the whole received header text, and V8's
  * sliced strings keep their parent alive: a dialog holding its Call-ID and tags as slices would keep
@@ -18,11 +16,15 @@ export function detach(s: string | undefined): string | undefined {
   // one call's messages detach the same Call-ID several times (server and client transactions,
   // the dialog): the copy made last time serves while the text is the same
   if (s === lastCopy) return lastCopy;
-  lastCopy = NON_LATIN1.test(s) ? JSON.parse(JSON.stringify(s)) as string : Buffer.from(s, 'latin1').toString('latin1');
+  // ' ' + s is a cons string; slicing a cons makes V8 flatten it into a new sequential string
+  // first, so the result is a slice of that copy and holds nothing of the message. Measured ~3x
+  // cheaper than a round trip through a Buffer (no native call); test/registrar/held-strings.test.ts
+  // checks that the copy lets the message go.
+  lastCopy = (' ' + s).slice(1);
   return lastCopy;
 }
 
-/** The flat string detach() made last (it holds no message text: a copy, not a slice). */
+/** What detach() returned last (a slice of its own copy: no message text). */
 let lastCopy = '';
 
 const ANY = /^/;

@@ -65,14 +65,20 @@ export function computeResponse(input: DigestInput): string {
   return responseWithBaseHa1(input, digestHash(input.algorithm, `${input.username}:${input.realm}:${input.password}`));
 }
 
+/** HA2 = H(method:digest-uri) for qop=auth or none (RFC 7616 3.4.3): the same for every request
+ *  with that method and URI (all REGISTERs to one registrar URI), so a server may reuse it. */
+export function digestHa2(algorithm: DigestAlgorithm, method: string, uri: string): string {
+  return digestHash(algorithm, `${method}:${uri}`);
+}
+
 /**
  * computeResponse given H(user:realm:password) for the input's algorithm (`base`): a server can
  * keep that per user instead of hashing the password on every request. `input.password` is unused.
+ * `ha2`, when given, is digestHa2 of the input's algorithm, method and uri.
  */
-export function responseWithBaseHa1(input: DigestInput, base: string): string {
+export function responseWithBaseHa1(input: DigestInput, base: string, ha2 = digestHa2(input.algorithm, input.method, input.uri)): string {
   const { algorithm } = input;
   const a1 = sessHa1(input, base);
-  const ha2 = digestHash(algorithm, `${input.method}:${input.uri}`);
   if (input.qop === undefined) return digestHash(algorithm, `${a1}:${input.nonce}:${ha2}`);
   if (input.qop !== 'auth') throw createError('SIP_ERR_AUTH', `unsupported qop '${input.qop}'`, 400);
   return digestHash(algorithm, `${a1}:${input.nonce}:${input.nc ?? ''}:${input.cnonce ?? ''}:auth:${ha2}`);
