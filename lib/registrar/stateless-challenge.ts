@@ -10,14 +10,14 @@ import { randomBytes } from 'node:crypto';
 import type { Config } from '../config/schema.js';
 import { LocalIdentity } from '../proxy/local-identity.js';
 import { stampVia } from '../proxy/proxy-core.js';
-import { checkMaxForwards, checkProxyRequire, checkScheme } from '../proxy/request-checks.js';
 import type { SipMessage } from '../sip/message.js';
 import { hasTag, parseNameAddr } from '../sip/name-addr.js';
 import { parseMessage } from '../sip/parser.js';
-import { buildResponse } from '../sip/response.js';
 import { parseUri } from '../sip/uri.js';
 import { checkRequest } from '../sip/validate.js';
 import { parseVia } from '../sip/via.js';
+import { splitCommas } from '../sip/split.js';
+import { canonicalHeaderName } from '../sip/header-names.js';
 import type { ListenerConfig, SendTarget } from '../transport/types.js';
 import { DigestAuthenticator } from './authenticator.js';
 import { canonicalAor } from './location-store.js';
@@ -34,6 +34,7 @@ export interface StatelessChallengeOptions {
 
 /** "REGISTER " */
 const REGISTER_SP = Buffer.from('REGISTER ', 'latin1');
+const STATUS_LINE = 'SIP/2.0 401 Unauthorized\r\n';
 
 export class StatelessChallenger {
   readonly nonces: NonceManager;
@@ -68,11 +69,9 @@ export class StatelessChallenger {
     if (data.length < REGISTER_SP.length || data.compare(REGISTER_SP, 0, REGISTER_SP.length, 0, REGISTER_SP.length) !== 0) return undefined;
     try {
       const { message: req, defect } = parseMessage(data);
+      // the shard's checks in its order: parse, well-formed (400), proxy checks, routing, registrar
       if (defect !== undefined || !req.isRequest || req.method !== 'REGISTER' || checkRequest(req) !== undefined) return undefined;
-      if (!this.#challengeable(req)) return undefined;
-      stampVia(req, req.topVia()!, source);
-      const toTag = `${this.#tagPrefix}${(this.#tagCounter++).toString(36)}`;
-      return buildResponse(req, 401, { toTag, headers: this.#auth.challengeHeaders(false, false, req.callId) }).toBuffer();
+      return this.#challengeable(req) ? this.#response(req, source) : undefined;
     } catch {
       return undefined; // a value only a full parse objects to: the shard answers it
     }
@@ -80,28 +79,63 @@ export class StatelessChallenger {
 
   /** What the shard checks before its registrar challenges (proxy-core onRequest, routing, registrar). */
   #challengeable(req: SipMessage): boolean {
-    if (req.has('authorization') || req.has('require') || req.has('route')) return false;
-    if (checkScheme(req) !== undefined || checkMaxForwards(req) !== undefined || checkProxyRequire(req) !== undefined) return false;
-    // RFC 3261 16.3 step 4: a lower Via of ours may make it a loop (482)
-    const vias = req.getAll('via');
-    for (let i = 1; i < vias.length; i++) {
-      const v = parseVia(vias[i]!);
-      if (this.#identity.isSelfSentBy(v.host, v.port, v.transport)) return false;
+    let to: string | undefined;
+    let from: string | undefined;
+    let vias = 0;
+    for (let i = 0, size = req.size; i < size; i++) {
+      const name = req.nameAt(i);
+      // credentials (whatever their realm), option tags and pre-loaded routes: the shard decides
+      if (name === 'authorization' || name === 'require' || name === 'proxy-require' || name === 'route') return false;
+      if (name === 'to') to = req.valueAt(i);
+      else if (name === 'from') from = req.valueAt(i);
+      else if (name === 'max-forwards' && Number(req.valueAt(i)) === 0) return false; // 483
+      else if (name === 'via') vias += this.#viaLineIsOurs(req.valueAt(i), vias === 0) ? 1000 : 1;
     }
+    // RFC 3261 16.3 step 4: a lower Via of ours may make it a loop (482)
+    if (vias >= 1000 || to === undefined || from === undefined) return false;
     // Request-URI: ours, without a user part (which may name a line)
     const uri = parseUri(req.uri);
     if (uri.scheme !== 'sip' && uri.scheme !== 'sips') return false;
     if (uri.user !== undefined || !(this.#identity.isLocalDomain(uri.host) || this.#identity.isSelf(uri))) return false;
-    const to = req.get('to')!;
     if (hasTag(to) || /tel:/i.test(to)) return false;
     if (this.#checkFromClaim) {
-      const from = parseUri(parseNameAddr(req.get('from')!).uri);
-      if (from.scheme !== 'sip' && from.scheme !== 'sips') return false;
-      if (!this.#identity.isLocalDomain(from.host)) return false;
+      const f = parseUri(parseNameAddr(from).uri);
+      if ((f.scheme !== 'sip' && f.scheme !== 'sips') || !this.#identity.isLocalDomain(f.host)) return false;
     }
     // registrar step 5: an AOR in a domain we serve (else 404, never a challenge)
     const aor = canonicalAor(parseNameAddr(to).uri);
     return aor !== undefined && this.#domains.has(aor.slice(aor.lastIndexOf('@') + 1));
+  }
+
+  /** A Via line holds a value below the top one whose sent-by is ours. */
+  #viaLineIsOurs(value: string, topLine: boolean): boolean {
+    if (topLine && value.indexOf(',') === -1) return false; // the usual case: one Via, one value
+    const values = splitCommas(value);
+    for (let k = topLine ? 1 : 0; k < values.length; k++) {
+      const v = parseVia(values[k]!);
+      if (this.#identity.isSelfSentBy(v.host, v.port, v.transport)) return true;
+    }
+    return false;
+  }
+
+  /**
+   * buildResponse(req, 401, ...).toBuffer() after stampVia, written straight from the request's
+   * lines: Via (top value stamped), From, To (+ our tag), Call-ID and CSeq in their order, then
+   * the challenges and Content-Length.
+   */
+  #response(req: SipMessage, source: SendTarget): Buffer {
+    stampVia(req, req.topVia()!, source); // an edited Via line has no original text: written anew
+    let s = STATUS_LINE;
+    for (let i = 0, size = req.size; i < size; i++) {
+      const name = req.nameAt(i);
+      if (name === 'to') {
+        s += `To: ${req.valueAt(i)};tag=${this.#tagPrefix}${(this.#tagCounter++).toString(36)}\r\n`;
+      } else if (name === 'via' || name === 'from' || name === 'call-id' || name === 'cseq') {
+        s += `${req.lineAt(i) ?? `${canonicalHeaderName(name)}: ${req.valueAt(i)}`}\r\n`;
+      }
+    }
+    for (const [n, v] of this.#auth.challengeHeaders(false, false, req.callId)) s += `${n}: ${v}\r\n`;
+    return Buffer.from(`${s}Content-Length: 0\r\n\r\n`, 'latin1');
   }
 }
 

@@ -82,6 +82,21 @@ t.test("the shard's own 401 to the same REGISTER is the same header for header",
     register({ via: ['SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK-reg2'], callId: 'other@x' }), // no rport asked, no received needed
     register({ uri: 'sip:localhost', to: '<sip:101@LOCALHOST>', callId: 'lh@x', via: ['SIP/2.0/UDP 10.0.0.5:5070;branch=z9hG4bK-lh;rport'], extra: ['Supported: path, outbound', 'Allow: INVITE, ACK'] }),
     register({ via: ['SIP/2.0/UDP 10.0.0.5:5070;branch=z9hG4bK-reg3', 'SIP/2.0/UDP 10.9.9.9:5060;branch=z9hG4bK-sbc'], callId: 'via2@x' }),
+    // two Via values on one line, then a second line
+    register({ via: ['SIP/2.0/UDP 10.0.0.5:5070;branch=z9hG4bK-reg7;rport , SIP/2.0/UDP 10.9.9.8;branch=z9hG4bK-x', 'SIP/2.0/TCP 10.9.9.7;branch=z9hG4bK-y'], callId: 'via3@x' }),
+    // compact forms, odd spacing, a folded From: written back as the shard writes them
+    [
+      'REGISTER sip:127.0.0.1 SIP/2.0',
+      'v:  SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK-cmp;rport=5070',
+      'f: <sip:102@127.0.0.1>',
+      '  ;tag=fold',
+      't:<sip:102@127.0.0.1>',
+      'i: compact@x',
+      'CSeq:   7   REGISTER',
+      'm: <sip:102@10.0.0.5>',
+      'l: 0',
+      '', '',
+    ].join('\r\n'),
   ]) {
     shard.receive(text, UA);
     shard.runtime.flush();
