@@ -66,6 +66,7 @@ export function renderMetrics(proxy: ProxyHandle, reports: readonly ShardStatsRe
   m.counter('sipshard_tls_handshake_failures_total', 'TLS handshakes that failed (inbound and outbound).', transport.tlsHandshakeFailures);
 
   m.counter('sipshard_no_call_id_total', 'Messages whose Call-ID the main thread could not find.', mainStats.noCallId);
+  m.counter('sipshard_register_challenged_stateless_total', 'REGISTERs without credentials the main thread answered 401 itself, with no shard (registrar.statelessChallenge).', mainStats.registerChallenged);
   m.counter('sipshard_overload_rejected_total', 'New INVITEs answered 503 because their shard was full.',
     mainStats.overload503ByShard.map((v, shard): Sample => [{ shard }, v]));
   m.counter('sipshard_overload_dropped_total', 'Messages dropped because their shard was over twice its in-flight bound.',

@@ -70,6 +70,8 @@ export interface StatsView {
   shards: ShardView[];
   main: {
     noCallId: number; shardRestarts: number; workers: number; resizes: number; dialogsMoved: number; pinned: number;
+    /** REGISTERs answered 401 on the main thread (registrar.statelessChallenge) */
+    registerChallenged: number;
     /** whole-proxy overload control (lib/shard/overload-control.ts) */
     overload: OverloadStats & { shedding: boolean };
   };
@@ -144,7 +146,7 @@ export function buildStats(proxy: ProxyHandle, reports: readonly ShardStatsRepor
     },
     shards,
     main: {
-      noCallId: mainStats.noCallId, shardRestarts: proxy.pool.restarts, workers: proxy.pool.size, ...resizeFigures(proxy),
+      noCallId: mainStats.noCallId, registerChallenged: mainStats.registerChallenged, shardRestarts: proxy.pool.restarts, workers: proxy.pool.size, ...resizeFigures(proxy),
       overload: { shedding: proxy.overload.shedding, ...proxy.overload.stats },
     },
     transport: proxy.transports.stats(),

@@ -12,6 +12,7 @@ import type { Rel100Learned } from './policy/rel100.js';
 import { TrunkCalls } from './peers/trunk-calls.js';
 import { BindingFanout } from './registrar/binding-fanout.js';
 import { PersistentLocation } from './registrar/location-persistence.js';
+import { createStatelessChallenger } from './registrar/stateless-challenge.js';
 import { SourceGuard, type SourceGuardOptions } from './security/source-guard.js';
 import { peekCallId } from './shard/callid-peek.js';
 import type { ConfigApplied, FromShardBatch, ShardStatsReport, ToShard } from './shard/channel.js';
@@ -41,6 +42,8 @@ export interface MainStats {
   overloadDroppedByShard: number[];
   /** new INVITEs refused with 503 while shutting down */
   draining503: number;
+  /** REGISTERs without credentials answered 401 here, with no shard (registrar.statelessChallenge) */
+  registerChallenged: number;
 }
 
 export interface ProxyHandle {
@@ -108,7 +111,7 @@ export async function startProxy(config: Config, log: Logger): Promise<ProxyHand
   });
   const nonceSecret = randomBytes(32);
   const mainStats: MainStats = {
-    noCallId: 0, overload503: 0, overloadDropped: 0, shardRestarts: 0, draining503: 0,
+    noCallId: 0, overload503: 0, overloadDropped: 0, shardRestarts: 0, draining503: 0, registerChallenged: 0,
     overload503ByShard: new Array<number>(workers).fill(0), overloadDroppedByShard: new Array<number>(workers).fill(0),
   };
   let current = config;
@@ -190,6 +193,9 @@ export async function startProxy(config: Config, log: Logger): Promise<ProxyHand
     transports.send({ transport: msg.transport, address: msg.remoteAddress, port: msg.remotePort, connId: msg.connId }, res);
   };
 
+  // the 401 to a REGISTER's first, credential-less attempt (lib/registrar/stateless-challenge.ts)
+  let challenger = createStatelessChallenger(config, listeners, nonceSecret);
+
   // INVITEs handed to shards within Timer B (64*T1): their retransmissions are not new work
   const recentInvites = new RecentInvites(64 * config.proxy.t1Ms);
   const isRetransmittedInvite = (data: Buffer): boolean => isInvite(data) && recentInvites.has(callIdHash(peekCallId(data) ?? ''));
@@ -217,6 +223,11 @@ export async function startProxy(config: Config, log: Logger): Promise<ProxyHand
     // no shard knows our stateless 503s: their ACKs end here (the To header is peeked only for an ACK
     // while one may still come)
     if (refusalAcksUntil !== 0 && msg.data[0] === 0x41 && Date.now() < refusalAcksUntil && isAckOfRefusal(msg.data)) return;
+    if (challenger !== undefined && msg.data[0] === 0x52) { // 'R': only a REGISTER is looked at
+      const from: SendTarget = { transport: msg.transport, address: msg.remoteAddress, port: msg.remotePort, connId: msg.connId };
+      const res = challenger.challenge(msg.data, from);
+      if (res !== undefined) { mainStats.registerChallenged++; transports.send(from, res); return; }
+    }
     route(msg);
   };
 
@@ -332,6 +343,7 @@ export async function startProxy(config: Config, log: Logger): Promise<ProxyHand
       }
       ({ maxInFlight, retryAfterSeconds } = next.shard);
       overload.configure(next.overload);
+      challenger = createStatelessChallenger(next, listeners, nonceSecret);
       guard.configure(guardOptions(next.security));
       sampler.start(next.overload.sampleMs);
       log.level = next.log.level;

@@ -726,7 +726,7 @@ export class ProxyCore {
 }
 
 /** RFC 3261 18.2.1 and RFC 3581: record where the request really came from in its top Via. */
-function stampVia(req: SipMessage, via: Via, source: SendTarget): void {
+export function stampVia(req: SipMessage, via: Via, source: SendTarget): void {
   const hostBare = via.host.replace(/^\[|\]$/g, '');
   let changed = false;
   if (hostBare !== source.address) { setViaParam(via, 'received', source.address); changed = true; }

@@ -25,6 +25,10 @@ export interface NonceOptions {
   maxTracked?: number;
   /** ms since epoch; nonces issued earlier are stale (counters of that time are lost) */
   notBefore?: number;
+  /** keep what issue() hands out so that check() skips the MAC (default true); false for a
+   *  manager that only issues (the main thread's stateless challenges): the shard that gets the
+   *  answer checks the MAC instead, and the nc counters stay with that shard */
+  rememberIssued?: boolean;
 }
 
 const TIME_BYTES = 8;
@@ -66,6 +70,7 @@ export class NonceManager {
   readonly #counts: TwoGenerationMap<number>;
   readonly #recent = new TwoGenerationMap<Issued>(RECENT_ISSUED);
   readonly #notBefore: number;
+  readonly #rememberIssued: boolean;
   readonly #salts = new SaltPool();
   /** (key XOR ipad) then room for the signed bytes and the binding: HMAC's inner hash input */
   #inner: Buffer;
@@ -85,6 +90,7 @@ export class NonceManager {
     this.#ttlMs = opts.ttlSeconds * 1000;
     this.#now = opts.now;
     this.#notBefore = opts.notBefore ?? 0;
+    this.#rememberIssued = opts.rememberIssued ?? true;
     this.#counts = new TwoGenerationMap<number>(opts.maxTracked ?? 100_000);
   }
 
@@ -98,7 +104,7 @@ export class NonceManager {
     this.#salts.take(buf, TIME_BYTES, SALT_BYTES);
     this.#mac(buf.subarray(0, SIGNED_BYTES), binding).copy(buf, SIGNED_BYTES, 0, MAC_BYTES);
     const nonce = buf.toString('base64url');
-    this.#recent.set(nonce, { binding, at });
+    if (this.#rememberIssued) this.#recent.set(nonce, { binding, at });
     return nonce;
   }
 
