@@ -157,7 +157,7 @@ const RegistrarSchema = Type.Object(
     maxContacts: Type.Integer({ minimum: 1, maximum: 1000, default: 10, description: 'Contacts kept per address-of-record; the oldest is dropped beyond it.' }),
     storePath: Type.String({ default: './data/location.msgpack', description: "Snapshot file of the location service (relative to the working directory); changes go to a write-ahead log beside it (`<storePath>.wal`) before the REGISTER is answered, so a crash loses none. '' keeps it in memory only." }),
     fsync: StringEnum(FSYNC_POLICIES, { default: 'interval', description: "When the write-ahead log is flushed to disk (a process crash loses nothing either way; this is about power loss): 'always' before each REGISTER is answered, 'interval' once a second, 'never' left to the OS." }),
-    statelessChallenge: Type.Boolean({ default: true, description: "The main thread answers a REGISTER without credentials (our domain, otherwise plain) with the 401 digest challenge itself, statelessly, instead of handing it to a shard: half of every registration's work no longer crosses threads. The nonce is one any shard accepts; anything unusual still goes to the shard. Needs `auth.register`." }),
+    statelessChallenge: Type.Boolean({ default: false, description: "The main thread answers a REGISTER without credentials (our domain, otherwise plain) with the 401 digest challenge itself, statelessly, instead of handing it to a shard: half of every registration's work no longer crosses threads. The nonce is one any shard accepts; anything unusual still goes to the shard. Needs `auth.register`." }),
   },
   { additionalProperties: false, default: {}, description: 'Registrar and location service.' },
 );

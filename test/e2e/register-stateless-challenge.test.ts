@@ -48,6 +48,8 @@ async function registerWithDigest(t: Test, proxy: ProxyHandle, peer: UdpPeer, ca
 
 t.test('the first REGISTER is challenged on the main thread; the answer registers through a shard', async (t) => {
   const proxy = await startTestProxy();
+  // off by default: switched on by a live reload, as an operator would
+  await proxy.reload({ ...proxy.config, registrar: { ...proxy.config.registrar, statelessChallenge: true } });
   t.teardown(() => proxy.close());
   const peer = await udpPeer();
   t.teardown(() => peer.close());

@@ -8,6 +8,7 @@ import { parseMessage } from '../../lib/sip/parser.js';
 import type { SendTarget } from '../../lib/transport/types.js';
 import { PROXY_PORT, ShardHarness } from '../helpers/shard-harness.js';
 import { testConfig, type ConfigOverrides } from '../helpers/proxy-harness.js';
+import type { Config } from '../../lib/config/schema.js';
 
 const UA: SendTarget = { transport: 'udp', address: '127.0.0.1', port: 5070 };
 const LISTENERS = [{ transport: 'udp' as const, address: '127.0.0.1', port: PROXY_PORT }];
@@ -35,7 +36,7 @@ function register(r: Reg = {}): string {
 /** A shard and a challenger sharing one config and nonce secret, as startProxy makes them. */
 function pair(overrides: ConfigOverrides = {}): { shard: ShardHarness; challenger: StatelessChallenger } {
   const shard = new ShardHarness(overrides);
-  const challenger = createStatelessChallenger(shard.runtime.init.config, LISTENERS, shard.runtime.init.nonceSecret);
+  const challenger = createStatelessChallenger(switchedOn(shard.runtime.init.config), LISTENERS, shard.runtime.init.nonceSecret);
   if (challenger === undefined) throw new Error('challenger off');
   return { shard, challenger };
 }
@@ -45,6 +46,12 @@ const challenge = (c: StatelessChallenger, text: string, from = UA) => c.challen
 /** The nonce and the To tag are fresh in every 401: masked for comparison. */
 function masked(raw: string): string {
   return raw.replace(/nonce="[^"]*"/g, 'nonce="N"').replace(/^(To: [^\r\n]*;tag=)[^\r\n;]*/m, '$1T');
+}
+
+
+/** The option is off by default (see the README's REGISTER figures): these tests switch it on. */
+function switchedOn(config: Config): Config {
+  return { ...config, registrar: { ...config.registrar, statelessChallenge: true } };
 }
 
 t.test('the bytes of the 401: Via stamped, From/To(+tag)/Call-ID/CSeq copied, one challenge per algorithm', async (t) => {
@@ -168,7 +175,7 @@ t.test('anything unusual is left to the shard', async (t) => {
 t.test('a configured trunk: only From hosts of ours are challenged here', async (t) => {
   const trunk = { name: 'carrier', addresses: ['198.51.100.20:5060'], domains: ['carrier.example'] };
   const config = testConfig({ trunks: [trunk] } as ConfigOverrides);
-  const c = createStatelessChallenger(config, LISTENERS, Buffer.alloc(32, 7))!;
+  const c = createStatelessChallenger(switchedOn(config), LISTENERS, Buffer.alloc(32, 7))!;
   t.ok(challenge(c, register()), 'From in our domain');
   t.equal(challenge(c, register().replace('From: "Alice" <sip:100@127.0.0.1>', 'From: <sip:100@carrier.example>')), undefined, 'From a trunk may claim');
 });
@@ -176,7 +183,8 @@ t.test('a configured trunk: only From hosts of ours are challenged here', async 
 t.test('off unless registrar.statelessChallenge and auth.register are both on', async (t) => {
   const base = testConfig();
   const secret = Buffer.alloc(32, 1);
-  t.ok(createStatelessChallenger(base, LISTENERS, secret), 'default: on');
+  t.equal(createStatelessChallenger(base, LISTENERS, secret), undefined, 'default: off');
+  t.ok(createStatelessChallenger(switchedOn(base), LISTENERS, secret), 'switched on');
   t.equal(createStatelessChallenger({ ...base, registrar: { ...base.registrar, statelessChallenge: false } }, LISTENERS, secret), undefined);
-  t.equal(createStatelessChallenger({ ...base, auth: { ...base.auth, register: false } }, LISTENERS, secret), undefined);
+  t.equal(createStatelessChallenger(switchedOn({ ...base, auth: { ...base.auth, register: false } }), LISTENERS, secret), undefined);
 });
