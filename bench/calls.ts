@@ -3,11 +3,12 @@
 // first unsustainable step. Writes bench/results/{calls-<time>,latest-calls}.{json,md}.
 //   node dist/bench/calls.js [--workers 2] [--rate 200] [--duration 10] [--hold 1000] [--sweep] [--rates 200,400,...]
 //     [--cpu-prof DIR]  (V8 CPU profiles of our proxy's threads, written when it stops)
+//     [--young-generation-mb N] [--stateless-challenge] [--node-flags='--max-semi-space-size=8 ...']
 import { parseArgs } from 'node:util';
 import { killAll, stopChildrenOnSignal } from './lib/child.js';
 import { runStep, SUSTAINABLE, unsustainable } from './lib/load-step.js';
 import { freeUdpPort } from './lib/net.js';
-import { startOurProxy } from './lib/proxy.js';
+import { OUR_PROXY_ARGS, ourProxyOptions, startOurProxy } from './lib/proxy.js';
 import { mdTable, writeResults } from './lib/results.js';
 import { callSpec } from './lib/specs.js';
 import { parseRates, STEP_HEADERS, stepLine, stepRow, sweep } from './lib/sweep.js';
@@ -16,23 +17,23 @@ export const DEFAULT_RATES = '200,400,800,1200,1600,2000,2500,3000,3500';
 
 const { values: o } = parseArgs({
   options: {
-    workers: { type: 'string', default: '2' },
+    ...OUR_PROXY_ARGS,
     rate: { type: 'string', default: '200' },
     duration: { type: 'string', default: '10' },
     hold: { type: 'string', default: '1000' },
     sweep: { type: 'boolean', default: false },
-    'cpu-prof': { type: 'string' },
     rates: { type: 'string', default: DEFAULT_RATES },
   },
 });
-const workers = Number(o.workers);
+const ours = ourProxyOptions(o);
+const workers = ours.workers;
 const durationS = Number(o.duration);
 const holdMs = Number(o.hold);
 const command = `node dist/bench/calls.js ${process.argv.slice(2).join(' ')}`.trim();
 
 stopChildrenOnSignal();
 const uasPort = await freeUdpPort();
-const proxy = await startOurProxy({ workers, uasPort, maxMs: 60 * 60 * 1000, cpuProfDir: o['cpu-prof'] });
+const proxy = await startOurProxy({ ...ours, uasPort, maxMs: 60 * 60 * 1000 });
 try {
   if (o.sweep) {
     const [res] = await sweep([proxy], parseRates(o.rates), (rate) => callSpec(rate, durationS, holdMs, uasPort));

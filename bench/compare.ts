@@ -4,11 +4,12 @@
 // both sustained, and the ratios ours/kamailio. Skips when Kamailio is not installed.
 //   node dist/bench/compare.js [--workers 2] [--duration 10] [--hold 1000] [--rates 200,400,...]
 //     [--cpu-prof DIR]  (V8 CPU profiles of our proxy's threads, written when it stops)
+//     [--young-generation-mb N] [--node-flags='...']  (as bench:calls)
 import { parseArgs } from 'node:util';
 import { killAll, stopChildrenOnSignal } from './lib/child.js';
 import { kamailioInstalled, KAMAILIO, startKamailio } from './lib/kamailio.js';
 import { freeUdpPort } from './lib/net.js';
-import { startOurProxy } from './lib/proxy.js';
+import { OUR_PROXY_ARGS, ourProxyOptions, startOurProxy } from './lib/proxy.js';
 import { mdTable, writeResults } from './lib/results.js';
 import { callSpec } from './lib/specs.js';
 import { parseRates, STEP_HEADERS, stepRow, sweep } from './lib/sweep.js';
@@ -17,10 +18,9 @@ import type { Target } from './lib/target.js';
 
 const { values: o } = parseArgs({
   options: {
-    workers: { type: 'string', default: '2' },
+    ...OUR_PROXY_ARGS,
     duration: { type: 'string', default: '10' },
     hold: { type: 'string', default: '1000' },
-    'cpu-prof': { type: 'string' },
     rates: { type: 'string', default: '200,400,800,1200,1600,2000,2500,3000,3500' },
   },
 });
@@ -37,7 +37,7 @@ const uasPort = await freeUdpPort();
 const targets: Target[] = [];
 try {
   targets.push(await startKamailio({ uasPort, maxMs: 60 * 60 * 1000 }));
-  targets.push(await startOurProxy({ workers: Number(o.workers), uasPort, maxMs: 60 * 60 * 1000, cpuProfDir: o['cpu-prof'] }));
+  targets.push(await startOurProxy({ ...ourProxyOptions(o), uasPort, maxMs: 60 * 60 * 1000 }));
   const res = await sweep(targets, parseRates(o.rates), (rate) => callSpec(rate, durationS, holdMs, uasPort));
   const [kam, ours] = [res[0]!, res[1]!];
   const s = summarize(ours, kam, 'calls/s', 'CPU s/1000 calls');

@@ -3,6 +3,7 @@
 // against Kamailio (when installed) and our proxy in one run, alternating per rate.
 //   node dist/bench/register.js [--users 1000] [--workers 2] [--duration 10] [--rates 500,1000,...] [--targets ours,kamailio]
 //     [--cpu-prof DIR]  (V8 CPU profiles of our proxy's threads, written when it stops)
+//     [--young-generation-mb N] [--stateless-challenge] [--node-flags='...']
 import { rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -10,7 +11,7 @@ import { killAll, stopChildrenOnSignal } from './lib/child.js';
 import { summarize, SUMMARY_HEADERS } from './lib/compare-summary.js';
 import { availableTargets, startKamailio } from './lib/kamailio.js';
 import { freeUdpPort } from './lib/net.js';
-import { startOurProxy } from './lib/proxy.js';
+import { OUR_PROXY_ARGS, ourProxyOptions, startOurProxy } from './lib/proxy.js';
 import { mdTable, writeResults } from './lib/results.js';
 import { registerSpec, writeUsersCsv } from './lib/specs.js';
 import { parseRates, STEP_HEADERS, stepRow, sweep } from './lib/sweep.js';
@@ -19,12 +20,10 @@ import { benchUsers, type Target } from './lib/target.js';
 const { values: o } = parseArgs({
   options: {
     users: { type: 'string', default: '1000' },
-    workers: { type: 'string', default: '2' },
+    ...OUR_PROXY_ARGS,
     duration: { type: 'string', default: '10' },
     rates: { type: 'string', default: '500,1000,1500,2000,2500,3000,4000,5000,6000' },
     targets: { type: 'string', default: 'kamailio,ours' },
-    'cpu-prof': { type: 'string' },
-    'young-generation-mb': { type: 'string' },
   },
 });
 const users = benchUsers(Number(o.users));
@@ -39,8 +38,7 @@ const targets: Target[] = [];
 try {
   for (const w of wanted) {
     if (w === 'kamailio') targets.push(await startKamailio({ uasPort, users, maxMs: 60 * 60 * 1000 }));
-    else if (w === 'ours') targets.push(await startOurProxy({ workers: Number(o.workers), uasPort, users, algorithms: ['MD5'], maxMs: 60 * 60 * 1000, cpuProfDir: o['cpu-prof'],
-      youngGenerationMb: o['young-generation-mb'] === undefined ? undefined : Number(o['young-generation-mb']) }));
+    else if (w === 'ours') targets.push(await startOurProxy({ ...ourProxyOptions(o), uasPort, users, algorithms: ['MD5'], maxMs: 60 * 60 * 1000 }));
   }
   const res = await sweep(targets, parseRates(o.rates), (rate) => registerSpec(rate, durationS, usersCsv));
   let md = mdTable(STEP_HEADERS, res.flatMap((r) => r.steps).map(stepRow));

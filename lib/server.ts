@@ -23,6 +23,7 @@ import { isAckOfRefusal, isInitialInvite, isInvite, isNewWork, overloadResponse 
 import { RecentInvites } from './shard/recent-invites.js';
 import { OverloadControl, OverloadSampler } from './shard/overload-control.js';
 import { ShardPool } from './shard/shard-pool.js';
+import { warmUpMainPath } from './shard/main-warm-up.js';
 import { forEachSip } from './shard/sip-frames.js';
 import { ShardRequests } from './shard/shard-requests.js';
 import { Resizer, type ResizeReport, type ResizeStats } from './shard/resizer.js';
@@ -195,6 +196,10 @@ export async function startProxy(config: Config, log: Logger): Promise<ProxyHand
 
   // the 401 to a REGISTER's first, credential-less attempt (lib/registrar/stateless-challenge.ts)
   let challenger = createStatelessChallenger(config, listeners, nonceSecret);
+  // before the first datagram is read (it waits in the socket buffer meanwhile): cold code is what
+  // a proxy restarted under full load would otherwise meet
+  const warm = warmUpMainPath({ domain: config.domains[0] ?? '127.0.0.1', challenger });
+  log.debug(warm, 'main thread per-message code warmed up');
 
   // INVITEs handed to shards within Timer B (64*T1): their retransmissions are not new work
   const recentInvites = new RecentInvites(64 * config.proxy.t1Ms);

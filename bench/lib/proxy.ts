@@ -26,6 +26,34 @@ export interface OurProxyOptions {
   cpuProfDir?: string;
   /** shard.youngGenerationMb (absent: the config default) */
   youngGenerationMb?: number;
+  /** registrar.statelessChallenge on (absent: the config default, off) */
+  statelessChallenge?: boolean;
+  /** node / V8 options before the script (e.g. --max-semi-space-size=8), for experiments */
+  nodeFlags?: string[];
+}
+
+/** The command-line options every load bench takes for our proxy (parseArgs form). */
+export const OUR_PROXY_ARGS = {
+  workers: { type: 'string', default: '2' },
+  'cpu-prof': { type: 'string' },
+  'young-generation-mb': { type: 'string' },
+  'stateless-challenge': { type: 'boolean', default: false },
+  'node-flags': { type: 'string' },
+} as const;
+
+export type OurProxyArgValues = {
+  workers?: string; 'cpu-prof'?: string; 'young-generation-mb'?: string; 'stateless-challenge'?: boolean; 'node-flags'?: string;
+};
+
+/** OurProxyOptions from those options' values. */
+export function ourProxyOptions(v: OurProxyArgValues): Pick<OurProxyOptions, 'workers' | 'cpuProfDir' | 'youngGenerationMb' | 'statelessChallenge' | 'nodeFlags'> {
+  return {
+    workers: Number(v.workers ?? '2'),
+    cpuProfDir: v['cpu-prof'],
+    youngGenerationMb: v['young-generation-mb'] === undefined ? undefined : Number(v['young-generation-mb']),
+    statelessChallenge: v['stateless-challenge'] === true,
+    nodeFlags: v['node-flags']?.split(/\s+/).filter((f) => f !== ''),
+  };
 }
 
 export async function startOurProxy(o: OurProxyOptions): Promise<Target> {
@@ -36,7 +64,7 @@ export async function startOurProxy(o: OurProxyOptions): Promise<Target> {
     log: { level: 'warn' },
     listen: [{ transport: 'udp', address: '127.0.0.1', port }],
     transport: { udpRecvBufferBytes: 4194304, udpSendBufferBytes: 4194304 },
-    registrar: { storePath: '' },
+    registrar: { storePath: '', ...(o.statelessChallenge === true ? { statelessChallenge: true } : {}) },
     shard: {
       ...(o.youngGenerationMb === undefined ? {} : { youngGenerationMb: o.youngGenerationMb }),
       // profiling: no drain wait at stop (nothing is pending after the last step) before the threads
@@ -54,7 +82,7 @@ export async function startOurProxy(o: OurProxyOptions): Promise<Target> {
   const profilesBefore = o.cpuProfDir === undefined ? 0 : cpuProfiles(o.cpuProfDir).length;
   const configPath = join(dir, 'bench.yaml');
   writeFileSync(configPath, JSON.stringify(config, null, 1)); // JSON is YAML
-  const proc = startBounded('proxy', process.execPath, [...(o.cpuProfDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfDir}`]), CLI, '--config', configPath], o.maxMs, { logFile: join(dir, 'proxy.log') });
+  const proc = startBounded('proxy', process.execPath, [...(o.nodeFlags ?? []), ...(o.cpuProfDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfDir}`]), CLI, '--config', configPath], o.maxMs, { logFile: join(dir, 'proxy.log') });
   try {
     await Promise.race([waitForSip(port, 15000), proc.exited.then((c) => { throw new Error(`proxy exited (${c}), see ${dir}/proxy.log`); })]);
   } catch (err) {
