@@ -83,7 +83,7 @@ export class CallForwarding {
     const st: CallState = {
       hop: undefined as unknown as Hop,
       hops: diversionsSoFar(req.getAll('diversion')),
-      visited: new Set([visitKey(parseUri(req.uri), decision.user)]),
+      visited: new Set([visitKey(req.requestUri(), decision.user)]),
       path: [decision.user ?? labelOf(req.uri)],
       diversions: [],
       history: this.fwd.options.historyInfo ? new HistoryInfo(req.getAll('history-info'), req.uri) : undefined,

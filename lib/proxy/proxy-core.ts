@@ -418,7 +418,7 @@ export class ProxyCore {
     }
     if (target.dest !== undefined) return target.dest;
     if (target.hop !== undefined) return this.deps.resolver.resolve(target.hop);
-    hopUri = parseUri(copy.uri);
+    hopUri = copy.requestUri();
     if (hopUri.scheme !== 'sip' && hopUri.scheme !== 'sips') return undefined;
     return this.deps.resolver.resolve(hopUri);
   }

@@ -1,6 +1,5 @@
 // Request validation a proxy performs before forwarding (RFC 3261 16.3).
 import type { SipMessage } from '../sip/message.js';
-import { parseUri } from '../sip/uri.js';
 
 export interface Rejection { status: number; reason?: string; headers?: Array<[string, string]> }
 
@@ -8,7 +7,7 @@ const ROUTABLE_SCHEMES = new Set(['sip', 'sips', 'tel']);
 
 /** Step 2: URI scheme we can route (RFC 4475 3.3.2, 3.3.3). */
 export function checkScheme(req: SipMessage): Rejection | undefined {
-  return ROUTABLE_SCHEMES.has(parseUri(req.uri).scheme) ? undefined : { status: 416 };
+  return ROUTABLE_SCHEMES.has(req.requestUri().scheme) ? undefined : { status: 416 };
 }
 
 /** Step 3: Max-Forwards of zero ends here (483); the header is added when missing. */

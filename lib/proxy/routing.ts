@@ -69,14 +69,14 @@ const ALLOW = 'INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, PRACK, UPDATE, INFO,
 
 export function decideTargets(req: SipMessage, source: SendTarget, deps: RoutingDeps): RoutingDecision {
   const { identity } = deps;
-  let uri = parseUri(req.uri);
+  let uri = req.requestUri();
   // 16.4: a strict router upstream put our URI in the Request-URI; the real one is the last Route
   if (identity.isSelf(uri) && req.has('route')) {
     const routes = req.getAll('route');
     req.uri = parseNameAddr(routes.pop()!).uri;
     req.remove('route');
     for (const r of routes) req.append('Route', r);
-    uri = parseUri(req.uri);
+    uri = req.requestUri();
   }
   // 16.4: our own Route entries (one, or two when we record-routed across transports)
   for (let top = req.firstValue('route'); top !== undefined; top = req.firstValue('route')) {
@@ -90,7 +90,7 @@ export function decideTargets(req: SipMessage, source: SendTarget, deps: Routing
   const domain = deps.domains[0] ?? identity.sentBy('udp');
   if (uri.scheme === 'tel') {
     req.uri = telToSip(uri, domain);
-    uri = parseUri(req.uri);
+    uri = req.requestUri();
   }
   const to = req.get('to');
   // the cheap test first: a To is parsed only when it may hold a tel: URI

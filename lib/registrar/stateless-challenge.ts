@@ -94,7 +94,7 @@ export class StatelessChallenger {
     // RFC 3261 16.3 step 4: a lower Via of ours may make it a loop (482)
     if (vias >= 1000 || to === undefined || from === undefined) return false;
     // Request-URI: ours, without a user part (which may name a line)
-    const uri = parseUri(req.uri);
+    const uri = req.requestUri();
     if (uri.scheme !== 'sip' && uri.scheme !== 'sips') return false;
     if (uri.user !== undefined || !(this.#identity.isLocalDomain(uri.host) || this.#identity.isSelf(uri))) return false;
     if (hasTag(to) || /tel:/i.test(to)) return false;

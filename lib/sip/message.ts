@@ -5,6 +5,7 @@ import { parseCSeq, type CSeq } from './cseq.js';
 import { canonicalHeaderName, LIST_HEADERS, normalizeHeaderName } from './header-names.js';
 import { countOfCommas, firstOfCommas, splitCommas } from './split.js';
 import type { HeaderIndex } from './header-index.js';
+import { parseUri, type SipUri } from './uri.js';
 import { parseVia, type Via } from './via.js';
 
 export interface HeaderField {
@@ -43,6 +44,9 @@ export class SipMessage {
   private edited: Line[] | undefined;
   /** topVia()'s answer, until the headers may change (validation and the core both need it) */
   private top: Via | undefined;
+  /** requestUri()'s answer and the `uri` text it was parsed from */
+  private ruri: SipUri | undefined;
+  private ruriText = '';
 
   constructor(init: { isRequest: boolean; method?: string; uri?: string; status?: number; reason?: string; headers?: HeaderField[]; index?: HeaderIndex; edited?: Line[]; body?: Buffer }) {
     this.isRequest = init.isRequest;
@@ -303,6 +307,18 @@ export class SipMessage {
     return undefined;
   }
 
+  /**
+   * parseUri(this.uri), parsed once while `uri` holds the same text: validation, the scheme check,
+   * routing and the forwarded copy all read it. Shared: callers must not edit it. Throws as parseUri.
+   */
+  requestUri(): SipUri {
+    if (this.ruri === undefined || this.ruriText !== this.uri) {
+      this.ruri = parseUri(this.uri);
+      this.ruriText = this.uri;
+    }
+    return this.ruri;
+  }
+
   /** The index line of the first `name` line while that line is as received, else -1. */
   private receivedLine(name: string): number {
     if (this.fields !== undefined) return -1;
@@ -395,13 +411,17 @@ export class SipMessage {
   }
 
   clone(): SipMessage {
-    return new SipMessage({
+    const copy = new SipMessage({
       isRequest: this.isRequest, method: this.method, uri: this.uri, status: this.status,
       reason: this.reason, body: this.body,
       // the index is never written to: a clone shares it until either side asks for `headers`; the
       // lines of our own in `edited` are shared too (edits replace them, never change them)
       ...(this.index !== undefined ? { index: this.index, edited: this.edited?.slice() } : { headers: this.fields!.map((h) => ({ ...h })) }),
     });
+    // the same Request-URI text: its parse is shared too (never edited)
+    copy.ruri = this.ruri;
+    copy.ruriText = this.ruriText;
+    return copy;
   }
 }
 

@@ -4,7 +4,6 @@ import { SINGLE_VALUE_HEADERS } from './header-names.js';
 import type { SipMessage } from './message.js';
 import { parseNameAddr } from './name-addr.js';
 import type { Defect } from './parser.js';
-import { parseUri } from './uri.js';
 import { countOfCommas, splitCommas } from './split.js';
 import { parseVia } from './via.js';
 
@@ -59,7 +58,7 @@ export function checkRequest(msg: SipMessage): Defect | undefined {
     parseVias(msg);
     parseNameAddr(msg.get('from')!);
     parseNameAddr(msg.get('to')!);
-    parseUri(msg.uri);
+    msg.requestUri();
     return undefined;
   } catch (err) {
     return defectOf(err);
