@@ -2,7 +2,7 @@
 // (bench/kamailio/kamailio.cfg) and our proxy in one run, alternating target per rate step.
 // Prints both sweeps, each one's highest sustainable rate, CPU per 1000 calls at the highest rate
 // both sustained, and the ratios ours/kamailio. Skips when Kamailio is not installed.
-//   node dist/bench/compare.js [--workers 2] [--duration 10] [--hold 1000] [--rates 200,400,...]
+//   node dist/bench/compare.js [--workers 2] [--duration 10] [--repeat 1] [--hold 1000] [--rates 200,400,...]
 //     [--cpu-prof DIR]  (V8 CPU profiles of our proxy's threads, written when it stops)
 //     [--young-generation-mb N] [--node-flags='...']  (as bench:calls)
 import { parseArgs } from 'node:util';
@@ -12,7 +12,7 @@ import { freeUdpPort } from './lib/net.js';
 import { OUR_PROXY_ARGS, ourProxyOptions, startOurProxy } from './lib/proxy.js';
 import { mdTable, writeResults } from './lib/results.js';
 import { callSpec } from './lib/specs.js';
-import { parseRates, STEP_HEADERS, stepRow, sweep } from './lib/sweep.js';
+import { parseRates, parseRepeat, STEP_HEADERS, stepRow, sweep } from './lib/sweep.js';
 import { summarize, SUMMARY_HEADERS } from './lib/compare-summary.js';
 import type { Target } from './lib/target.js';
 
@@ -20,6 +20,7 @@ const { values: o } = parseArgs({
   options: {
     ...OUR_PROXY_ARGS,
     duration: { type: 'string', default: '10' },
+    repeat: { type: 'string', default: '1' },
     hold: { type: 'string', default: '1000' },
     rates: { type: 'string', default: '200,400,800,1200,1600,2000,2500,3000,3500' },
   },
@@ -29,6 +30,7 @@ if (!kamailioInstalled()) {
   process.exit(0);
 }
 const durationS = Number(o.duration);
+const repeat = parseRepeat(o.repeat);
 const holdMs = Number(o.hold);
 const command = `node dist/bench/compare.js ${process.argv.slice(2).join(' ')}`.trim();
 
@@ -38,7 +40,7 @@ const targets: Target[] = [];
 try {
   targets.push(await startKamailio({ uasPort, maxMs: 60 * 60 * 1000 }));
   targets.push(await startOurProxy({ ...ourProxyOptions(o), uasPort, maxMs: 60 * 60 * 1000 }));
-  const res = await sweep(targets, parseRates(o.rates), (rate) => callSpec(rate, durationS, holdMs, uasPort));
+  const res = await sweep(targets, parseRates(o.rates), (rate) => callSpec(rate, durationS, holdMs, uasPort), 5000, repeat);
   const [kam, ours] = [res[0]!, res[1]!];
   const s = summarize(ours, kam, 'calls/s', 'CPU s/1000 calls');
   console.log(`\n${s.lines.join('\n')}`);

@@ -1,7 +1,7 @@
 // Registration load (npm run bench:register): REGISTER with MD5 digest auth (401 challenge, then
 // credentials) for --users distinct users, sweeping the rate up to the first unsustainable step,
 // against Kamailio (when installed) and our proxy in one run, alternating per rate.
-//   node dist/bench/register.js [--users 1000] [--workers 2] [--duration 10] [--rates 500,1000,...] [--targets ours,kamailio]
+//   node dist/bench/register.js [--users 1000] [--workers 2] [--duration 10] [--repeat 1] [--rates 500,1000,...] [--targets ours,kamailio]
 //     [--cpu-prof DIR]  (V8 CPU profiles of our proxy's threads, written when it stops)
 //     [--young-generation-mb N] [--stateless-challenge] [--node-flags='...']
 import { rmSync } from 'node:fs';
@@ -14,7 +14,7 @@ import { freeUdpPort } from './lib/net.js';
 import { OUR_PROXY_ARGS, ourProxyOptions, startOurProxy } from './lib/proxy.js';
 import { mdTable, writeResults } from './lib/results.js';
 import { registerSpec, writeUsersCsv } from './lib/specs.js';
-import { parseRates, STEP_HEADERS, stepRow, sweep } from './lib/sweep.js';
+import { parseRates, parseRepeat, STEP_HEADERS, stepRow, sweep } from './lib/sweep.js';
 import { benchUsers, type Target } from './lib/target.js';
 
 const { values: o } = parseArgs({
@@ -22,12 +22,14 @@ const { values: o } = parseArgs({
     users: { type: 'string', default: '1000' },
     ...OUR_PROXY_ARGS,
     duration: { type: 'string', default: '10' },
+    repeat: { type: 'string', default: '1' },
     rates: { type: 'string', default: '500,1000,1500,2000,2500,3000,4000,5000,6000' },
     targets: { type: 'string', default: 'kamailio,ours' },
   },
 });
 const users = benchUsers(Number(o.users));
 const durationS = Number(o.duration);
+const repeat = parseRepeat(o.repeat);
 const command = `node dist/bench/register.js ${process.argv.slice(2).join(' ')}`.trim();
 const wanted = availableTargets(o.targets);
 
@@ -40,7 +42,7 @@ try {
     if (w === 'kamailio') targets.push(await startKamailio({ uasPort, users, maxMs: 60 * 60 * 1000 }));
     else if (w === 'ours') targets.push(await startOurProxy({ ...ourProxyOptions(o), uasPort, users, algorithms: ['MD5'], maxMs: 60 * 60 * 1000 }));
   }
-  const res = await sweep(targets, parseRates(o.rates), (rate) => registerSpec(rate, durationS, usersCsv));
+  const res = await sweep(targets, parseRates(o.rates), (rate) => registerSpec(rate, durationS, usersCsv), 5000, repeat);
   let md = mdTable(STEP_HEADERS, res.flatMap((r) => r.steps).map(stepRow));
   for (const r of res) console.log(`${r.target}: highest sustainable rate ${r.best} registrations/s`);
   let summary: Record<string, number> | undefined;

@@ -1,6 +1,7 @@
 // Ours vs Kamailio from two sweeps of one run: highest sustainable rate of each, and CPU per 1000
 // (and setup latency, memory) at the highest rate both sustained, with ratios ours/kamailio; our
 // CPU there split by thread group (main thread / shards / other), the profile's first question.
+// With repeated runs of a rate (--repeat), each figure is the median run's, with the range beside it.
 import type { CpuSplit } from './proc.js';
 import type { StepResult } from './load-step.js';
 import { fmt, type Cell } from './results.js';
@@ -11,9 +12,11 @@ export const SUMMARY_HEADERS = ['', 'sipshard', 'kamailio', 'ratio ours/kamailio
 export function summarize(ours: SweepOutcome, kam: SweepOutcome, rateUnit: string, cpuUnit: string):
   { rows: Cell[][]; lines: string[]; data: Record<string, number> } {
   const common = Math.min(ours.best, kam.best);
-  const at = (o: SweepOutcome) => o.steps.find((s) => s.rate === common);
+  // the run with the median CPU among those at the common rate (the lower middle of an even count)
+  const at = (o: SweepOutcome): StepResult | undefined => medianRun(o.steps.filter((s) => s.rate === common));
   const a = at(ours);
   const b = at(kam);
+  const cpuCell = (o: SweepOutcome, s: StepResult | undefined): string => `${fmt(s?.cpuPer1000 ?? NaN, 3)}${rangeNote(o.steps.filter((x) => x.rate === common))}`;
   const best = (o: SweepOutcome): string => `${o.atTopRate ? '>= ' : ''}${o.best}`;
   const rateRatio = (): string => (ours.atTopRate && kam.atTopRate ? 'n/a (both passed every rate)'
     : `${kam.atTopRate ? '<= ' : ours.atTopRate ? '>= ' : ''}${ratio(ours.best, kam.best)}`);
@@ -22,7 +25,7 @@ export function summarize(ours: SweepOutcome, kam: SweepOutcome, rateUnit: strin
   const splitText = split === undefined ? '-' : `${fmt(split.main, 3)} / ${fmt(split.shards, 3)} / ${fmt(split.other, 3)}`;
   const rows: Cell[][] = [
     [`highest sustainable ${rateUnit}`, best(ours), best(kam), rateRatio()],
-    [`${cpuUnit} at ${common}/s`, fmt(a?.cpuPer1000 ?? NaN, 3), fmt(b?.cpuPer1000 ?? NaN, 3), ratio(a?.cpuPer1000, b?.cpuPer1000)],
+    [`${cpuUnit} at ${common}/s`, cpuCell(ours, a), cpuCell(kam, b), ratio(a?.cpuPer1000, b?.cpuPer1000)],
     [`${cpuUnit} by thread, main / shards / other`, splitText, '-', ''],
     [`p50 / p99 ms at ${common}/s`, a ? `${a.p50Ms} / ${a.p99Ms}` : '-', b ? `${b.p50Ms} / ${b.p99Ms}` : '-', ''],
     [`memory MB at ${common}/s (ours VmHWM, Kamailio sum of PSS)`, fmt(a?.memMb ?? NaN, 0), fmt(b?.memMb ?? NaN, 0), ratio(a?.memMb, b?.memMb)],
@@ -30,7 +33,7 @@ export function summarize(ours: SweepOutcome, kam: SweepOutcome, rateUnit: strin
   const lines = [
     `highest sustainable rate: sipshard ${best(ours)} ${rateUnit}, kamailio ${best(kam)} ${rateUnit} ` +
       `(ratio ours/kamailio ${rateRatio()}; '>=' marks a target that passed the highest rate tried)`,
-    `${cpuUnit} at ${common}/s: sipshard ${fmt(a?.cpuPer1000 ?? NaN, 3)}, kamailio ${fmt(b?.cpuPer1000 ?? NaN, 3)} (ratio ours/kamailio ${ratio(a?.cpuPer1000, b?.cpuPer1000)})`,
+    `${cpuUnit} at ${common}/s: sipshard ${cpuCell(ours, a)}, kamailio ${cpuCell(kam, b)} (ratio ours/kamailio ${ratio(a?.cpuPer1000, b?.cpuPer1000)})`,
     `sipshard ${cpuUnit} at ${common}/s by thread, main / shards / other: ${splitText}`,
   ];
   return {
@@ -46,4 +49,17 @@ function per1000Split(s: StepResult | undefined): CpuSplit | undefined {
   if (s?.cpuSplitS === undefined || !(s.successful > 0)) return undefined;
   const k = 1000 / s.successful;
   return { main: s.cpuSplitS.main * k, shards: s.cpuSplitS.shards * k, other: s.cpuSplitS.other * k };
+}
+
+/** The run whose CPU per 1000 is the median (the lower middle of an even count). */
+export function medianRun(runs: readonly StepResult[]): StepResult | undefined {
+  const sorted = [...runs].sort((x, y) => x.cpuPer1000 - y.cpuPer1000);
+  return sorted[Math.floor((sorted.length - 1) / 2)];
+}
+
+/** ' (min-max of N runs)' when a rate ran more than once, else nothing. */
+function rangeNote(runs: readonly StepResult[]): string {
+  if (runs.length < 2) return '';
+  const cpu = runs.map((r) => r.cpuPer1000);
+  return ` (${fmt(Math.min(...cpu), 3)}-${fmt(Math.max(...cpu), 3)} of ${runs.length} runs)`;
 }

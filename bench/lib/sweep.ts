@@ -16,25 +16,39 @@ export interface SweepOutcome {
   atTopRate: boolean;
 }
 
+/** --repeat's value: a whole number of runs per rate, 1 or more (exits with a message otherwise). */
+export function parseRepeat(s: string): number {
+  const n = Number(s);
+  if (Number.isInteger(n) && n >= 1 && n <= 20) return n;
+  process.stderr.write(`--repeat: got ${JSON.stringify(s)}, allowed: a whole number 1..20 (runs of each rate)\n`);
+  process.exit(2);
+}
+
 export function parseRates(s: string): number[] {
   return s.split(',').map((x) => Number(x.trim())).filter((n) => Number.isFinite(n) && n > 0);
 }
 
+/**
+ * `repeat` runs each rate that many times (targets alternating within each round): a rate counts
+ * as sustained only when every run of it was, and the summaries take the median of its runs.
+ */
 export async function sweep(targets: readonly Target[], rates: readonly number[], spec: (rate: number) => StepSpec,
-  pauseMs = 5000): Promise<SweepOutcome[]> {
+  pauseMs = 5000, repeat = 1): Promise<SweepOutcome[]> {
   const out = targets.map((t) => ({ target: t.name, steps: [] as SweepOutcome['steps'], best: 0, done: false }));
   for (const rate of rates) {
-    for (const [i, t] of targets.entries()) {
-      const o = out[i]!;
-      if (o.done) continue;
-      const r = await runStep(t, spec(rate));
-      const why = unsustainable(r);
-      o.steps.push({ ...r, verdict: why === '' ? 'ok' : why });
-      process.stdout.write(`${stepLine(r)}  ${why === '' ? 'ok' : `NOT sustainable: ${why}`}` +
-        `${r.traces === undefined ? '' : `  (sipp traces: ${r.traces})`}\n`);
-      if (why === '') o.best = rate;
-      else o.done = true;
-      await sleep(pauseMs);
+    for (let round = 0; round < repeat; round++) {
+      for (const [i, t] of targets.entries()) {
+        const o = out[i]!;
+        if (o.done) continue;
+        const r = await runStep(t, spec(rate));
+        const why = unsustainable(r);
+        o.steps.push({ ...r, verdict: why === '' ? 'ok' : why });
+        process.stdout.write(`${stepLine(r)}  ${why === '' ? 'ok' : `NOT sustainable: ${why}`}` +
+          `${r.traces === undefined ? '' : `  (sipp traces: ${r.traces})`}\n`);
+        if (why !== '') o.done = true;
+        else if (round === repeat - 1) o.best = rate;
+        await sleep(pauseMs);
+      }
     }
     if (out.every((o) => o.done)) break;
   }
