@@ -3,7 +3,7 @@
 // first unsustainable step. Writes bench/results/{calls-<time>,latest-calls}.{json,md}.
 //   node dist/bench/calls.js [--workers 2] [--rate 200] [--duration 10] [--hold 1000] [--sweep] [--rates 200,400,...]
 //     [--cpu-prof DIR]  (V8 CPU profiles of our proxy's threads, written when it stops)
-//     [--young-generation-mb N] [--stateless-challenge] [--node-flags='--max-semi-space-size=8 ...']
+//     [--young-generation-mb N] [--stateless-challenge] [--node-flags='--max-semi-space-size=8 ...'] [--udp-batch-send on|off]
 import { parseArgs } from 'node:util';
 import { killAll, stopChildrenOnSignal } from './lib/child.js';
 import { runStep, SUSTAINABLE, unsustainable } from './lib/load-step.js';

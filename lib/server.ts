@@ -24,7 +24,6 @@ import { RecentInvites } from './shard/recent-invites.js';
 import { OverloadControl, OverloadSampler } from './shard/overload-control.js';
 import { ShardPool } from './shard/shard-pool.js';
 import { warmUpMainPath } from './shard/main-warm-up.js';
-import { forEachSip } from './shard/sip-frames.js';
 import { ShardRequests } from './shard/shard-requests.js';
 import { Resizer, type ResizeReport, type ResizeStats } from './shard/resizer.js';
 import { loadTlsSettings, type TlsSettings } from './transport/tls-listener.js';
@@ -123,7 +122,6 @@ export async function startProxy(config: Config, log: Logger): Promise<ProxyHand
   // sized for MAX_WORKERS shards once, so a change of worker count keeps every count in place
   const trunkCalls = new SharedArrayBuffer(TrunkCalls.bytesFor(config.trunks.length));
 
-  const send = (data: Buffer, to: SendTarget): void => transports.send(to, data);
   // plain refreshes reach the other shards only before their copy would expire (binding-fanout.ts)
   const fanout = new BindingFanout();
   const fanoutTimer = setInterval(() => {
@@ -132,7 +130,7 @@ export async function startProxy(config: Config, log: Logger): Promise<ProxyHand
   const onBatch = (shardId: number, batch: FromShardBatch): void => {
     for (const item of batch.out) {
       if (item.t === 'sipb') {
-        forEachSip(item, send);
+        transports.sendPacked(item);
       } else if (item.t === 'sip') {
         transports.send(item.to, Buffer.from(item.d.buffer, item.d.byteOffset, item.d.byteLength));
       } else if (item.t === 'bind') {
@@ -283,7 +281,7 @@ export async function startProxy(config: Config, log: Logger): Promise<ProxyHand
     pinDeadlineMs: () => 64 * current.proxy.t1Ms + 4000,
   });
 
-  log.info({ workers, listeners, tlsCertificate: tls.fingerprint || undefined }, 'proxy started');
+  log.info({ workers, listeners, tlsCertificate: tls.fingerprint || undefined, udpBatchSend: transports.batchSending }, 'proxy started');
 
   const askShards = <T>(make: (id: number) => ToShard, shards?: readonly number[]): Promise<T[]> => requests.ask<T>(make, shards);
   const sendConfig = async (cfg: Config): Promise<ConfigApplied[]> => askShards<ConfigApplied>((id) => ({ t: 'config', id, config: cfg }));

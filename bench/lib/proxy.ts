@@ -30,6 +30,8 @@ export interface OurProxyOptions {
   statelessChallenge?: boolean;
   /** node / V8 options before the script (e.g. --max-semi-space-size=8), for experiments */
   nodeFlags?: string[];
+  /** transport.udpBatchSend (absent: the config default, on) */
+  udpBatchSend?: boolean;
 }
 
 /** The command-line options every load bench takes for our proxy (parseArgs form). */
@@ -39,20 +41,23 @@ export const OUR_PROXY_ARGS = {
   'young-generation-mb': { type: 'string' },
   'stateless-challenge': { type: 'boolean', default: false },
   'node-flags': { type: 'string' },
+  'udp-batch-send': { type: 'string', default: 'on' },
 } as const;
 
 export type OurProxyArgValues = {
   workers?: string; 'cpu-prof'?: string; 'young-generation-mb'?: string; 'stateless-challenge'?: boolean; 'node-flags'?: string;
+  'udp-batch-send'?: string;
 };
 
 /** OurProxyOptions from those options' values. */
-export function ourProxyOptions(v: OurProxyArgValues): Pick<OurProxyOptions, 'workers' | 'cpuProfDir' | 'youngGenerationMb' | 'statelessChallenge' | 'nodeFlags'> {
+export function ourProxyOptions(v: OurProxyArgValues): Pick<OurProxyOptions, 'workers' | 'cpuProfDir' | 'youngGenerationMb' | 'statelessChallenge' | 'nodeFlags' | 'udpBatchSend'> {
   return {
     workers: Number(v.workers ?? '2'),
     cpuProfDir: v['cpu-prof'],
     youngGenerationMb: v['young-generation-mb'] === undefined ? undefined : Number(v['young-generation-mb']),
     statelessChallenge: v['stateless-challenge'] === true,
     nodeFlags: v['node-flags']?.split(/\s+/).filter((f) => f !== ''),
+    udpBatchSend: v['udp-batch-send'] !== 'off',
   };
 }
 
@@ -63,7 +68,7 @@ export async function startOurProxy(o: OurProxyOptions): Promise<Target> {
     workers: o.workers,
     log: { level: 'warn' },
     listen: [{ transport: 'udp', address: '127.0.0.1', port }],
-    transport: { udpRecvBufferBytes: 4194304, udpSendBufferBytes: 4194304 },
+    transport: { udpRecvBufferBytes: 4194304, udpSendBufferBytes: 4194304, ...(o.udpBatchSend === false ? { udpBatchSend: false } : {}) },
     registrar: { storePath: '', ...(o.statelessChallenge === true ? { statelessChallenge: true } : {}) },
     shard: {
       ...(o.youngGenerationMb === undefined ? {} : { youngGenerationMb: o.youngGenerationMb }),

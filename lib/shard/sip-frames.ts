@@ -77,19 +77,22 @@ export class SipRunWriter {
 
 /**
  * Calls fn for each message of a packed run with a Buffer view into the run's ArrayBuffer (valid as
- * long as the caller keeps it; copy what outlives the call) and its target.
+ * long as the caller keeps it; copy what outlives the call) and its target; with `pick`, only for the
+ * frames it accepts (by target index and the frame's byte offset), with no view made for the others.
  */
-export function forEachSip(p: PackedSip, fn: (data: Buffer, target: SendTarget) => void): void {
+export function forEachSip(p: PackedSip, fn: (data: Buffer, target: SendTarget) => void,
+  pick?: (targetIndex: number, frameOffset: number) => boolean): void {
   const all = new Uint8Array(p.b);
   const end = all.byteLength;
   let pos = 0;
   while (pos + HEADER <= end) {
+    const at = pos;
     const i = all[pos]! | (all[pos + 1]! << 8);
     const len = (all[pos + 2]! | (all[pos + 3]! << 8) | (all[pos + 4]! << 16) | (all[pos + 5]! << 24)) >>> 0;
     const start = pos + HEADER;
     pos = start + len;
     if (pos > end) return; // truncated: cannot come from SipRunWriter
-    fn(Buffer.from(p.b, start, len), p.tg[i]!);
+    if (pick === undefined || pick(i, at)) fn(Buffer.from(p.b, start, len), p.tg[i]!);
   }
 }
 

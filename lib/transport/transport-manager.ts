@@ -18,6 +18,8 @@ import {
   type TransportName,
 } from './types.js';
 import { UdpListener } from './udp-listener.js';
+import { forEachSip, type PackedSip } from '../shard/sip-frames.js';
+import { sendPackedUdp, udpBatchSendAvailable, type UdpSockets } from './udp-batch-send.js';
 
 export interface TransportManagerOptions {
   listeners: ListenerConfig[];
@@ -158,6 +160,39 @@ export class TransportManager {
       if (l.transport === transport && familyOf(l.address) === family) return { address: l.address, port: l.port };
     }
     return undefined;
+  }
+
+  /** sendmmsg batches are on (config and addon) and the sockets are bound */
+  get batchSending(): boolean {
+    return this.limits.udpBatchSend !== false && udpBatchSendAvailable && this.udpSockets() !== undefined;
+  }
+
+  /**
+   * Every message of a shard's packed run: UDP ones to IP addresses in sendmmsg batches when the
+   * addon is there, the rest (streams, and what a full socket buffer left) one by one as send().
+   */
+  sendPacked(p: PackedSip): void {
+    const sockets = this.limits.udpBatchSend === false ? undefined : this.udpSockets();
+    const r = sockets === undefined ? undefined : sendPackedUdp(p, sockets, this.limits.maxMessageBytes);
+    if (r === undefined) { forEachSip(p, (data, target) => this.send(target, data)); return; }
+    this.sent.udp += r.sent;
+    if (r.failed > 0) {
+      this.counters.sendErrors += r.failed;
+      this.logger.warn({ failed: r.failed, errno: r.lastErrno }, 'send failed (UDP batch)');
+    }
+    if (r.stoppedAt === p.b.byteLength && !r.mine.includes(false)) return; // nothing left
+    forEachSip(p, (data, target) => this.send(target, data), (i, at) => !r.mine[i] || at >= r.stoppedAt);
+  }
+
+  /** The first UDP listener's socket of each family, undefined when there is none open. */
+  private udpSockets(): UdpSockets | undefined {
+    let fd4 = -1;
+    let fd6 = -1;
+    for (const u of this.udp) {
+      if (u.family === 4 && fd4 === -1) fd4 = u.fd;
+      else if (u.family === 6 && fd6 === -1) fd6 = u.fd;
+    }
+    return fd4 === -1 && fd6 === -1 ? undefined : { fd4, fd6 };
   }
 
   send(target: SendTarget, data: Buffer): void {
@@ -374,6 +409,10 @@ function validate(opts: TransportManagerOptions): void {
     if (!Number.isInteger(l.port) || l.port < 0 || l.port > 65535) throw createError('SIP_ERR_CONFIG', `listener port out of range: ${l.port}`);
   }
   for (const [k, v] of Object.entries(opts.limits)) {
+    if (k === 'udpBatchSend') {
+      if (typeof v !== 'boolean' && v !== undefined) throw createError('SIP_ERR_CONFIG', `transport limit ${k} must be true or false, got ${String(v)}`);
+      continue;
+    }
     if (!Number.isInteger(v) || v < 0) throw createError('SIP_ERR_CONFIG', `transport limit ${k} must be a non-negative integer, got ${v}`);
   }
   if (opts.limits.maxMessageBytes < 1) throw createError('SIP_ERR_CONFIG', 'transport limit maxMessageBytes must be positive');

@@ -38,6 +38,8 @@ export interface TransportLimits {
   maxMessageBytes: number;
   udpRecvBufferBytes: number;
   udpSendBufferBytes: number;
+  /** sendmmsg for shard batches when the native addon is built (default true) */
+  udpBatchSend?: boolean;
   tcpIdleTimeoutMs: number;
   /** An inbound connection must deliver its first message, and every message once begun must be
    *  complete, within this (slow-loris and silent connections); 0 or absent: no limit. */

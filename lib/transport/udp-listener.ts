@@ -30,6 +30,17 @@ export class UdpListener {
     this.socket.on('message', (data, rinfo) => onDatagram(data, rinfo, this));
   }
 
+  /**
+   * The socket's file descriptor while bound and open, else -1: batched sends (udp-batch-send.ts)
+   * write to it directly. Node keeps it on the socket's internal handle, reached by its symbol.
+   */
+  get fd(): number {
+    if (this.bound === undefined || this.closed) return -1;
+    const state = Object.getOwnPropertySymbols(this.socket).find((s) => s.description === 'state symbol');
+    const handle = state === undefined ? undefined : (this.socket as unknown as Record<symbol, { handle?: { fd?: unknown } } | undefined>)[state]?.handle;
+    return typeof handle?.fd === 'number' && handle.fd >= 0 ? handle.fd : -1;
+  }
+
   /** Address and real port once bound (port 0 resolved). */
   get boundConfig(): ListenerConfig | undefined {
     return this.bound;
