@@ -62,7 +62,8 @@ export function sendPackedUdp(p: PackedSip, sockets: UdpSockets, maxBytes: numbe
   const mine: boolean[] = new Array<boolean>(n);
   for (let i = 0; i < n; i++) {
     const t: SendTarget = p.tg[i]!;
-    const family = t.transport === 'udp' ? isIP(t.address) : 0;
+    // a scoped IPv6 address (fe80::1%eth0) is left to dgram, which resolves the zone
+    const family = t.transport === 'udp' && !t.address.includes('%') ? isIP(t.address) : 0;
     mine[i] = (family === 4 && sockets.fd4 >= 0) || (family === 6 && sockets.fd6 >= 0);
     addresses[i] = t.address;
     ports[i] = mine[i] ? t.port : -1;
