@@ -1,0 +1,57 @@
+// The dialog table keeps one index, by Call-ID: listing, sweeping, restoring and taking dialogs
+// work through it, forks included, and the counts stay right without a second Map by full key.
+import t from 'tap';
+import { DialogTable, type Dialog } from '../../lib/dialog/dialog-table.js';
+
+const dest = { transport: 'udp' as const, address: '192.0.2.1', port: 5060 };
+const answer = (callId: string, calleeTag: string, createdAt = 1000) => ({
+  callId, callerTag: 'ct', calleeTag, callerContact: undefined, callerDest: dest,
+  calleeContact: undefined, calleeDest: dest, createdAt,
+});
+
+t.test('list pages through every dialog, a fork\'s dialogs together', async (t) => {
+  const table = new DialogTable();
+  table.upsert(answer('c1', 'a'), true, 1);
+  table.upsert(answer('c2', 'a'), false, 1);
+  table.upsert(answer('c1', 'b'), false, 1); // a second fork of c1
+  table.upsert(answer('c3', 'a'), true, 1);
+  const ids = (ds: Dialog[]): string[] => ds.map((d) => `${d.callId}/${d.calleeTag}`);
+  t.same(ids(table.list(0, 10)), ['c1/a', 'c1/b', 'c2/a', 'c3/a']);
+  t.same(ids(table.list(1, 2)), ['c1/b', 'c2/a']);
+  t.same(ids(table.list(4, 2)), []);
+  t.same(table.stats(), { early: 2, confirmed: 2, total: 4 });
+});
+
+t.test('sweep ends old dialogs, forks too, and keeps young ones', async (t) => {
+  const table = new DialogTable();
+  const ended: string[] = [];
+  table.onConfirmedChange = (k, d) => { if (d === undefined) ended.push(k); };
+  table.upsert(answer('old', 'a', 0), true, 1);
+  table.upsert(answer('old', 'b', 0), false, 1);
+  table.upsert(answer('old', 'c', 0), true, 1);
+  const young = table.upsert(answer('young', 'a', 900), true, 1);
+  t.equal(table.sweep(1000, 500), 3);
+  t.same(ended, ['old|a|ct', 'old|c|ct'], 'each confirmed one checkpointed as ended');
+  t.same(table.stats(), { early: 0, confirmed: 1, total: 1 });
+  t.equal(table.find('old', 'ct', 'b'), undefined);
+  t.same(table.list(0, 10), [young]);
+  t.same([...table.callIds()], ['young']);
+});
+
+t.test('restore adds a confirmed dialog once, beside a fork already there', async (t) => {
+  const table = new DialogTable();
+  table.upsert(answer('r1', 'a'), true, 1);
+  const back = (calleeTag: string, state: Dialog['state'] = 'confirmed'): Dialog =>
+    ({ ...answer('r1', calleeTag), state, confirmedAt: 2 });
+  table.restore(back('a'));
+  t.same(table.stats(), { early: 0, confirmed: 1, total: 1 }, 'the same tags: not added twice');
+  const b = back('b');
+  table.restore(b);
+  table.restore(back('c', 'early'));
+  t.same(table.stats(), { early: 0, confirmed: 2, total: 2 }, 'an early one is not restored');
+  t.equal(table.find('r1', 'b', 'ct'), b);
+  t.equal(table.take('r1').length, 2);
+  t.same(table.stats(), { early: 0, confirmed: 0, total: 0 });
+  t.equal(table.find('r1', 'ct', 'a'), undefined, 'taken: gone');
+  t.same(table.list(0, 10), []);
+});
