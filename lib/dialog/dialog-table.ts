@@ -97,8 +97,7 @@ export class DialogTable {
     else this.byCallId.set(d.callId, [cur, d]);
   }
 
-  private unindex(d: Dialog): void {
-    const cur = this.byCallId.get(d.callId);
+  private unindex(d: Dialog, cur: Dialog | Dialog[] | undefined): void {
     if (cur === d) { this.byCallId.delete(d.callId); return; }
     if (!Array.isArray(cur)) return;
     const i = cur.indexOf(d);
@@ -108,14 +107,25 @@ export class DialogTable {
   }
 
   terminate(dialog: Dialog): void {
-    if (dialog.state === 'terminated') return;
+    if (dialog.state !== 'terminated') this.end(dialog, this.byCallId.get(dialog.callId));
+  }
+
+  /** End the dialog between these two tags (only when it is in state `only`, if given): one lookup. */
+  terminateBetween(callId: string, tagA: string, tagB: string, only?: DialogState): void {
+    const cur = this.byCallId.get(callId);
+    const d = among(cur, tagA, tagB);
+    if (d !== undefined && (only === undefined || d.state === only)) this.end(d, cur);
+  }
+
+  /** `cur`: what byCallId holds for the dialog's Call-ID. */
+  private end(dialog: Dialog, cur: Dialog | Dialog[] | undefined): void {
     if (dialog.state === 'early') this.counts.early--;
     else {
       this.counts.confirmed--;
       this.onConfirmedChange?.(dialogKey(dialog.callId, dialog.callerTag, dialog.calleeTag), undefined);
     }
     dialog.state = 'terminated';
-    this.unindex(dialog);
+    this.unindex(dialog, cur);
   }
 
   /** Call-IDs that have at least one dialog here. */

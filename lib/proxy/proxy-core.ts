@@ -680,8 +680,7 @@ export class ProxyCore {
     const b = tagOf(res.get('to'));
     if (b === undefined) return;
     this.deps.peerLegs.endDialog(req.callId, a, b);
-    const d = this.deps.dialogs.find(req.callId, a, b);
-    if (d !== undefined && (only === undefined || d.state === only)) this.deps.dialogs.terminate(d);
+    this.deps.dialogs.terminateBetween(req.callId, a, b, only);
   }
 
   // ---- stateless paths ---------------------------------------------------------------------

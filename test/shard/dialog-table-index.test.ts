@@ -55,3 +55,23 @@ t.test('restore adds a confirmed dialog once, beside a fork already there', asyn
   t.equal(table.find('r1', 'ct', 'a'), undefined, 'taken: gone');
   t.same(table.list(0, 10), []);
 });
+
+t.test('terminateBetween ends the dialog of these tags, in either order, and only in the state asked', async (t) => {
+  const table = new DialogTable();
+  const ended: string[] = [];
+  table.onConfirmedChange = (k, d) => { if (d === undefined) ended.push(k); };
+  table.upsert(answer('e1', 'a'), true, 1);
+  const early = table.upsert(answer('e1', 'b'), false, 1);
+  table.terminateBetween('e1', 'a', 'ct', 'early');
+  t.same(table.stats(), { early: 1, confirmed: 1, total: 2 }, 'a confirmed dialog is not ended as early');
+  table.terminateBetween('e1', 'ct', 'b', 'early');
+  t.equal(early.state, 'terminated');
+  t.same(table.list(0, 10).map((d) => d.calleeTag), ['a'], 'the fork left is found through the Call-ID alone');
+  table.terminateBetween('e1', 'zz', 'ct');
+  table.terminateBetween('nope', 'a', 'ct');
+  t.same(table.stats(), { early: 0, confirmed: 1, total: 1 }, 'no dialog of those tags: nothing ends');
+  table.terminateBetween('e1', 'a', 'ct');
+  t.same(table.stats(), { early: 0, confirmed: 0, total: 0 });
+  t.same(ended, ['e1|a|ct']);
+  t.same([...table.callIds()], []);
+});
