@@ -50,10 +50,15 @@ export class DialogTable {
     return among(this.byCallId.get(callId), tagA, tagB);
   }
 
-  /** Record a provisional (early) or 2xx (confirmed) answer to an INVITE. */
-  upsert(d: Omit<Dialog, 'state' | 'confirmedAt'>, confirmed: boolean, now: number): Dialog {
-    const cur = this.byCallId.get(d.callId);
-    let dialog = among(cur, d.callerTag, d.calleeTag);
+  /**
+   * Record a provisional (early) or 2xx (confirmed) answer to an INVITE. `known`: the dialog an
+   * earlier answer on the same branch gave (a 180 before the 200); when it is still this one, the
+   * Call-ID is not looked up again.
+   */
+  upsert(d: Omit<Dialog, 'state' | 'confirmedAt'>, confirmed: boolean, now: number, known?: Dialog): Dialog {
+    let dialog = known !== undefined && known.state !== 'terminated' && known.callId === d.callId && hasTags(known, d.callerTag, d.calleeTag) ? known : undefined;
+    const cur = dialog === undefined ? this.byCallId.get(d.callId) : undefined;
+    dialog ??= among(cur, d.callerTag, d.calleeTag);
     if (dialog === undefined) {
       dialog = {
         callId: detach(d.callId), callerTag: detach(d.callerTag), calleeTag: detach(d.calleeTag), state: 'early',

@@ -534,8 +534,8 @@ export class ProxyCore {
     const ctx = branch.ctx.server.state === 'terminated' ? undefined : branch.ctx;
     const status = res.status;
     if (txn instanceof InviteClientTxn && status > 100 && status < 300) {
-      const d = this.trackDialog(branch.caller ??= callerSideOf(branch.request), branch.ctx.server.source, res, txn.target);
-      if (status >= 200) branch.dialog ??= d;
+      const d = this.trackDialog(branch.caller ??= callerSideOf(branch.request), branch.ctx.server.source, res, txn.target, branch.dialog);
+      if (d !== undefined) branch.dialog = d;
     }
     // relayed as passthrough would; only later calls to an `auto` peer change (lib/policy/rel100.ts)
     if (branch.peer !== undefined && isPrackRefusal(res.method, status)) this.deps.rel100?.prackRefused(branch.peer.leg.peer, status);
@@ -658,7 +658,7 @@ export class ProxyCore {
 
   // ---- dialogs -----------------------------------------------------------------------------
 
-  private trackDialog(caller: CallerSide, callerDest: SendTarget, res: SipMessage, calleeDest: SendTarget): Dialog | undefined {
+  private trackDialog(caller: CallerSide, callerDest: SendTarget, res: SipMessage, calleeDest: SendTarget, known?: Dialog): Dialog | undefined {
     if (res.status <= 100 || res.status >= 300) return undefined;
     const toTag = tagOf(res.get('to'));
     if (toTag === undefined) return undefined;
@@ -672,7 +672,7 @@ export class ProxyCore {
       calleeContact: contact === undefined ? undefined : parseNameAddr(contact).uri,
       calleeDest,
       createdAt: this.deps.now(),
-    }, res.status >= 200, this.deps.now());
+    }, res.status >= 200, this.deps.now(), known);
   }
 
   private endDialogOf(req: SipMessage, res: SipMessage, only?: 'early'): void {

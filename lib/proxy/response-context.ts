@@ -31,7 +31,8 @@ export interface Branch {
   timerC: Timer | undefined;
   /** the caller's side of this branch's dialogs, worked out at its first 1xx/2xx with a To tag */
   caller?: CallerSide;
-  /** the dialog this branch's first 2xx confirmed (its caller side outlives the context) */
+  /** the dialog this branch's last 1xx/2xx with a To tag created or confirmed: the next answer's
+   *  likely one, and the caller side a settled context keeps (the same for every dialog of a branch) */
   dialog: Dialog | undefined;
   /** set when the request goes to a line or trunk (PeerLegs) */
   peer?: BranchPeer;

@@ -75,3 +75,19 @@ t.test('terminateBetween ends the dialog of these tags, in either order, and onl
   t.same(ended, ['e1|a|ct']);
   t.same([...table.callIds()], []);
 });
+
+t.test('upsert with a known dialog: used only while it is the one of these tags and not ended', async (t) => {
+  const table = new DialogTable();
+  const early = table.upsert(answer('k1', 'a'), false, 1);
+  t.equal(table.upsert(answer('k1', 'a'), true, 2, early), early, 'the 180\'s dialog, confirmed by the 200');
+  t.equal(early.state, 'confirmed');
+  t.equal(early.confirmedAt, 2);
+  const fork = table.upsert(answer('k1', 'b'), true, 3, early);
+  t.not(fork, early, 'a 200 with another To tag: a dialog of its own');
+  t.same(table.stats(), { early: 0, confirmed: 2, total: 2 });
+  table.terminate(fork);
+  const again = table.upsert(answer('k1', 'b'), false, 4, fork);
+  t.not(again, fork, 'an ended dialog is not brought back');
+  t.equal(again.state, 'early');
+  t.equal(table.find('k1', 'ct', 'b'), again);
+});
