@@ -74,7 +74,8 @@ export class ProxyCore {
   private readonly clientTxns = new Map<string, ClientTxn>();
   // A server transaction's response context and a client transaction's branch are each
   // transaction's `owner` field: no Map entry per transaction (hashed on every response).
-  private contexts = 0;
+  /** response contexts held (set as a server transaction's owner and not yet dropped) */
+  private heldContexts = 0;
   private readonly branches: BranchGenerator;
   private readonly clientUser: ClientTxnUser<ClientTxn>;
   private readonly forwarding: CallForwarding | undefined;
@@ -114,7 +115,7 @@ export class ProxyCore {
 
   /** Response contexts still held (settled ones are released at once). */
   get contextCount(): number {
-    return this.contexts;
+    return this.heldContexts;
   }
 
   get transactionCount(): number {
@@ -292,7 +293,7 @@ export class ProxyCore {
   private openContext(req: SipMessage, st: ServerTxn): ResponseContext {
     const ctx = new ResponseContext(req, st);
     st.owner = ctx;
-    this.contexts++;
+    this.heldContexts++;
     if (ctx.isInvite && tagOf(req.get('to')) === undefined) {
       ctx.callStartedAt = this.deps.now();
       this.deps.stats.callsAttempted++;
@@ -641,10 +642,11 @@ export class ProxyCore {
     }
   }
 
+  /** The server transaction lets go of its context (settled, or the transaction ended). */
   private dropContext(st: ServerTxn): void {
     if (st.owner === undefined) return;
     st.owner = undefined;
-    this.contexts--;
+    this.heldContexts--;
   }
 
   /** A further 2xx on a settled INVITE (a retransmission, or another fork downstream): RFC 6026 7.2. */
