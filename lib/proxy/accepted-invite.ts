@@ -6,6 +6,7 @@
 // themselves, which a held call would otherwise keep for 32 s.
 import type { Dialog } from '../dialog/dialog-table.js';
 import type { InviteServerTxn } from '../txn/invite-server.js';
+import type { ResponseContext } from './response-context.js';
 
 /** The caller's side of the dialogs a 2xx creates: the branch's Call-ID, From tag and Contact. */
 export type CallerSide = Pick<Dialog, 'callId' | 'callerTag' | 'callerContact'>;
@@ -15,7 +16,7 @@ export interface CallerView { cseq: string | undefined; from: string | undefined
 
 export class AcceptedInvite {
   constructor(
-    readonly server: InviteServerTxn,
+    readonly server: InviteServerTxn<ResponseContext>,
     /** flat strings (the dialog's own when it has one): they keep no message text alive */
     readonly caller: CallerSide,
     readonly restore: CallerView | undefined,

@@ -27,7 +27,7 @@ import type { PeerLegs, PeerTarget } from '../peers/peer-legs.js';
 import { isPrackRefusal, REL100_REJECTION, requires100rel, strip100rel } from '../policy/rel100.js';
 import type { Originator } from './originated.js';
 import { AcceptedInvite, type CallerSide, type CallerView } from './accepted-invite.js';
-import { bestResponse, collectChallenges, ResponseContext, type Branch, type BranchPeer } from './response-context.js';
+import { bestResponse, collectChallenges, ResponseContext, type Branch, type BranchPeer, type ClientOwner, type ClientTxn, type ServerTxn } from './response-context.js';
 import { decideTargets, type RoutingDeps, type Target } from './routing.js';
 import { CallForwarding, type ForwardingDeps } from './forwarding-hops.js';
 import type { ShardStats } from './shard-stats.js';
@@ -67,24 +67,22 @@ export interface TxnWatch {
   ended(callId: string): void;
 }
 
-type ServerTxn = InviteServerTxn | NonInviteServerTxn;
-type ClientTxn = InviteClientTxn | NonInviteClientTxn;
-
 const NO_RR_METHODS = new Set(['REGISTER', 'CANCEL', 'ACK', 'OPTIONS']);
 
 export class ProxyCore {
   private readonly serverTxns = new Map<string, ServerTxn>();
   private readonly clientTxns = new Map<string, ClientTxn>();
-  private readonly contexts = new Map<ServerTxn, ResponseContext>();
-  /** a client transaction's branch, or once its context is settled with a 2xx, what relays more 2xx */
-  private readonly branchOf = new Map<ClientTxn, Branch | AcceptedInvite>();
+  // A server transaction's response context and a client transaction's branch are each
+  // transaction's `owner` field: no Map entry per transaction (hashed on every response).
+  /** response contexts held (set as a server transaction's owner and not yet dropped) */
+  private heldContexts = 0;
   private readonly branches: BranchGenerator;
   private readonly clientUser: ClientTxnUser<ClientTxn>;
   private readonly forwarding: CallForwarding | undefined;
   // one closure each for all transactions, not one per transaction
   private readonly serverDone = (t: ServerTxn): void => {
     this.serverTxns.delete(t.key);
-    this.contexts.delete(t);
+    this.dropContext(t);
     if (this.deps.txnWatch?.active === true) this.deps.txnWatch.ended(t.callId);
   };
   /** Timer C (RFC 3261 16.6 step 11, 16.8): a provisional branch is CANCELed, a silent one fails with 408. */
@@ -96,7 +94,7 @@ export class ProxyCore {
   };
   private readonly clientDone = (t: ClientTxn): void => {
     this.clientTxns.delete(t.key);
-    this.branchOf.delete(t);
+    t.owner = undefined;
     if (this.deps.txnWatch?.active === true) this.deps.txnWatch.ended(t.callId);
   };
 
@@ -117,7 +115,7 @@ export class ProxyCore {
 
   /** Response contexts still held (settled ones are released at once). */
   get contextCount(): number {
-    return this.contexts.size;
+    return this.heldContexts;
   }
 
   get transactionCount(): number {
@@ -247,8 +245,8 @@ export class ProxyCore {
   private createServerTxn(key: string, req: SipMessage, channelSource: SendTarget): ServerTxn {
     const source = internTarget(channelSource); // held for Timer L/J: one object per address
     const st = req.method === 'INVITE'
-      ? new InviteServerTxn(this.deps.txn, key, source, this.serverDone)
-      : new NonInviteServerTxn(this.deps.txn, key, source, this.serverDone);
+      ? new InviteServerTxn<ResponseContext>(this.deps.txn, key, source, this.serverDone)
+      : new NonInviteServerTxn<ResponseContext>(this.deps.txn, key, source, this.serverDone);
     st.callId = detach(req.callId); // held for the transaction's life: a flat copy, not a slice of the message
     this.serverTxns.set(key, st);
     if (this.deps.txnWatch?.active === true) this.deps.txnWatch.started(st.callId);
@@ -281,7 +279,7 @@ export class ProxyCore {
     if (!(ist instanceof InviteServerTxn)) return false;
     const st = this.createServerTxn(serverKey(req, topVia), req, source);
     this.respond(st, req, { status: 200 });
-    const ctx = this.contexts.get(ist);
+    const ctx = ist.owner;
     if (ctx !== undefined) this.cancelContext(ctx);
     return true;
   }
@@ -294,7 +292,8 @@ export class ProxyCore {
 
   private openContext(req: SipMessage, st: ServerTxn): ResponseContext {
     const ctx = new ResponseContext(req, st);
-    this.contexts.set(st, ctx);
+    st.owner = ctx;
+    this.heldContexts++;
     if (ctx.isInvite && tagOf(req.get('to')) === undefined) {
       ctx.callStartedAt = this.deps.now();
       this.deps.stats.callsAttempted++;
@@ -385,7 +384,7 @@ export class ProxyCore {
     if (retry === undefined) { this.failBranch(ctx, branch, 403); return true; }
     p.authRetried = true;
     p.base = retry;
-    this.branchOf.delete(txn);
+    txn.owner = undefined;
     branch.request = retry.clone();
     branch.caller = undefined;
     branch.txn = undefined;
@@ -440,11 +439,11 @@ export class ProxyCore {
     const data = req.toBuffer();
     dest = internTarget(dest); // held for Timer M/K
     const txn = req.method === 'INVITE'
-      ? new InviteClientTxn(this.deps.txn, key, req, data, dest, this.clientUser as ClientTxnUser<InviteClientTxn>, this.clientDone)
-      : new NonInviteClientTxn(this.deps.txn, key, data, dest, this.clientUser as ClientTxnUser<NonInviteClientTxn>, this.clientDone);
+      ? new InviteClientTxn<ClientOwner>(this.deps.txn, key, req, data, dest, this.clientUser as ClientTxnUser<InviteClientTxn<ClientOwner>>, this.clientDone)
+      : new NonInviteClientTxn<ClientOwner>(this.deps.txn, key, data, dest, this.clientUser as ClientTxnUser<NonInviteClientTxn<ClientOwner>>, this.clientDone);
+    txn.owner = branch;
     branch.txn = txn;
     this.clientTxnStarted(key, txn, req.callId);
-    this.branchOf.set(txn, branch);
     this.deps.stats.requestsForwarded++;
     txn.start();
     if (txn instanceof InviteClientTxn) this.armTimerC(branch);
@@ -494,7 +493,7 @@ export class ProxyCore {
   }
 
   /** CANCEL for a branch's INVITE (`inv`: the copy its transaction sent). */
-  private sendCancel(inv: SipMessage, txn: InviteClientTxn): void {
+  private sendCancel(inv: SipMessage, txn: InviteClientTxn<ClientOwner>): void {
     const cancel = inv.clone();
     cancel.method = 'CANCEL';
     cancel.headers = [];
@@ -508,7 +507,7 @@ export class ProxyCore {
     cancel.append('CSeq', `${inv.cseq().seq} CANCEL`);
     const id = viaBranch(parseVia(inv.firstValue('via')!))!;
     const key = clientKey(id, 'CANCEL');
-    const ct = new NonInviteClientTxn(this.deps.txn, key, cancel.toBuffer(), txn.target,
+    const ct = new NonInviteClientTxn<ClientOwner>(this.deps.txn, key, cancel.toBuffer(), txn.target,
       { onResponse: () => undefined, onTimeout: () => undefined }, this.clientDone);
     this.clientTxnStarted(key, ct, inv.callId);
     ct.start();
@@ -529,15 +528,15 @@ export class ProxyCore {
   }
 
   private onBranchResponse(txn: ClientTxn, res: SipMessage): void {
-    const branch = this.branchOf.get(txn);
+    const branch = txn.owner;
     if (branch === undefined) return;
     if (branch instanceof AcceptedInvite) { res.shift('via'); this.relayAccepted(branch, txn.target, res); return; }
     // once the server transaction has ended, only stateless relaying of 2xx is left
     const ctx = branch.ctx.server.state === 'terminated' ? undefined : branch.ctx;
     const status = res.status;
     if (txn instanceof InviteClientTxn && status > 100 && status < 300) {
-      const d = this.trackDialog(branch.caller ??= callerSideOf(branch.request), branch.ctx.server.source, res, txn.target);
-      if (status >= 200) branch.dialog ??= d;
+      const d = this.trackDialog(branch.caller ??= callerSideOf(branch.request), branch.ctx.server.source, res, txn.target, branch.dialog);
+      if (d !== undefined) branch.dialog = d;
     }
     // relayed as passthrough would; only later calls to an `auto` peer change (lib/policy/rel100.ts)
     if (branch.peer !== undefined && isPrackRefusal(res.method, status)) this.deps.rel100?.prackRefused(branch.peer.leg.peer, status);
@@ -582,7 +581,7 @@ export class ProxyCore {
   }
 
   private onBranchTimeout(txn: ClientTxn): void {
-    const branch = this.branchOf.get(txn);
+    const branch = txn.owner;
     if (branch === undefined || branch instanceof AcceptedInvite) return;
     this.failBranch(branch.ctx, branch, 408);
   }
@@ -629,18 +628,25 @@ export class ProxyCore {
    * provisional, RFC 3261 9.1) stays whole.
    */
   private releaseIfSettled(ctx: ResponseContext): void {
-    if (!(ctx.finalSent || ctx.answered) || this.contexts.get(ctx.server) !== ctx || !ctx.allFinal()) return;
-    this.contexts.delete(ctx.server);
+    if (!(ctx.finalSent || ctx.answered) || ctx.server.owner !== ctx || !ctx.allFinal()) return;
+    this.dropContext(ctx.server);
     const restore = ctx.restoreUpstream ? detachView(callerViewOf(ctx.request)) : undefined;
     for (const b of ctx.branches) {
       const txn = b.txn;
-      if (txn === undefined || this.branchOf.get(txn) !== b) continue;
+      if (txn === undefined || txn.owner !== b) continue;
       if (txn.state === 'accepted') {
-        this.branchOf.set(txn, new AcceptedInvite(ctx.server as InviteServerTxn, b.dialog ?? detachCaller(callerSideOf(b.request)), restore));
+        txn.owner = new AcceptedInvite(ctx.server as InviteServerTxn<ResponseContext>, b.dialog ?? detachCaller(callerSideOf(b.request)), restore);
       } else if (txn.state === 'completed' || txn.state === 'terminated') {
-        this.branchOf.delete(txn);
+        txn.owner = undefined;
       }
     }
+  }
+
+  /** The server transaction lets go of its context (settled, or the transaction ended). */
+  private dropContext(st: ServerTxn): void {
+    if (st.owner === undefined) return;
+    st.owner = undefined;
+    this.heldContexts--;
   }
 
   /** A further 2xx on a settled INVITE (a retransmission, or another fork downstream): RFC 6026 7.2. */
@@ -654,7 +660,7 @@ export class ProxyCore {
 
   // ---- dialogs -----------------------------------------------------------------------------
 
-  private trackDialog(caller: CallerSide, callerDest: SendTarget, res: SipMessage, calleeDest: SendTarget): Dialog | undefined {
+  private trackDialog(caller: CallerSide, callerDest: SendTarget, res: SipMessage, calleeDest: SendTarget, known?: Dialog): Dialog | undefined {
     if (res.status <= 100 || res.status >= 300) return undefined;
     const toTag = tagOf(res.get('to'));
     if (toTag === undefined) return undefined;
@@ -668,7 +674,7 @@ export class ProxyCore {
       calleeContact: contact === undefined ? undefined : parseNameAddr(contact).uri,
       calleeDest,
       createdAt: this.deps.now(),
-    }, res.status >= 200, this.deps.now());
+    }, res.status >= 200, this.deps.now(), known);
   }
 
   private endDialogOf(req: SipMessage, res: SipMessage, only?: 'early'): void {
@@ -676,8 +682,7 @@ export class ProxyCore {
     const b = tagOf(res.get('to'));
     if (b === undefined) return;
     this.deps.peerLegs.endDialog(req.callId, a, b);
-    const d = this.deps.dialogs.find(req.callId, a, b);
-    if (d !== undefined && (only === undefined || d.state === only)) this.deps.dialogs.terminate(d);
+    this.deps.dialogs.terminateBetween(req.callId, a, b, only);
   }
 
   // ---- stateless paths ---------------------------------------------------------------------

@@ -10,10 +10,18 @@ import type { NonInviteClientTxn } from '../txn/non-invite-client.js';
 import type { NonInviteServerTxn } from '../txn/non-invite-server.js';
 import type { Timer } from '../txn/timers.js';
 import type { Target } from './routing.js';
+import type { AcceptedInvite } from './accepted-invite.js';
+
+/** A server transaction of the core: its `owner` is its response context while one is held. */
+export type ServerTxn = InviteServerTxn<ResponseContext> | NonInviteServerTxn<ResponseContext>;
+/** A client transaction of the core: its `owner` is its branch, or once the context is settled
+ *  with a 2xx, what relays further 2xx (RFC 6026 7.2); undefined for a CANCEL and once released. */
+export type ClientTxn = InviteClientTxn<ClientOwner> | NonInviteClientTxn<ClientOwner>;
+export type ClientOwner = Branch | AcceptedInvite;
 
 export interface Branch {
   ctx: ResponseContext;
-  txn: InviteClientTxn | NonInviteClientTxn | undefined; // undefined while the next hop resolves
+  txn: ClientTxn | undefined; // undefined while the next hop resolves
   request: SipMessage;
   gotProvisional: boolean;
   final: SipMessage | undefined;
@@ -23,7 +31,8 @@ export interface Branch {
   timerC: Timer | undefined;
   /** the caller's side of this branch's dialogs, worked out at its first 1xx/2xx with a To tag */
   caller?: CallerSide;
-  /** the dialog this branch's first 2xx confirmed (its caller side outlives the context) */
+  /** the dialog this branch's last 1xx/2xx with a To tag created or confirmed: the next answer's
+   *  likely one, and the caller side a settled context keeps (the same for every dialog of a branch) */
   dialog: Dialog | undefined;
   /** set when the request goes to a line or trunk (PeerLegs) */
   peer?: BranchPeer;
@@ -56,7 +65,7 @@ export class ResponseContext {
 
   constructor(
     readonly request: SipMessage,
-    readonly server: InviteServerTxn | NonInviteServerTxn,
+    readonly server: ServerTxn,
   ) {}
 
   get isInvite(): boolean {

@@ -8,10 +8,13 @@ import type { Timer } from './timers.js';
 
 export type InviteClientState = 'calling' | 'proceeding' | 'completed' | 'accepted' | 'terminated';
 
-export class InviteClientTxn {
+/** `O`: what the owner keeps per transaction (the proxy core's branch), held in `owner`. */
+export class InviteClientTxn<O = unknown> {
   state: InviteClientState = 'calling';
   /** set by the proxy core: which call the transaction belongs to (resharding pins Call-IDs) */
   callId = '';
+  /** the owner's state for this transaction: a field, not an entry in a Map keyed by the transaction */
+  owner: O | undefined = undefined;
   private timerA: Timer | undefined;
   private timerB: Timer | undefined;
   private aInterval: number;
@@ -24,8 +27,8 @@ export class InviteClientTxn {
     private request: SipMessage | undefined,
     private data: Buffer | undefined,
     readonly target: SendTarget,
-    private readonly user: ClientTxnUser<InviteClientTxn>,
-    private readonly onTerminated: (txn: InviteClientTxn) => void,
+    private readonly user: ClientTxnUser<InviteClientTxn<O>>,
+    private readonly onTerminated: (txn: InviteClientTxn<O>) => void,
   ) {
     this.aInterval = ctx.times.t1Ms;
   }
@@ -38,11 +41,11 @@ export class InviteClientTxn {
   }
 
   // shared by every transaction (the timer passes the transaction): no closure per timer
-  private static fireA(txn: InviteClientTxn): void {
+  private static fireA<O>(txn: InviteClientTxn<O>): void {
     txn.fireA();
   }
 
-  private static fireB(txn: InviteClientTxn): void {
+  private static fireB<O>(txn: InviteClientTxn<O>): void {
     if (txn.state !== 'calling') return;
     txn.user.onTimeout(txn);
     txn.terminate();

@@ -5,11 +5,14 @@ import type { Timer } from './timers.js';
 
 export type InviteServerState = 'proceeding' | 'completed' | 'confirmed' | 'accepted' | 'terminated';
 
-export class InviteServerTxn {
+/** `O`: what the owner keeps per transaction (the proxy core's response context), held in `owner`. */
+export class InviteServerTxn<O = unknown> {
   state: InviteServerState = 'proceeding';
   lastResponse: Buffer | undefined;
   /** set by the proxy core: which call the transaction belongs to (resharding pins Call-IDs) */
   callId = '';
+  /** the owner's state for this transaction: a field, not an entry in a Map keyed by the transaction */
+  owner: O | undefined = undefined;
   private timerG: Timer | undefined;
   private timerH: Timer | undefined;
   private gInterval: number;
@@ -18,7 +21,7 @@ export class InviteServerTxn {
     private readonly ctx: TxnContext,
     readonly key: string,
     readonly source: SendTarget,
-    private readonly onTerminated: (txn: InviteServerTxn) => void,
+    private readonly onTerminated: (txn: InviteServerTxn<O>) => void,
   ) {
     this.gInterval = ctx.times.t1Ms;
   }
@@ -70,7 +73,7 @@ export class InviteServerTxn {
   }
 
   // shared by every transaction (the timer passes the transaction): no closure per timer
-  private static fireG(txn: InviteServerTxn): void {
+  private static fireG<O>(txn: InviteServerTxn<O>): void {
     txn.fireG();
   }
 

@@ -7,10 +7,13 @@ import type { Timer } from './timers.js';
 
 export type NonInviteClientState = 'trying' | 'proceeding' | 'completed' | 'terminated';
 
-export class NonInviteClientTxn {
+/** `O`: what the owner keeps per transaction (the proxy core's branch), held in `owner`. */
+export class NonInviteClientTxn<O = unknown> {
   state: NonInviteClientState = 'trying';
   /** set by the proxy core: which call the transaction belongs to (resharding pins Call-IDs) */
   callId = '';
+  /** the owner's state for this transaction: a field, not an entry in a Map keyed by the transaction */
+  owner: O | undefined = undefined;
   private timerE: Timer | undefined;
   private timerF: Timer | undefined;
   private eInterval: number;
@@ -21,8 +24,8 @@ export class NonInviteClientTxn {
     /** the request's bytes (it is never re-built: Completed only absorbs, RFC 3261 17.1.2.2) */
     private data: Buffer | undefined,
     readonly target: SendTarget,
-    private readonly user: ClientTxnUser<NonInviteClientTxn>,
-    private readonly onTerminated: (txn: NonInviteClientTxn) => void,
+    private readonly user: ClientTxnUser<NonInviteClientTxn<O>>,
+    private readonly onTerminated: (txn: NonInviteClientTxn<O>) => void,
   ) {
     this.eInterval = ctx.times.t1Ms;
   }
@@ -35,11 +38,11 @@ export class NonInviteClientTxn {
   }
 
   // shared by every transaction (the timer passes the transaction): no closure per timer
-  private static fireE(txn: NonInviteClientTxn): void {
+  private static fireE<O>(txn: NonInviteClientTxn<O>): void {
     txn.fireE();
   }
 
-  private static fireF(txn: NonInviteClientTxn): void {
+  private static fireF<O>(txn: NonInviteClientTxn<O>): void {
     if (txn.state !== 'trying' && txn.state !== 'proceeding') return;
     txn.user.onTimeout(txn);
     txn.terminate();

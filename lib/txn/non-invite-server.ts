@@ -4,17 +4,20 @@ import { isReliable, terminateTxn, type TxnContext } from './context.js';
 
 export type NonInviteServerState = 'trying' | 'proceeding' | 'completed' | 'terminated';
 
-export class NonInviteServerTxn {
+/** `O`: what the owner keeps per transaction (the proxy core's response context), held in `owner`. */
+export class NonInviteServerTxn<O = unknown> {
   state: NonInviteServerState = 'trying';
   lastResponse: Buffer | undefined;
   /** set by the proxy core: which call the transaction belongs to (resharding pins Call-IDs) */
   callId = '';
+  /** the owner's state for this transaction: a field, not an entry in a Map keyed by the transaction */
+  owner: O | undefined = undefined;
 
   constructor(
     private readonly ctx: TxnContext,
     readonly key: string,
     readonly source: SendTarget,
-    private readonly onTerminated: (txn: NonInviteServerTxn) => void,
+    private readonly onTerminated: (txn: NonInviteServerTxn<O>) => void,
   ) {}
 
   respond(status: number, data: Buffer): void {

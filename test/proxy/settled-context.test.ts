@@ -16,6 +16,20 @@ function inDialog(method: string, callId: string, branch: string, toTag: string,
   ].join('\n');
 }
 
+const at = (port: number): SendTarget => ({ transport: 'udp', address: '127.0.0.1', port });
+
+/** A user registered from two ports on loopback: requests to it fork to both. */
+function bindTwo(h: ShardHarness, user: string, ports: [number, number]): void {
+  const now = h.clock.now();
+  h.runtime.applyBinding({
+    aor: `sip:${user}@127.0.0.1`,
+    bindings: ports.map((port, i) => ({
+      contact: `sip:${user}@127.0.0.1:${port}`, expiresAt: now + 3600_000, q: 1 - i / 2, callId: `r${port}`, cseq: 1,
+      source: { transport: 'udp' as const, address: '127.0.0.1', port, connId: 0 },
+    })),
+  });
+}
+
 const responsesTo = (out: Sent[], to: SendTarget): number[] =>
   out.filter((s) => !s.msg.isRequest && s.to.port === to.port).map((s) => s.msg.status);
 
@@ -114,15 +128,7 @@ t.test('BYE: its context is released with the 200, and a retransmitted BYE gets 
 t.test('forking: a branch that had no provisional when the other answered keeps its state', async (t) => {
   const h = new ShardHarness();
   t.teardown(() => h.close());
-  const now = h.clock.now();
-  const at = (port: number): SendTarget => ({ transport: 'udp', address: '127.0.0.1', port });
-  h.runtime.applyBinding({
-    aor: 'sip:101@127.0.0.1',
-    bindings: [6001, 6002].map((port, i) => ({
-      contact: `sip:101@127.0.0.1:${port}`, expiresAt: now + 3600_000, q: 1 - i / 2, callId: `r${port}`, cseq: 1,
-      source: { transport: 'udp' as const, address: '127.0.0.1', port, connId: 0 },
-    })),
-  });
+  bindTwo(h, '101', [6001, 6002]);
   h.receive(invite({ callId: 's5', branch: 'z9hG4bK-s5', uri: 'sip:101@127.0.0.1' }), CALLER);
   const fwds = h.take().filter((s) => s.msg.isRequest);
   const a = fwds.find((s) => s.to.port === 6001)!;
@@ -139,4 +145,23 @@ t.test('forking: a branch that had no provisional when the other answered keeps 
   h.receive(answer(b.msg, 200, 'OK', 'tb', ['Contact: <sip:101@127.0.0.1:6002>']), at(6002));
   t.same(responsesTo(h.take(), CALLER), [200], 'its 2xx, crossing the CANCEL, still goes upstream');
   t.equal(h.runtime.dialogs.stats().confirmed, 2);
+});
+
+t.test('a forked request answered by one branch: its context is held until the last branch ends, then counted out', async (t) => {
+  const h = new ShardHarness();
+  t.teardown(() => h.close());
+  bindTwo(h, '102', [6011, 6012]);
+  h.receive([
+    'MESSAGE sip:102@127.0.0.1 SIP/2.0', 'Via: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK-s6', 'Max-Forwards: 70',
+    'From: <sip:caller@127.0.0.9>;tag=ft1', 'To: <sip:102@127.0.0.1>', 'Call-ID: s6', 'CSeq: 1 MESSAGE', 'Content-Length: 0', '', '',
+  ].join('\n'), CALLER);
+  const fwds = h.take().filter((s) => s.msg.isRequest);
+  t.same(fwds.map((s) => s.to.port).sort(), [6011, 6012], 'forked to both bindings');
+  h.receive(answer(fwds.find((s) => s.to.port === 6011)!.msg, 200, 'OK'), at(6011));
+  t.same(responsesTo(h.take(), CALLER), [200]);
+  t.equal(h.runtime.core.contextCount, 1, 'the other branch still waits: the context stays');
+  h.advance(40_000); // Timer F ends the silent branch, Timer J the server transaction
+  t.equal(h.runtime.core.contextCount, 0, 'released once, not counted below zero');
+  t.equal(h.runtime.core.transactionCount, 0);
+  t.same(responsesTo(h.take(), CALLER), [], 'nothing more goes upstream');
 });
