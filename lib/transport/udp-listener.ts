@@ -13,6 +13,7 @@ export class UdpListener {
   private readonly limits: TransportLimits;
   private readonly logger: TransportLogger;
   private bound: ListenerConfig | undefined;
+  private boundFd = -1;
   private closed = false;
 
   constructor(config: ListenerConfig, limits: TransportLimits, logger: TransportLogger, onDatagram: DatagramHandler) {
@@ -35,7 +36,11 @@ export class UdpListener {
    * write to it directly. Node keeps it on the socket's internal handle, reached by its symbol.
    */
   get fd(): number {
-    if (this.bound === undefined || this.closed) return -1;
+    return this.closed ? -1 : this.boundFd;
+  }
+
+  /** Read once after bind (every batch asks for it). */
+  private readFd(): number {
     const state = Object.getOwnPropertySymbols(this.socket).find((s) => s.description === 'state symbol');
     const handle = state === undefined ? undefined : (this.socket as unknown as Record<symbol, { handle?: { fd?: unknown } } | undefined>)[state]?.handle;
     return typeof handle?.fd === 'number' && handle.fd >= 0 ? handle.fd : -1;
@@ -53,6 +58,7 @@ export class UdpListener {
     this.socket.on('error', (err) => this.logger.debug({ err, address, port }, 'udp socket error'));
     this.applyBufferSizes();
     this.bound = { transport, address, port: this.socket.address().port };
+    this.boundFd = this.readFd();
     return this.bound;
   }
 
