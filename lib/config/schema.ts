@@ -84,6 +84,7 @@ const ShardSchema = Type.Object(
     maxInFlight: Type.Integer({ minimum: 1, default: 20000, description: 'Messages queued to or being processed by one shard; above it new requests get 503 with Retry-After.' }),
     batchMax: Type.Integer({ minimum: 1, maximum: 4096, default: 64, description: 'Most messages handed to a shard in one batch (one postMessage).' }),
     retryAfterSeconds: Type.Integer({ minimum: 0, maximum: 3600, default: 5, description: 'Retry-After value of the overload 503 (and of the 503 to new calls while shutting down).' }),
+    warmUpCalls: Type.Integer({ minimum: 0, maximum: 100000, default: 2000, description: "Made-up calls each shard thread runs through a scratch shard of its own before it takes traffic (at most 1 s; about 0.6 s for 2,000 here), so a proxy (re)started under full load meets compiled code, not cold code at twice the CPU. 0: off. Read at start." }),
     youngGenerationMb: Type.Integer({ minimum: 0, maximum: 1024, default: 6, description: "V8 young generation of each shard thread, in MB (0: V8's default, which grows to 48 MB under load). Held transactions and dialogs outlive it anyway, so a large one mostly adds RSS (see Performance). Read at start." }),
     drainSeconds: Type.Integer({ minimum: 0, maximum: 3600, default: 20, description: 'On SIGTERM/SIGINT: new INVITEs get 503 with Retry-After while open transactions finish, for at most this long; then state is flushed and the process exits 0.' }),
   },

@@ -5,6 +5,17 @@ import type { FromShard, FromShardBatch, ShardInit, ToShard } from './channel.js
 import { ShardRuntime } from './shard-runtime.js';
 import { packSipAfterControl, SipRunWriter } from './sip-frames.js';
 import { nameThisThread, shardThreadName } from './thread-name.js';
+import { warmUpShard, type ShardWarmUpReport } from './shard-warm-up.js';
+
+/** once per thread: a thread that runs another shard later (after a resize) is warm already */
+let warmed = false;
+
+/** Warm this thread's code with `calls` made-up calls (shard-warm-up.ts), the first time only. */
+export function warmThisThread(init: Pick<ShardInit, 'config' | 'shardId'>): ShardWarmUpReport | undefined {
+  if (warmed) return undefined;
+  warmed = true;
+  return warmUpShard(init.config, init.shardId, init.config.shard.warmUpCalls, 1000);
+}
 
 const sipData = (item: FromShard): Uint8Array | undefined => (item.t === 'sip' ? item.d : undefined);
 const sipTarget = (item: FromShard): SendTarget => (item as { to: SendTarget }).to;
@@ -23,8 +34,12 @@ export function runShardOnPort(port: MessagePort, init: ShardInit): Promise<void
   // top -H and the benches' per-thread CPU split (bench/lib/proc.ts) tell the shards apart by name;
   // a piscina thread that later runs another shard (after a resize) takes that one's name
   nameThisThread(shardThreadName(init.shardId));
+  // messages the main thread sends meanwhile wait on the port
+  const warm = warmThisThread(init);
   return new Promise((resolve) => {
     const runtime = new ShardRuntime(init, poster(port));
+    if (warm?.error !== undefined) runtime.log.warn(warm, 'shard warm-up stopped early (the shard runs cold)');
+    else if (warm !== undefined) runtime.log.debug(warm, 'shard warmed up');
     port.on('message', (items: ToShard[]) => {
       if (items.length === 1 && items[0]!.t === 'stop') {
         runtime.stop();
