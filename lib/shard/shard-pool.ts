@@ -69,7 +69,9 @@ export class ShardPool {
       // held calls survive the young generation: V8 growing it to its maximum under load only adds RSS
       ...(opts.youngGenerationMb ? { resourceLimits: { maxYoungGenerationSizeMb: opts.youngGenerationMb } } : {}),
     });
-    for (let i = 0; i < opts.workers; i++) this.slots.push(this.launch(i, 0));
+    // only the shards of a start warm up first (shard.warmUpCalls): a replacement after a crash
+    // and a resize's new shards answer at once
+    for (let i = 0; i < opts.workers; i++) this.slots.push(this.launch(i, 0, true));
   }
 
   /** The worker count: Call-IDs hash into [0, size). */
@@ -101,7 +103,7 @@ export class ShardPool {
     return this.slots[shardId]?.inFlight ?? 0;
   }
 
-  private launch(shardId: number, generation: number): ShardSlot {
+  private launch(shardId: number, generation: number, warmUp = false): ShardSlot {
     const { port1, port2 } = new MessageChannel();
     const slot: ShardSlot = { port: port1, queue: [], run: new SipRunWriter(), transfer: [], inFlight: 0, generation, retiring: false, dead: false };
     port1.on('message', (batch: FromShardBatch) => {
@@ -110,7 +112,7 @@ export class ShardPool {
       if (slot.inFlight < 0) slot.inFlight = 0;
       this.opts.onBatch(shardId, batch);
     });
-    this.pool.run({ port: port2, init: this.opts.init(shardId) }, { transferList: [port2] }).then(
+    this.pool.run({ port: port2, init: this.opts.init(shardId), warmUp }, { transferList: [port2] }).then(
       () => undefined,
       (err: unknown) => {
         slot.dead = true;

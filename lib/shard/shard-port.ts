@@ -30,12 +30,13 @@ function poster(port: MessagePort): (batch: FromShardBatch) => void {
   };
 }
 
-export function runShardOnPort(port: MessagePort, init: ShardInit): Promise<void> {
+/** `warmUp`: run shard.warmUpCalls made-up calls first (a proxy's start; not a replacement or a resize). */
+export function runShardOnPort(port: MessagePort, init: ShardInit, warmUp = false): Promise<void> {
   // top -H and the benches' per-thread CPU split (bench/lib/proc.ts) tell the shards apart by name;
   // a piscina thread that later runs another shard (after a resize) takes that one's name
   nameThisThread(shardThreadName(init.shardId));
   // messages the main thread sends meanwhile wait on the port
-  const warm = warmThisThread(init);
+  const warm = warmUp ? warmThisThread(init) : undefined;
   return new Promise((resolve) => {
     const runtime = new ShardRuntime(init, poster(port));
     if (warm?.error !== undefined) runtime.log.warn(warm, 'shard warm-up stopped early (the shard runs cold)');
