@@ -5,17 +5,7 @@ import type { FromShard, FromShardBatch, ShardInit, ToShard } from './channel.js
 import { ShardRuntime } from './shard-runtime.js';
 import { packSipAfterControl, SipRunWriter } from './sip-frames.js';
 import { nameThisThread, shardThreadName } from './thread-name.js';
-import { warmUpShard, type ShardWarmUpReport } from './shard-warm-up.js';
-
-/** once per thread: a thread that runs another shard later (after a resize) is warm already */
-let warmed = false;
-
-/** Warm this thread's code with `calls` made-up calls (shard-warm-up.ts), the first time only. */
-export function warmThisThread(init: Pick<ShardInit, 'config' | 'shardId'>): ShardWarmUpReport | undefined {
-  if (warmed) return undefined;
-  warmed = true;
-  return warmUpShard(init.config, init.shardId, init.config.shard.warmUpCalls, 1000);
-}
+import { warmUpShard } from './shard-warm-up.js';
 
 const sipData = (item: FromShard): Uint8Array | undefined => (item.t === 'sip' ? item.d : undefined);
 const sipTarget = (item: FromShard): SendTarget => (item as { to: SendTarget }).to;
@@ -35,8 +25,9 @@ export function runShardOnPort(port: MessagePort, init: ShardInit, warmUp = fals
   // top -H and the benches' per-thread CPU split (bench/lib/proc.ts) tell the shards apart by name;
   // a piscina thread that later runs another shard (after a resize) takes that one's name
   nameThisThread(shardThreadName(init.shardId));
-  // messages the main thread sends meanwhile wait on the port
-  const warm = warmUp ? warmThisThread(init) : undefined;
+  // messages the main thread sends meanwhile wait on the port. Only a start's shards warm up, each
+  // on a thread of its own for its whole life: no thread warms twice.
+  const warm = warmUp ? warmUpShard(init.config, init.shardId, init.config.shard.warmUpCalls, 1000) : undefined;
   return new Promise((resolve) => {
     const runtime = new ShardRuntime(init, poster(port));
     if (warm?.error !== undefined) runtime.log.warn(warm, 'shard warm-up stopped early (the shard runs cold)');

@@ -8,6 +8,16 @@
 /** The value of the longest pattern found at `buf[at]`, ending at or before `end`; undefined for none. */
 export type PrefixMatcher<T> = (buf: Uint8Array, at: number, end: number) => T | undefined;
 
+/**
+ * `text[a, b)` (`text` is `buf` as latin1) through a matcher whose values are the patterns
+ * themselves: the literal when one spans exactly [a, b) (no slice, compared by identity later),
+ * else the slice.
+ */
+export function literalOrSlice(match: PrefixMatcher<string>, buf: Uint8Array, text: string, a: number, b: number): string {
+  const known = match(buf, a, b);
+  return known !== undefined && a + known.length === b ? known : text.slice(a, b);
+}
+
 export interface PrefixOptions {
   /** ASCII letters match in either case (header names, RFC 3261 7.3.1); other bytes match exactly */
   ignoreCase?: boolean;

@@ -1,6 +1,7 @@
 // CSeq header values (RFC 3261 20.16): the sequence number and the method. Read leniently here
 // (validate.ts judges the value); the usual `<digits> <METHOD>` is read straight from the received
 // bytes, anything else from the value's text.
+import { literalOrSlice } from './byte-prefix.js';
 import { knownMethod } from './methods.js';
 
 export interface CSeq { seq: number; method: string }
@@ -38,8 +39,7 @@ export function cseqAt(buf: Uint8Array, text: string, a: number, b: number): CSe
   if (i === sp || i === b) return undefined;
   const m = i;
   for (; i < b; i++) if (!TOKEN[buf[i]!]) return undefined;
-  const known = knownMethod(buf, m, b);
-  return { seq, method: known !== undefined && m + known.length === b ? known : text.slice(m, b) };
+  return { seq, method: literalOrSlice(knownMethod, buf, text, m, b) };
 }
 
 /** RFC 3261 25.1 token characters: alphanumerics and -.!%*_+`'~ */

@@ -1,6 +1,6 @@
 // Via header values (RFC 3261 20.42, RFC 3581 rport).
 import { createError } from '../errors.js';
-import { compilePrefixMatcher } from './byte-prefix.js';
+import { compilePrefixMatcher, literalOrSlice } from './byte-prefix.js';
 import { formatParams, parseParams } from './split.js';
 import { parseHostPort } from './uri.js';
 
@@ -194,13 +194,11 @@ export function usualViaAt(buf: Uint8Array, text: string, a: number, b: number):
       while (i < b && (CLASS[buf[i]!]! & PARAM_VALUE) !== 0) i++;
       value = text.slice(vs, i);
     }
-    const known = knownParam(buf, start, nameEnd);
-    params.push([known !== undefined && start + known.length === nameEnd ? known : text.slice(start, nameEnd), value]);
+    params.push([literalOrSlice(knownParam, buf, text, start, nameEnd), value]);
   }
-  const transport = knownTransport(buf, a + 8, sp);
   return {
     protocol: 'SIP/2.0',
-    transport: transport !== undefined && a + 8 + transport.length === sp ? transport : text.slice(a + 8, sp),
+    transport: literalOrSlice(knownTransport, buf, text, a + 8, sp),
     host: text.slice(sp + 1, hostEnd),
     port,
     params,
