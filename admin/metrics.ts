@@ -19,6 +19,7 @@ const SHARD_COUNTERS: Record<string, [string, string]> = {
   retransmissionsAbsorbed: ['sipshard_retransmissions_absorbed_total', 'Request retransmissions absorbed by a server transaction.'],
   requestsForwarded: ['sipshard_requests_forwarded_total', 'Requests forwarded downstream (each fork branch counts).'],
   responsesForwardedStateless: ['sipshard_responses_forwarded_stateless_total', 'Responses relayed without a transaction.'],
+  responsesWithoutUpstreamVia: ['sipshard_responses_without_upstream_via_total', 'Responses to a relayed request that came back with no Via but ours (the peer dropped the others): dropped, nowhere upstream to send them.'],
   registrations: ['sipshard_registration_updates_total', 'Successful REGISTERs that changed a binding set.'],
   callsAttempted: ['sipshard_calls_attempted_total', 'Initial INVITEs forwarded (call attempts).'],
   callsAnswered: ['sipshard_calls_answered_total', 'Initial INVITEs answered with a 2xx.'],

@@ -524,6 +524,15 @@ export class ProxyCore {
       this.forwardResponseStateless(res, via);
       return;
     }
+    // A response for one of our branches carries our Via above the caller's: with only ours there
+    // is no one to relay it to (RFC 3261 16.7 step 3), and going by the transaction's source would
+    // send upstream a response with no Via. The peer did not copy the request's Vias: dropped, as
+    // if never received (the branch's timers go on). A CANCEL's 200 has no owner: hop by hop.
+    if (txn.owner !== undefined && res.valueCount('via') < 2) {
+      this.deps.stats.dropped++;
+      this.deps.stats.responsesWithoutUpstreamVia++;
+      return;
+    }
     txn.receive(res);
   }
 

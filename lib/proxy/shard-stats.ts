@@ -19,6 +19,8 @@ export class ShardStats {
   retransmissionsAbsorbed = 0;
   requestsForwarded = 0;
   responsesForwardedStateless = 0;
+  /** responses to our branches with no Via but ours (nowhere upstream to relay them): dropped */
+  responsesWithoutUpstreamVia = 0;
   responses1xx = 0;
   responses2xx = 0;
   responses3xx = 0;

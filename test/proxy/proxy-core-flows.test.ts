@@ -41,6 +41,27 @@ t.test('Timer A retransmits the forwarded INVITE over UDP until a provisional ar
   t.equal(h.take().filter((s) => s.msg.method === 'INVITE').length, 0, 'no retransmission after 1xx');
 });
 
+t.test('a response that comes back with only our Via is dropped and counted, not sent upstream without a Via', async (t) => {
+  const h = new ShardHarness(ROUTE);
+  t.teardown(() => h.close());
+  h.receive(invite({ callId: 'c2v', branch: 'z9hG4bK-a2v' }), CALLER);
+  const fwd = h.take().find((s) => s.msg.isRequest)!;
+  const full = answer(fwd.msg, 180, 'Ringing', 'tt2v');
+  // the peer kept our Via and lost the caller's (RFC 3261 8.2.6.2 asks for all of them)
+  const oursOnly = full.replace(/^Via: (?!SIP\/2\.0\/UDP 127\.0\.0\.1:5060;).*\n/m, '');
+  t.equal((oursOnly.match(/^Via:/gm) ?? []).length, 1);
+  h.receive(oursOnly, CALLEE);
+  t.same(h.take(), [], 'nothing relayed');
+  t.equal(h.runtime.stats.responsesWithoutUpstreamVia, 1);
+  t.equal(h.runtime.stats.dropped, 1);
+  h.advance(500);
+  t.equal(h.take().filter((s) => s.msg.method === 'INVITE').length, 1, 'as if never received: Timer A still re-sends the INVITE');
+  h.receive(full, CALLEE);
+  const relayed = h.take();
+  t.equal(relayed.length, 1, 'the same 180 with both Vias is relayed');
+  t.same(relayed[0]!.msg.getAll('via'), [full.match(/^Via: (.*)$/gm)![1]!.slice(5)]);
+});
+
 t.test('a retransmitted INVITE is absorbed and answered with the last response', async (t) => {
   const h = new ShardHarness(ROUTE);
   t.teardown(() => h.close());
