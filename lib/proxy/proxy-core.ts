@@ -214,7 +214,7 @@ export class ProxyCore {
       if (st instanceof InviteServerTxn) this.respond(st, req, { status: 100 });
 
       const decision = decideTargets(req, source, this.deps);
-      if (decision.kind === 'local') { st.respond(decision.response.status, decision.response.toBuffer()); return; }
+      if (decision.kind === 'local') { this.respondLocal(st, decision.response.status, decision.response.toBuffer()); return; }
       // a new call to a local user: its forwarding rules (and 3xx recursion) may add hops
       if (decision.user !== undefined && this.forwarding !== undefined && st instanceof InviteServerTxn && !hasTag(req.get('to'))) {
         this.forwarding.begin(this.openContext(req, st), decision);
@@ -255,8 +255,19 @@ export class ProxyCore {
 
   private respond(st: ServerTxn, req: SipMessage, r: Rejection): void {
     const res = buildResponse(req, r.status, { reason: r.reason, toTag: this.deps.toTag(), headers: r.headers });
-    st.respond(r.status, res.toBuffer());
+    this.respondLocal(st, r.status, res.toBuffer());
     this.deps.stats.countResponse(r.status);
+  }
+
+  /**
+   * A response of our own. A challenge to a non-INVITE (the REGISTER's 401, a 407) ends its
+   * transaction at once (RFC 3261 8.2.7): a retransmitted request is challenged afresh, and a
+   * registration load does not hold one transaction per challenge for 32 s. An INVITE's stays:
+   * the ACK for its 407 is hop by hop and must find it.
+   */
+  private respondLocal(st: ServerTxn, status: number, data: Buffer): void {
+    if ((status === 401 || status === 407) && st instanceof NonInviteServerTxn) st.respondAndEnd(data);
+    else st.respond(status, data);
   }
 
   /** RFC 3261 16.3 step 4: our own Via with the same loop hash means the request came back unchanged. */

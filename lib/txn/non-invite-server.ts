@@ -30,6 +30,17 @@ export class NonInviteServerTxn<O = unknown> {
     this.ctx.timers.schedule(j, terminateTxn, this);
   }
 
+  /**
+   * A final response with no Completed state after it (RFC 3261 8.2.7: a UAS may answer a request
+   * statelessly, most commonly with a challenge): a retransmission of the request is then handled
+   * as a new one and gets a fresh challenge, and nothing is held for Timer J.
+   */
+  respondAndEnd(data: Buffer): void {
+    if (this.state === 'completed' || this.state === 'terminated') return;
+    this.ctx.send(this.source, data);
+    this.terminate();
+  }
+
   onRetransmission(): void {
     if (this.lastResponse !== undefined && this.state !== 'terminated') this.ctx.send(this.source, this.lastResponse);
   }
