@@ -2,8 +2,7 @@
 // on, a sipp call step at --rate for --duration, and during it autocannon against /metrics, then
 // /api/stats (each for half the step). Reports requests/s and p99 of each endpoint and the calls
 // that failed meanwhile (the admin API must not cost calls: expected 0).
-//   node dist/bench/admin.js [--workers 2] [--rate 200] [--duration 20] [--connections 10]
-import { parseArgs } from 'node:util';
+// Usage: --help.
 import { killAll, sleep, stopChildrenOnSignal } from './lib/child.js';
 import { httpLoad, type HttpLoadResult } from './lib/http-load.js';
 import { runStep } from './lib/load-step.js';
@@ -11,8 +10,11 @@ import { freeUdpPort } from './lib/net.js';
 import { startOurProxyWithAdmin } from './lib/proxy.js';
 import { fmt, mdTable, writeResults } from './lib/results.js';
 import { callSpec } from './lib/specs.js';
+import { parseBenchArgs } from './lib/args.js';
 
-const { values: o } = parseArgs({
+const USAGE = `node dist/bench/admin.js [--workers 2] [--rate 200] [--duration 20] [--connections 10]`;
+
+const { values: o } = parseBenchArgs(USAGE, {
   options: {
     workers: { type: 'string', default: '2' },
     rate: { type: 'string', default: '200' },

@@ -1,21 +1,22 @@
 // Call load (npm run bench:calls): our proxy as a child process, sipp uas behind the '9' static
 // route, sipp uac in front. One step at --rate for --duration, or --sweep over --rates up to the
 // first unsustainable step. Writes bench/results/{calls-<time>,latest-calls}.{json,md}.
-//   node dist/bench/calls.js [--workers 2] [--rate 200] [--duration 10] [--hold 1000] [--sweep] [--rates 200,400,...]
-//     [--cpu-prof DIR]  (V8 CPU profiles of our proxy's threads, written when it stops)
-//     [--young-generation-mb N] [--stateless-challenge] [--node-flags='--max-semi-space-size=8 ...'] [--udp-batch-send on|off]
-import { parseArgs } from 'node:util';
+// Usage: --help.
 import { killAll, stopChildrenOnSignal } from './lib/child.js';
 import { runStep, SUSTAINABLE, unsustainable } from './lib/load-step.js';
 import { freeUdpPort } from './lib/net.js';
-import { OUR_PROXY_ARGS, ourProxyOptions, startOurProxy } from './lib/proxy.js';
+import { OUR_PROXY_ARGS, OUR_PROXY_USAGE, ourProxyOptions, startOurProxy } from './lib/proxy.js';
 import { mdTable, writeResults } from './lib/results.js';
 import { callSpec } from './lib/specs.js';
 import { parseRates, STEP_HEADERS, stepLine, stepRow, sweep } from './lib/sweep.js';
+import { parseBenchArgs } from './lib/args.js';
 
 export const DEFAULT_RATES = '200,400,800,1200,1600,2000,2500,3000,3500';
 
-const { values: o } = parseArgs({
+const USAGE = `node dist/bench/calls.js [--workers 2] [--rate 200] [--duration 10] [--hold 1000] [--sweep] [--rates 200,400,...]
+${OUR_PROXY_USAGE}`;
+
+const { values: o } = parseBenchArgs(USAGE, {
   options: {
     ...OUR_PROXY_ARGS,
     rate: { type: 'string', default: '200' },

@@ -7,15 +7,14 @@
 // its control items: sip-frames.ts packSipAfterControl, what the shards do). With --dlg-every N the
 // shard's answer carries a dialog checkpoint (a control item, ~200 bytes) after every N sends, as
 // a call's 200 and BYE make one: about every 3-4 sends at steady call load.
-//   node dist/bench/channel.js [--batches 20000] [--batch 64] [--bytes 600] [--rounds 3] [--dlg-every 0]
-//     [--formats objects,runs,batch]
-import { parseArgs } from 'node:util';
+// Usage: --help.
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import { forEachSip, packSipAfterControl, SipRunWriter, type PackedSip } from '../lib/shard/sip-frames.js';
 import { SourceTargets } from '../lib/transport/source-targets.js';
 import type { SendTarget } from '../lib/transport/types.js';
 import { minMedian, threadCpuUs } from './lib/thread-clock.js';
+import { parseBenchArgs } from './lib/args.js';
 
 const FORMATS = ['objects', 'runs', 'batch'] as const;
 type Format = (typeof FORMATS)[number];
@@ -127,7 +126,9 @@ async function mainSide(setup: Setup, batches: number): Promise<{ mainUs: number
 }
 
 if (isMainThread) {
-  const { values: o } = parseArgs({
+  const USAGE = `node dist/bench/channel.js [--batches 20000] [--batch 64] [--bytes 600] [--rounds 3] [--dlg-every 0]
+  [--formats objects,runs,batch]`;
+  const { values: o } = parseBenchArgs(USAGE, {
     options: {
       batches: { type: 'string', default: '20000' }, batch: { type: 'string', default: '64' }, bytes: { type: 'string', default: '600' },
       rounds: { type: 'string', default: '3' }, 'dlg-every': { type: 'string', default: '0' }, formats: { type: 'string', default: FORMATS.join(',') },

@@ -2,21 +2,22 @@
 // (bench/kamailio/kamailio.cfg) and our proxy in one run, alternating target per rate step.
 // Prints both sweeps, each one's highest sustainable rate, CPU per 1000 calls at the highest rate
 // both sustained, and the ratios ours/kamailio. Skips when Kamailio is not installed.
-//   node dist/bench/compare.js [--workers 2] [--duration 10] [--repeat 1] [--hold 1000] [--rates 200,400,...]
-//     [--cpu-prof DIR]  (V8 CPU profiles of our proxy's threads, written when it stops)
-//     [--young-generation-mb N] [--node-flags='...']  (as bench:calls)
-import { parseArgs } from 'node:util';
+// Usage: --help.
 import { killAll, stopChildrenOnSignal } from './lib/child.js';
 import { kamailioInstalled, KAMAILIO, startKamailio } from './lib/kamailio.js';
 import { freeUdpPort } from './lib/net.js';
-import { OUR_PROXY_ARGS, ourProxyOptions, startOurProxy } from './lib/proxy.js';
+import { OUR_PROXY_ARGS, OUR_PROXY_USAGE, ourProxyOptions, startOurProxy } from './lib/proxy.js';
 import { mdTable, writeResults } from './lib/results.js';
 import { callSpec } from './lib/specs.js';
 import { parseRates, parseRepeat, STEP_HEADERS, stepRow, sweep } from './lib/sweep.js';
 import { summarize, SUMMARY_HEADERS } from './lib/compare-summary.js';
 import type { Target } from './lib/target.js';
+import { parseBenchArgs } from './lib/args.js';
 
-const { values: o } = parseArgs({
+const USAGE = `node dist/bench/compare.js [--workers 2] [--duration 10] [--repeat 1] [--hold 1000] [--rates 200,400,...]
+${OUR_PROXY_USAGE}`;
+
+const { values: o } = parseBenchArgs(USAGE, {
   options: {
     ...OUR_PROXY_ARGS,
     duration: { type: 'string', default: '10' },

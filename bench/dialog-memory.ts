@@ -2,16 +2,19 @@
 // ShardRuntime (INVITE, 100, 180, 200, ACK; no BYE), heap + external measured after a forced GC
 // before, right after (transactions still in Timer L/M) and after the transaction timers ran out.
 // Also the main thread's checkpoint bytes per dialog (what DialogCheckpoints keeps).
-// Run: node --expose-gc dist/bench/dialog-memory.js [N]
+// Usage: --help.
 import { DialogCheckpoints } from '../lib/shard/dialog-checkpoint.js';
 import { ManualClock } from '../lib/txn/timers.js';
 import { CallDriver } from './lib/shard-calls.js';
+import { exitOnHelp, positionalNumber } from './lib/args.js';
 
+const USAGE = 'node --expose-gc dist/bench/dialog-memory.js [dialogs, default 20000]';
+exitOnHelp(USAGE);
+const n = positionalNumber(USAGE, 0, 20000);
 const gc = (globalThis as { gc?: () => void }).gc;
 if (gc === undefined) { console.error('run with node --expose-gc'); process.exit(2); }
 const used = (): number => { gc(); gc(); const m = process.memoryUsage(); return m.heapUsed + m.external + m.arrayBuffers; };
 
-const n = Number(process.argv[2] ?? 20000);
 const clock = new ManualClock(Date.now());
 const checkpoints = new DialogCheckpoints();
 let checkpointBytes = 0;

@@ -7,11 +7,10 @@
 //   send     a UDP send to a loopback socket (the helper thread's)
 // What lib/server.ts does per message besides (source guard, overload checks) is left out. The
 // stages alternate within each round; min and median over --rounds.
-//   node dist/bench/main-thread.js [--messages 20000] [--batch 16] [--workers 2] [--rounds 5]
+// Usage: --help.
 import { createSocket, type Socket } from 'node:dgram';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { isMainThread, parentPort, Worker } from 'node:worker_threads';
 import { peekCallId } from '../lib/shard/callid-peek.js';
 import { callIdHash, jumpHash } from '../lib/shard/hash.js';
@@ -19,6 +18,7 @@ import { forEachSip, SipRunWriter, type PackedSip } from '../lib/shard/sip-frame
 import { SourceTargets } from '../lib/transport/source-targets.js';
 import type { SendTarget } from '../lib/transport/types.js';
 import { minMedian, threadCpuUs } from './lib/thread-clock.js';
+import { parseBenchArgs } from './lib/args.js';
 
 /** A sipp-like INVITE with a distinct Call-ID (~560 bytes). */
 function invite(i: number): Buffer {
@@ -49,7 +49,8 @@ function helper(): void {
 let sink = 0;
 
 async function main(): Promise<void> {
-  const { values: o } = parseArgs({ options: {
+  const USAGE = `node dist/bench/main-thread.js [--messages 20000] [--batch 16] [--workers 2] [--rounds 5]`;
+  const { values: o } = parseBenchArgs(USAGE, { options: {
     messages: { type: 'string', default: '20000' }, batch: { type: 'string', default: '16' },
     workers: { type: 'string', default: '2' }, rounds: { type: 'string', default: '5' },
   } });

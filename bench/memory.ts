@@ -3,10 +3,9 @@
 // memory growth divided by the calls held: once right after the last call is up (transactions of
 // the ramp still alive) and again --settle seconds later (transactions gone, dialogs only).
 // Then the calls hang up and the run ends. Ours: VmRSS; Kamailio: sum of PSS of its processes.
-//   node dist/bench/memory.js [--dialogs 50000] [--rate 1000] [--settle 40] [--workers 2] [--targets kamailio,ours]
+// Usage: --help.
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { killAll, sleep, stopChildrenOnSignal } from './lib/child.js';
 import { availableTargets, startKamailio } from './lib/kamailio.js';
 import { freeUdpPort } from './lib/net.js';
@@ -15,8 +14,11 @@ import { fmt, mdTable, writeResults } from './lib/results.js';
 import { readSippStats, startSipp } from './lib/sipp.js';
 import { callSpec } from './lib/specs.js';
 import type { Target } from './lib/target.js';
+import { parseBenchArgs } from './lib/args.js';
 
-const { values: o } = parseArgs({
+const USAGE = `node dist/bench/memory.js [--dialogs 50000] [--rate 1000] [--settle 40] [--workers 2] [--targets kamailio,ours]`;
+
+const { values: o } = parseBenchArgs(USAGE, {
   options: {
     dialogs: { type: 'string', default: '50000' },
     rate: { type: 'string', default: '1000' },

@@ -16,6 +16,7 @@ import { parseMessage } from '../lib/sip/parser.js';
 import { viaBranch } from '../lib/sip/via.js';
 import { peekCallId } from '../lib/shard/callid-peek.js';
 import { shardFor } from '../lib/shard/hash.js';
+import { exitOnHelp } from './lib/args.js';
 
 const require = createRequire(import.meta.url);
 interface NpmSipMessage {
@@ -164,6 +165,7 @@ export function parseCpuRatio(rounds = 8, perRound = 100_000): { ours: number; n
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
+  exitOnHelp('node dist/bench/micro.js   (no options; npm run bench)');
   const { ops: r, parse } = await runMicro();
   for (const [k, v] of Object.entries(r)) console.log(`${k.padEnd(56)} ${v.toLocaleString('en-US').padStart(12)} ops/s`);
   console.log('both parse tasks start from the same datagram Buffer and read: method, Request-URI, top Via branch,');

@@ -1,23 +1,24 @@
 // Registration load (npm run bench:register): REGISTER with MD5 digest auth (401 challenge, then
 // credentials) for --users distinct users, sweeping the rate up to the first unsustainable step,
 // against Kamailio (when installed) and our proxy in one run, alternating per rate.
-//   node dist/bench/register.js [--users 1000] [--workers 2] [--duration 10] [--repeat 1] [--rates 500,1000,...] [--targets ours,kamailio]
-//     [--cpu-prof DIR]  (V8 CPU profiles of our proxy's threads, written when it stops)
-//     [--young-generation-mb N] [--stateless-challenge] [--node-flags='...']
+// Usage: --help.
 import { rmSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { parseArgs } from 'node:util';
 import { killAll, stopChildrenOnSignal } from './lib/child.js';
 import { summarize, SUMMARY_HEADERS } from './lib/compare-summary.js';
 import { availableTargets, startKamailio } from './lib/kamailio.js';
 import { freeUdpPort } from './lib/net.js';
-import { OUR_PROXY_ARGS, ourProxyOptions, startOurProxy } from './lib/proxy.js';
+import { OUR_PROXY_ARGS, OUR_PROXY_USAGE, ourProxyOptions, startOurProxy } from './lib/proxy.js';
 import { mdTable, writeResults } from './lib/results.js';
 import { registerSpec, writeUsersCsv } from './lib/specs.js';
 import { parseRates, parseRepeat, STEP_HEADERS, stepRow, sweep } from './lib/sweep.js';
 import { benchUsers, type Target } from './lib/target.js';
+import { parseBenchArgs } from './lib/args.js';
 
-const { values: o } = parseArgs({
+const USAGE = `node dist/bench/register.js [--users 1000] [--workers 2] [--duration 10] [--repeat 1] [--rates 500,1000,...] [--targets ours,kamailio]
+${OUR_PROXY_USAGE}`;
+
+const { values: o } = parseBenchArgs(USAGE, {
   options: {
     users: { type: 'string', default: '1000' },
     ...OUR_PROXY_ARGS,

@@ -4,16 +4,18 @@
 // says ADMIN_ERR_RESIZE_BUSY) back to --workers. Reports each change's report (held messages, hold
 // time, whole time, dialogs moved, calls pinned), how long its pins took to settle, and the calls
 // that failed meanwhile (expected 0). Bounded: the step's duration, 5 s polls at most 60 s each.
-//   node dist/bench/resize.js [--workers 2] [--to 4] [--rate 100] [--duration 60] [--hold 5000]
-import { parseArgs } from 'node:util';
+// Usage: --help.
 import { killAll, sleep, stopChildrenOnSignal } from './lib/child.js';
 import { runStep } from './lib/load-step.js';
 import { freeUdpPort } from './lib/net.js';
 import { startOurProxyWithAdmin } from './lib/proxy.js';
 import { fmt, mdTable, writeResults } from './lib/results.js';
 import { callSpec } from './lib/specs.js';
+import { parseBenchArgs } from './lib/args.js';
 
-const { values: o } = parseArgs({
+const USAGE = `node dist/bench/resize.js [--workers 2] [--to 4] [--rate 100] [--duration 60] [--hold 5000]`;
+
+const { values: o } = parseBenchArgs(USAGE, {
   options: {
     workers: { type: 'string', default: '2' },
     to: { type: 'string', default: '4' },

@@ -1,12 +1,15 @@
 // One shard's CPU per call, without sockets or threads: a full call (INVITE, 100, 180, 200, ACK,
 // BYE, 200) driven through ShardRuntime in a loop. Run with --cpu-prof to see where time goes.
 import { CallDriver } from './lib/shard-calls.js';
+import { exitOnHelp, positionalNumber } from './lib/args.js';
 
+const USAGE = 'node dist/bench/shard-flow.js [calls, default 20000]   (add --cpu-prof to profile)';
+exitOnHelp(USAGE);
+const n = positionalNumber(USAGE, 0, 20000);
 const driver = new CallDriver();
 const rt = driver.rt;
 const call = (i: number): void => driver.hangUp(i, driver.setUp(i));
 
-const n = Number(process.argv[2] ?? 20000);
 for (let i = 0; i < 2000; i++) call(i);
 const start = process.cpuUsage();
 const t0 = process.hrtime.bigint();

@@ -4,16 +4,19 @@
 // (the credential-less REGISTERs of a block, then their authenticated retries), so the cost of the
 // 401 and of the digest check + binding is each visible; the client's digest work happens between
 // the timed blocks. Rounds report min / median. Run with --cpu-prof to see where time goes.
-//   node [--expose-gc] dist/bench/shard-register.js [registrations per round, default 20000] [users, default 1000] [rounds, default 3]
+// Usage: --help.
 // With --expose-gc it also prints the heap left after a full GC.
 import { answerChallenge } from '../lib/sip/digest.js';
 import type { FromShardBatch } from '../lib/shard/channel.js';
 import { benchShard, CALLER } from './lib/shard-calls.js';
 import { benchUsers } from './lib/target.js';
+import { exitOnHelp, positionalNumber } from './lib/args.js';
 
-const n = Number(process.argv[2] ?? 20000);
-const users = benchUsers(Number(process.argv[3] ?? 1000));
-const rounds = Math.max(1, Number(process.argv[4] ?? 3));
+const USAGE = 'node [--expose-gc] dist/bench/shard-register.js [registrations per round, default 20000] [users, default 1000] [rounds, default 3]';
+exitOnHelp(USAGE);
+const n = positionalNumber(USAGE, 0, 20000);
+const users = benchUsers(positionalNumber(USAGE, 1, 1000));
+const rounds = Math.max(1, positionalNumber(USAGE, 2, 3));
 /** registrations per timed block: well inside the nonce manager's memory of recent nonces (2048) */
 const BLOCK = 256;
 

@@ -2,13 +2,16 @@
 // moved clock), each held --hold ms and then ended with BYE, timers running, so transactions live
 // their real 32 s and dialogs pile up to rate x hold. Unlike shard-flow.js (no timer ever fires,
 // every transaction stays), the heap looks like a loaded shard's; GC pauses are counted.
-// Run: node dist/bench/shard-steady.js [calls=60000] [holdMs=20000]   (add --cpu-prof to profile)
+// Usage: --help.
 import { constants, PerformanceObserver } from 'node:perf_hooks';
 import { ManualClock } from '../lib/txn/timers.js';
 import { CallDriver } from './lib/shard-calls.js';
+import { exitOnHelp, positionalNumber } from './lib/args.js';
 
-const n = Number(process.argv[2] ?? 60000);
-const hold = Number(process.argv[3] ?? 20000);
+const USAGE = 'node dist/bench/shard-steady.js [calls, default 60000] [hold ms, default 20000]   (add --cpu-prof to profile)';
+exitOnHelp(USAGE);
+const n = positionalNumber(USAGE, 0, 60000);
+const hold = positionalNumber(USAGE, 1, 20000);
 const warm = Math.min(10000, Math.floor(n / 2));
 const clock = new ManualClock(Date.now());
 const driver = new CallDriver(clock, false);

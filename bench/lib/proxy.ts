@@ -32,6 +32,8 @@ export interface OurProxyOptions {
   nodeFlags?: string[];
   /** transport.udpBatchSend (absent: the config default, on) */
   udpBatchSend?: boolean;
+  /** config settings by dotted path, applied last (--set shard.batchesInFlight=0) */
+  settings?: Array<[path: string, value: unknown]>;
 }
 
 /** The command-line options every load bench takes for our proxy (parseArgs form). */
@@ -42,15 +44,23 @@ export const OUR_PROXY_ARGS = {
   'stateless-challenge': { type: 'boolean', default: false },
   'node-flags': { type: 'string' },
   'udp-batch-send': { type: 'string', default: 'on' },
+  /** any config setting, by dotted path: --set shard.batchesInFlight=0 (repeatable; JSON values, else a string) */
+  set: { type: 'string', multiple: true },
 } as const;
 
 export type OurProxyArgValues = {
   workers?: string; 'cpu-prof'?: string; 'young-generation-mb'?: string; 'stateless-challenge'?: boolean; 'node-flags'?: string;
-  'udp-batch-send'?: string;
+  'udp-batch-send'?: string; set?: string[];
 };
 
+/** Their usage lines, for the scripts' --help. */
+export const OUR_PROXY_USAGE = `our proxy:
+  [--workers 2] [--cpu-prof DIR]  (V8 CPU profiles of its threads, written when it stops)
+  [--young-generation-mb N] [--stateless-challenge] [--udp-batch-send on|off]
+  [--node-flags='--max-semi-space-size=8 ...'] [--set shard.batchMax=128 ...]  (any config setting, repeatable)`;
+
 /** OurProxyOptions from those options' values. */
-export function ourProxyOptions(v: OurProxyArgValues): Pick<OurProxyOptions, 'workers' | 'cpuProfDir' | 'youngGenerationMb' | 'statelessChallenge' | 'nodeFlags' | 'udpBatchSend'> {
+export function ourProxyOptions(v: OurProxyArgValues): Pick<OurProxyOptions, 'workers' | 'cpuProfDir' | 'youngGenerationMb' | 'statelessChallenge' | 'nodeFlags' | 'udpBatchSend' | 'settings'> {
   return {
     workers: Number(v.workers ?? '2'),
     cpuProfDir: v['cpu-prof'],
@@ -58,13 +68,39 @@ export function ourProxyOptions(v: OurProxyArgValues): Pick<OurProxyOptions, 'wo
     statelessChallenge: v['stateless-challenge'] === true,
     nodeFlags: v['node-flags']?.split(/\s+/).filter((f) => f !== ''),
     udpBatchSend: v['udp-batch-send'] !== 'off',
+    settings: (v.set ?? []).map(parseSetting),
   };
+}
+
+/** `a.b.c=value`: the value as JSON when it parses (numbers, booleans, arrays), else the text. */
+export function parseSetting(arg: string): [string, unknown] {
+  const eq = arg.indexOf('=');
+  const path = eq > 0 ? arg.slice(0, eq) : '';
+  if (!/^[A-Za-z][A-Za-z0-9]*(\.[A-Za-z][A-Za-z0-9]*)*$/.test(path)) throw new Error(`--set ${arg}: expected path=value, path dotted config keys (shard.batchesInFlight=0)`);
+  const text = arg.slice(eq + 1);
+  try {
+    return [path, JSON.parse(text) as unknown];
+  } catch {
+    return [path, text];
+  }
+}
+
+/** Writes `value` at a dotted path of a plain config object, making the sections on the way. */
+function setAt(config: Record<string, unknown>, path: string, value: unknown): void {
+  const keys = path.split('.');
+  let node = config;
+  for (const k of keys.slice(0, -1)) {
+    const next = node[k];
+    if (next === null || typeof next !== 'object' || Array.isArray(next)) node[k] = {};
+    node = node[k] as Record<string, unknown>;
+  }
+  node[keys[keys.length - 1]!] = value;
 }
 
 export async function startOurProxy(o: OurProxyOptions): Promise<Target> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-proxy-'));
   const port = await freeUdpPort();
-  const config = {
+  const config: Record<string, unknown> = {
     workers: o.workers,
     log: { level: 'warn' },
     listen: [{ transport: 'udp', address: '127.0.0.1', port }],
@@ -83,6 +119,7 @@ export async function startOurProxy(o: OurProxyOptions): Promise<Target> {
     users: o.users ?? [],
     routes: [{ prefix: '9', destination: `sip:127.0.0.1:${o.uasPort}`, strip: 1 }],
   };
+  for (const [path, value] of o.settings ?? []) setAt(config, path, value);
   if (o.cpuProfDir !== undefined) mkdirSync(o.cpuProfDir, { recursive: true });
   const profilesBefore = o.cpuProfDir === undefined ? 0 : cpuProfiles(o.cpuProfDir).length;
   const configPath = join(dir, 'bench.yaml');

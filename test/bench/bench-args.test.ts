@@ -1,0 +1,50 @@
+// The bench scripts' command lines: --help prints the usage and exits 0 (nothing started), a wrong
+// option or argument says what was wrong and exits 2 without a stack trace; --set a.b=v reaches
+// our proxy's config by dotted path.
+import t from 'tap';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { parseSetting } from '../../bench/lib/proxy.js';
+
+const dist = join(import.meta.dirname, '..', '..', 'dist', 'bench');
+const run = (script: string, ...args: string[]): { status: number | null; out: string; err: string } => {
+  const r = spawnSync(process.execPath, [join(dist, script), ...args], { encoding: 'utf8', timeout: 20_000 });
+  return { status: r.status, out: r.stdout, err: r.stderr };
+};
+
+t.test('--help prints the usage with our proxy options and exits 0', async (t) => {
+  for (const script of ['calls.js', 'compare.js', 'register.js']) {
+    const r = run(script, '--help');
+    t.equal(r.status, 0, script);
+    t.match(r.out, new RegExp(`^node dist/bench/${script.replace('.', '\\.')} `), `${script} usage first`);
+    t.match(r.out, /--set shard\.batchMax=128/, `${script} lists the shared proxy options`);
+    t.equal(r.err, '', `${script} nothing on stderr`);
+  }
+  for (const script of ['memory.js', 'admin.js', 'resize.js', 'channel.js', 'main-thread.js', 'micro.js', 'shard-flow.js', 'shard-steady.js', 'shard-register.js', 'dialog-memory.js']) {
+    const r = run(script, '--help');
+    t.equal(r.status, 0, script);
+    t.match(r.out, /^node .*dist\/bench\//, `${script} prints its usage`);
+  }
+});
+
+t.test('an unknown option or a bad positional argument: one line and the usage, exit 2', async (t) => {
+  const r = run('calls.js', '--rat', '300');
+  t.equal(r.status, 2);
+  t.match(r.err, /Unknown option '--rat'/);
+  t.match(r.err, /node dist\/bench\/calls\.js \[--workers 2\]/);
+  t.notMatch(r.err, /\n\s+at /, 'no stack trace');
+  const p = run('shard-flow.js', 'many');
+  t.equal(p.status, 2);
+  t.match(p.err, /argument 1 must be a non-negative number, got 'many'/);
+});
+
+t.test('--set values: JSON when it parses, else the text; a bad path is refused', async (t) => {
+  t.same(parseSetting('shard.batchMax=128'), ['shard.batchMax', 128]);
+  t.same(parseSetting('transport.udpBatchSend=false'), ['transport.udpBatchSend', false]);
+  t.same(parseSetting('log.level=info'), ['log.level', 'info']);
+  t.same(parseSetting('security.exempt=["127.0.0.1"]'), ['security.exempt', ['127.0.0.1']]);
+  t.same(parseSetting('a=b=c'), ['a', 'b=c'], 'only the first = splits');
+  t.throws(() => parseSetting('=1'), /expected path=value/);
+  t.throws(() => parseSetting('shard..batchMax=1'), /expected path=value/);
+  t.throws(() => parseSetting('noequals'), /expected path=value/);
+});
