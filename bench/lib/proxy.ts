@@ -6,6 +6,7 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { parseArgs } from 'node:util';
 import { reportLog, startBounded } from './child.js';
 import { freeUdpPort, waitForSip } from './net.js';
 import { peakRssKb, rssKb, threadCpu } from './proc.js';
@@ -48,10 +49,8 @@ export const OUR_PROXY_ARGS = {
   set: { type: 'string', multiple: true },
 } as const;
 
-export type OurProxyArgValues = {
-  workers?: string; 'cpu-prof'?: string; 'young-generation-mb'?: string; 'stateless-challenge'?: boolean; 'node-flags'?: string;
-  'udp-batch-send'?: string; set?: string[];
-};
+/** What parseArgs gives for OUR_PROXY_ARGS (each script adds options of its own beside them). */
+export type OurProxyArgValues = Partial<ReturnType<typeof parseArgs<{ options: typeof OUR_PROXY_ARGS }>>['values']>;
 
 /** Their usage lines, for the scripts' --help. */
 export const OUR_PROXY_USAGE = `our proxy:
@@ -62,7 +61,7 @@ export const OUR_PROXY_USAGE = `our proxy:
 /** OurProxyOptions from those options' values. */
 export function ourProxyOptions(v: OurProxyArgValues): Pick<OurProxyOptions, 'workers' | 'cpuProfDir' | 'youngGenerationMb' | 'statelessChallenge' | 'nodeFlags' | 'udpBatchSend' | 'settings'> {
   return {
-    workers: Number(v.workers ?? '2'),
+    workers: Number(v.workers ?? OUR_PROXY_ARGS.workers.default),
     cpuProfDir: v['cpu-prof'],
     youngGenerationMb: v['young-generation-mb'] === undefined ? undefined : Number(v['young-generation-mb']),
     statelessChallenge: v['stateless-challenge'] === true,

@@ -332,8 +332,7 @@ export class SipMessage {
    * The message as sent: one Buffer written in place (start line, header lines, body), its size
    * counted first. Unchanged received lines are copied from the received bytes in runs of adjacent
    * lines; no header text is built as a string. An ArrayBuffer of its own, not a slice of Node's
-   * 8 KB pool: a transaction keeping it for retransmission would keep the whole slab alive, and
-   * postMessage to the main thread would clone the whole slab.
+   * 8 KB pool: a transaction keeping it for retransmission would keep the whole slab alive.
    */
   toBuffer(): Buffer {
     const body = this.body;

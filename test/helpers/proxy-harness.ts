@@ -35,7 +35,12 @@ export async function startTestProxy(overrides: ConfigOverrides = {}): Promise<P
   const handle = await startProxy(config, createLogger(config.log.level));
   // shard threads boot after startProxy returns (their queue waits meanwhile): a stats round trip
   // tells they all run, so a peer's first request is not late enough to be retransmitted
-  await handle.shardStats();
+  try {
+    await handle.shardStats();
+  } catch (err) {
+    await handle.close(); // a test that fails here must not leave sockets and threads behind
+    throw err;
+  }
   const udpPort = handle.listeners.find((l) => l.transport === 'udp')?.port ?? 0;
   const tcpPort = handle.listeners.find((l) => l.transport === 'tcp')?.port ?? 0;
   const tlsPort = handle.listeners.find((l) => l.transport === 'tls')?.port ?? 0;
