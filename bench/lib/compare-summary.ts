@@ -17,9 +17,14 @@ export function summarize(ours: SweepOutcome, kam: SweepOutcome, rateUnit: strin
   const a = at(ours);
   const b = at(kam);
   const cpuCell = (o: SweepOutcome, s: StepResult | undefined): string => `${fmt(s?.cpuPer1000 ?? NaN, 3)}${rangeNote(o.steps.filter((x) => x.rate === common))}`;
-  const best = (o: SweepOutcome): string => `${o.atTopRate ? '>= ' : ''}${o.best}`;
+  const lowest = Math.min(...[...ours.steps, ...kam.steps].map((x) => x.rate));
+  // a target that failed the lowest rate tried sustained none of them: said so, not "0/s"
+  const best = (o: SweepOutcome): string => (o.best === 0 ? `none (failed ${lowest}/s)` : `${o.atTopRate ? '>= ' : ''}${o.best}`);
   const rateRatio = (): string => (ours.atTopRate && kam.atTopRate ? 'n/a (both passed every rate)'
-    : `${kam.atTopRate ? '<= ' : ours.atTopRate ? '>= ' : ''}${ratio(ours.best, kam.best)}`);
+    : ours.best === 0 && kam.best === 0 ? '-'
+      : kam.best === 0 ? `> ${fmt(ours.best / lowest, 2)} (kamailio sustained no rate tried)`
+        : ours.best === 0 ? `< ${fmt(lowest / kam.best, 2)} (sipshard sustained no rate tried)`
+          : `${kam.atTopRate ? '<= ' : ours.atTopRate ? '>= ' : ''}${ratio(ours.best, kam.best)}`);
   const ratio = (x: number | undefined, y: number | undefined): string => (x !== undefined && y !== undefined && y > 0 ? fmt(x / y, 2) : '-');
   const split = per1000Split(a);
   const splitText = split === undefined ? '-' : `${fmt(split.main, 3)} / ${fmt(split.shards, 3)} / ${fmt(split.other, 3)}`;
@@ -33,9 +38,12 @@ export function summarize(ours: SweepOutcome, kam: SweepOutcome, rateUnit: strin
   const lines = [
     `highest sustainable rate: sipshard ${best(ours)} ${rateUnit}, kamailio ${best(kam)} ${rateUnit} ` +
       `(ratio ours/kamailio ${rateRatio()}; '>=' marks a target that passed the highest rate tried)`,
-    `${cpuUnit} at ${common}/s: sipshard ${cpuCell(ours, a)}, kamailio ${cpuCell(kam, b)} (ratio ours/kamailio ${ratio(a?.cpuPer1000, b?.cpuPer1000)})`,
-    `sipshard ${cpuUnit} at ${common}/s by thread, main / shards / other: ${splitText}`,
+    ...(common === 0 ? [`${cpuUnit}: not compared, no rate tried was sustained by both (try lower --rates)`] : [
+      `${cpuUnit} at ${common}/s: sipshard ${cpuCell(ours, a)}, kamailio ${cpuCell(kam, b)} (ratio ours/kamailio ${ratio(a?.cpuPer1000, b?.cpuPer1000)})`,
+      `sipshard ${cpuUnit} at ${common}/s by thread, main / shards / other: ${splitText}`,
+    ]),
   ];
+  if (common === 0) rows.splice(1, rows.length - 1, [`${cpuUnit}`, 'not compared: no rate tried was sustained by both', '', '']);
   return {
     rows, lines,
     data: { oursBest: ours.best, kamailioBest: kam.best, commonRate: common,

@@ -30,3 +30,16 @@ t.test('a step without a split (Kamailio, or a target that cannot tell) shows a 
   t.equal(stepRow(step('kamailio', 1000))[col], '-');
   t.equal(stepRow(step('sipshard', 1000, { cpuSplitS: { main: 1.5, shards: 3.25, other: 0.5 } }))[col], '1.50/3.25/0.50');
 });
+
+t.test('a target that failed the lowest rate tried: "none", a bounded rate ratio, CPU not compared', async (t) => {
+  const failed = (target: string, rate: number): StepResult & { verdict: string } => step(target, rate, { failed: rate, failedPct: 10, verdict: 'NOT sustainable' });
+  const ours = sweep('sipshard', [step('sipshard', 4000), step('sipshard', 4500), failed('sipshard', 5000)], 4500);
+  const kam = sweep('kamailio', [failed('kamailio', 4000)], 0);
+  const s = summarize(ours, kam, 'calls/s', 'CPU s/1000 calls');
+  t.same(s.rows[0], ['highest sustainable calls/s', '4500', 'none (failed 4000/s)', '> 1.13 (kamailio sustained no rate tried)']);
+  t.same(s.rows.slice(1), [['CPU s/1000 calls', 'not compared: no rate tried was sustained by both', '', '']]);
+  t.notMatch(s.lines.join('\n'), /at 0\/s/, 'no "at 0/s" figures');
+  t.match(s.lines.join('\n'), /not compared, no rate tried was sustained by both/);
+  const mirrored = summarize(sweep('sipshard', [failed('sipshard', 4000)], 0), sweep('kamailio', [step('kamailio', 4000), step('kamailio', 5000)], 5000), 'calls/s', 'CPU s/1000 calls');
+  t.equal(mirrored.rows[0]![3], '< 0.80 (sipshard sustained no rate tried)');
+});
