@@ -32,7 +32,7 @@ t.test('a step without a split (Kamailio, or a target that cannot tell) shows a 
 });
 
 t.test('a target that failed the lowest rate tried: "none", a bounded rate ratio, CPU not compared', async (t) => {
-  const failed = (target: string, rate: number): StepResult & { verdict: string } => step(target, rate, { failed: rate, failedPct: 10, verdict: 'NOT sustainable' });
+  const failed = (target: string, rate: number): StepResult & { verdict: string } => ({ ...step(target, rate, { failed: rate, failedPct: 10 }), verdict: 'NOT sustainable' });
   const ours = sweep('sipshard', [step('sipshard', 4000), step('sipshard', 4500), failed('sipshard', 5000)], 4500);
   const kam = sweep('kamailio', [failed('kamailio', 4000)], 0);
   const s = summarize(ours, kam, 'calls/s', 'CPU s/1000 calls');
