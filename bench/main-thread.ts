@@ -1,6 +1,8 @@
 // In-thread bench of the main thread's per-message path, stage by stage, in CPU microseconds of the
 // main thread per message (its own schedstat clock: the helper thread beside it is not counted):
-//   recv     a UDP datagram received ('message' event, Buffer and rinfo), sent by a helper thread
+//   recv     a UDP datagram received by our listener through dgram ('message' event, Buffer and
+//            rinfo), sent by a helper thread
+//   recv-batch  the same through the addon's recvmmsg (transport.udpBatchReceive; when it is built)
 //   route    Call-ID peek, hash, jump hash to one of --workers shards, interned source target
 //   post     the message added to its shard's run, the run posted (transferred) every --batch
 //   fan-out  a shard's answer run read back into Buffer views (forEachSip), per message
@@ -16,6 +18,8 @@ import { peekCallId } from '../lib/shard/callid-peek.js';
 import { callIdHash, jumpHash } from '../lib/shard/hash.js';
 import { forEachSip, SipRunWriter, type PackedSip } from '../lib/shard/sip-frames.js';
 import { SourceTargets } from '../lib/transport/source-targets.js';
+import { udpBatchReceiveAvailable } from '../lib/transport/udp-batch-receive.js';
+import { UdpListener } from '../lib/transport/udp-listener.js';
 import type { SendTarget } from '../lib/transport/types.js';
 import { minMedian, threadCpuUs } from './lib/thread-clock.js';
 import { parseBenchArgs } from './lib/args.js';
@@ -47,6 +51,8 @@ function helper(): void {
 }
 
 let sink = 0;
+const quiet = (): void => undefined;
+const SILENT = { info: quiet, warn: quiet, error: quiet, debug: quiet };
 
 async function main(): Promise<void> {
   const USAGE = `node dist/bench/main-thread.js [--messages 20000] [--batch 16] [--workers 2] [--rounds 5]`;
@@ -60,9 +66,18 @@ async function main(): Promise<void> {
   const msgs = Array.from({ length: n }, (_, i) => invite(i));
   const worker = new Worker(fileURLToPath(import.meta.url));
   const [{ port: helperPort }] = (await once(worker, 'message')) as [{ port: number }];
-  const rx: Socket = createSocket('udp4');
-  await new Promise<void>((r) => rx.bind(0, '127.0.0.1', r));
-  rx.setRecvBufferSize(4 << 20);
+  // the proxy's own listener, reading through dgram ('recv') and through recvmmsg ('recv-batch')
+  let onDatagram: (d: Buffer) => void = () => undefined;
+  const listener = async (udpBatchReceive: boolean): Promise<UdpListener> => {
+    const l = new UdpListener({ transport: 'udp', address: '127.0.0.1', port: 0 }, {
+      maxMessageBytes: 65535, udpRecvBufferBytes: 4 << 20, udpSendBufferBytes: 0, udpBatchReceive,
+      tcpIdleTimeoutMs: 0, tcpConnectTimeoutMs: 0, maxConnections: 0, maxConnectionsPerSource: 0,
+    }, SILENT, (d) => onDatagram(d));
+    await l.listen();
+    return l;
+  };
+  const rx = await listener(false);
+  const rxBatch = udpBatchReceiveAvailable ? await listener(true) : undefined;
   const tx: Socket = createSocket({ type: 'udp4', lookup: (a, _o, cb) => cb(null, a, 4) });
   await new Promise<void>((r) => tx.bind(0, '127.0.0.1', r));
   const sources = new SourceTargets();
@@ -77,24 +92,24 @@ async function main(): Promise<void> {
     answers.push(answerWriter.close()!);
   }
 
-  const recv = async (): Promise<number> => {
+  const recvOn = async (l: UdpListener): Promise<number> => {
     const chunk = 256; // well within the 4 MB receive buffer
     let got = 0;
     let lost = 0;
     let wake: () => void = () => undefined;
-    rx.on('message', (d: Buffer) => { sink += d.length; if (++got % chunk === 0 || got === n) wake(); });
+    onDatagram = (d: Buffer) => { sink += d.length; if (++got % chunk === 0 || got === n) wake(); };
     const t0 = threadCpuUs();
     for (let from = 0; from < n; from += chunk) {
       const want = Math.min(n, from + chunk);
       const arrived = new Promise<void>((r) => { wake = r; });
-      worker.postMessage({ t: 'blast', port: rx.address().port, from, n: want - from } satisfies ToHelper);
+      worker.postMessage({ t: 'blast', port: l.boundConfig!.port, from, n: want - from } satisfies ToHelper);
       const late = setTimeout(() => wake(), 200);
       await arrived;
       clearTimeout(late);
       if (got < want) { lost += want - got; got = want; }
     }
     const us = threadCpuUs() - t0;
-    rx.removeAllListeners('message');
+    onDatagram = () => undefined;
     if (lost > 0) process.stderr.write(`recv: ${lost} datagrams lost\n`);
     return us;
   };
@@ -135,7 +150,8 @@ async function main(): Promise<void> {
     return threadCpuUs() - t0;
   };
 
-  const stages: Array<[string, () => number | Promise<number>]> = [['recv', recv], ['route', route], ['post', post], ['fan-out', fanOut], ['send', send]];
+  const stages: Array<[string, () => number | Promise<number>]> = [['recv', () => recvOn(rx)],
+    ...(rxBatch === undefined ? [] : [['recv-batch', () => recvOn(rxBatch)] as [string, () => Promise<number>]]), ['route', route], ['post', post], ['fan-out', fanOut], ['send', send]];
   const seen = new Map<string, number[]>(stages.map(([s]) => [s, []]));
   console.log(`main thread: ${n} messages of ${msgs[0]!.length} B, runs of ${batch}, ${workers} shards; CPU us per message`);
   for (let r = 0; r < Number(o.rounds); r++) {
@@ -148,9 +164,10 @@ async function main(): Promise<void> {
     console.log(`round ${r + 1}: ${line.join('  ')}`);
   }
   console.log('us/msg min / median:');
-  for (const [name, v] of seen) console.log(`  ${name.padEnd(8)} ${minMedian(v)}`);
+  for (const [name, v] of seen) console.log(`  ${name.padEnd(10)} ${minMedian(v)}`);
   worker.postMessage({ t: 'stop' } satisfies ToHelper);
-  rx.close();
+  await rx.close();
+  await rxBatch?.close();
   tx.close();
   if (sink === 0.5) console.log(''); // keeps the reads alive
 }

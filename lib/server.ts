@@ -281,7 +281,7 @@ export async function startProxy(config: Config, log: Logger): Promise<ProxyHand
     pinDeadlineMs: () => 64 * current.proxy.t1Ms + 4000,
   });
 
-  log.info({ workers, listeners, tlsCertificate: tls.fingerprint || undefined, udpBatchSend: transports.batchSending }, 'proxy started');
+  log.info({ workers, listeners, tlsCertificate: tls.fingerprint || undefined, udpBatchSend: transports.batchSending, udpBatchReceive: transports.batchReceiving }, 'proxy started');
 
   const askShards = <T>(make: (id: number) => ToShard, shards?: readonly number[]): Promise<T[]> => requests.ask<T>(make, shards);
   const sendConfig = async (cfg: Config): Promise<ConfigApplied[]> => askShards<ConfigApplied>((id) => ({ t: 'config', id, config: cfg }));

@@ -48,6 +48,7 @@ const TransportSchema = Type.Object(
     udpRecvBufferBytes: Type.Integer({ minimum: 65536, default: 4194304, description: 'SO_RCVBUF for UDP sockets; a large buffer absorbs bursts while shards are busy.' }),
     udpSendBufferBytes: Type.Integer({ minimum: 65536, default: 4194304, description: 'SO_SNDBUF for UDP sockets.' }),
     udpBatchSend: Type.Boolean({ default: true, description: "Send each shard batch's UDP messages with one sendmmsg system call per 64 (the native addon built at install, Linux); false, or without the addon, every datagram goes through Node's dgram send. Read at start." }),
+    udpBatchReceive: Type.Boolean({ default: true, description: "Read the UDP listeners with recvmmsg, up to 64 datagrams per system call handed over in one buffer (the native addon built at install, Linux); false, or without the addon, each datagram comes through Node's dgram. Read at start." }),
     tcpIdleTimeoutMs: Type.Integer({ minimum: 1000, default: 120000, description: 'Close a TCP connection after this long without traffic.' }),
     tcpMessageTimeoutMs: Type.Integer({ minimum: 0, default: 10000, description: 'An inbound TCP connection must send its first message, and finish every message it begins, within this; slower ones are closed and counted (slow-loris). 0: no limit.' }),
     tcpConnectTimeoutMs: Type.Integer({ minimum: 100, default: 5000, description: 'Give up on an outbound TCP connect after this long (the request then fails with 503).' }),

@@ -162,6 +162,11 @@ export class TransportManager {
     return undefined;
   }
 
+  /** every UDP listener reads with recvmmsg (config and addon); false with none */
+  get batchReceiving(): boolean {
+    return this.udp.length > 0 && this.udp.every((u) => u.batchReceiving);
+  }
+
   /** sendmmsg batches are on (config and addon) and the sockets are bound */
   get batchSending(): boolean {
     return this.limits.udpBatchSend !== false && udpBatchSendAvailable && this.udpSockets() !== undefined;
@@ -409,7 +414,7 @@ function validate(opts: TransportManagerOptions): void {
     if (!Number.isInteger(l.port) || l.port < 0 || l.port > 65535) throw createError('SIP_ERR_CONFIG', `listener port out of range: ${l.port}`);
   }
   for (const [k, v] of Object.entries(opts.limits)) {
-    if (k === 'udpBatchSend') {
+    if (k === 'udpBatchSend' || k === 'udpBatchReceive') {
       if (typeof v !== 'boolean' && v !== undefined) throw createError('SIP_ERR_CONFIG', `transport limit ${k} must be true or false, got ${String(v)}`);
       continue;
     }

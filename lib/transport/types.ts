@@ -40,6 +40,8 @@ export interface TransportLimits {
   udpSendBufferBytes: number;
   /** sendmmsg for shard batches when the native addon is built (default true) */
   udpBatchSend?: boolean;
+  /** recvmmsg for UDP listeners when the native addon is built (default true) */
+  udpBatchReceive?: boolean;
   tcpIdleTimeoutMs: number;
   /** An inbound connection must deliver its first message, and every message once begun must be
    *  complete, within this (slow-loris and silent connections); 0 or absent: no limit. */

@@ -4,16 +4,10 @@
 // thread against ~2.4 us for the same datagram in a batch, measured with bench/main-thread.js and
 // a C loop on this machine). Frames to stream targets, and every UDP frame after a full socket
 // buffer, are left to the caller, which sends them through Node as before.
-import { createRequire } from 'node:module';
 import { isIP } from 'node:net';
-import { join } from 'node:path';
-import { packageRoot } from '../config/load-config.js';
 import type { PackedSip } from '../shard/sip-frames.js';
 import type { SendTarget } from './types.js';
-
-interface UdpBatchAddon {
-  sendPacked(fd4: number, fd6: number, packed: ArrayBuffer, addresses: string[], ports: number[], maxBytes: number, result: Int32Array): void;
-}
+import { udpAddon, type UdpBatchAddon } from './udp-addon.js';
 
 export interface PackedSendResult {
   /** per target index of the run: its frames were the batch's (UDP to an IP of a family we listen on) */
@@ -27,18 +21,7 @@ export interface PackedSendResult {
   lastErrno: number;
 }
 
-function loadAddon(): UdpBatchAddon | undefined {
-  if (process.platform !== 'linux') return undefined;
-  try {
-    const require = createRequire(import.meta.url);
-    const addon = require(join(packageRoot(), 'build', 'Release', 'udp_batch.node')) as Partial<UdpBatchAddon>;
-    return typeof addon.sendPacked === 'function' ? addon as UdpBatchAddon : undefined;
-  } catch {
-    return undefined; // not built: the caller sends through dgram
-  }
-}
-
-const addon = loadAddon();
+const addon = typeof udpAddon?.sendPacked === 'function' ? udpAddon as Pick<UdpBatchAddon, 'sendPacked'> : undefined;
 
 /** True when the addon loaded (Linux, built at install). */
 export const udpBatchSendAvailable = addon !== undefined;

@@ -3,8 +3,12 @@
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
 import { bindListener, hostPort, type IpFamily, type ListenerConfig, type TransportLimits, type TransportLogger } from './types.js';
+import { BatchReceiver, udpBatchReceiveAvailable } from './udp-batch-receive.js';
 
 export type DatagramHandler = (data: Buffer, rinfo: RemoteInfo, listener: UdpListener) => void;
+
+/** What this code uses of dgram's internal UDP handle (reached by its symbol, as Node keeps it). */
+interface UdpHandle { fd?: unknown; recvStart?: () => number; recvStop?: () => number }
 
 export class UdpListener {
   readonly config: ListenerConfig;
@@ -15,8 +19,10 @@ export class UdpListener {
   private bound: ListenerConfig | undefined;
   private boundFd = -1;
   private closed = false;
+  /** recvmmsg reading in place of dgram's (transport.udpBatchReceive and the addon) */
+  private receiver: BatchReceiver | undefined;
 
-  constructor(config: ListenerConfig, limits: TransportLimits, logger: TransportLogger, onDatagram: DatagramHandler) {
+  constructor(config: ListenerConfig, limits: TransportLimits, logger: TransportLogger, private readonly onDatagram: DatagramHandler) {
     this.config = config;
     this.limits = limits;
     this.logger = logger;
@@ -28,7 +34,7 @@ export class UdpListener {
       // checks and its process.nextTick per datagram, and send at once
       lookup: (address, _options, callback) => callback(null, address, family),
     });
-    this.socket.on('message', (data, rinfo) => onDatagram(data, rinfo, this));
+    this.socket.on('message', (data, rinfo) => this.onDatagram(data, rinfo, this));
   }
 
   /**
@@ -39,11 +45,38 @@ export class UdpListener {
     return this.closed ? -1 : this.boundFd;
   }
 
+  /** dgram's handle of the socket, reached by its symbol. */
+  private handle(): UdpHandle | undefined {
+    const state = Object.getOwnPropertySymbols(this.socket).find((s) => s.description === 'state symbol');
+    return state === undefined ? undefined : (this.socket as unknown as Record<symbol, { handle?: UdpHandle } | undefined>)[state]?.handle;
+  }
+
   /** Read once after bind (every batch asks for it). */
   private readFd(): number {
-    const state = Object.getOwnPropertySymbols(this.socket).find((s) => s.description === 'state symbol');
-    const handle = state === undefined ? undefined : (this.socket as unknown as Record<symbol, { handle?: { fd?: unknown } } | undefined>)[state]?.handle;
-    return typeof handle?.fd === 'number' && handle.fd >= 0 ? handle.fd : -1;
+    const fd = this.handle()?.fd;
+    return typeof fd === 'number' && fd >= 0 ? fd : -1;
+  }
+
+  /** Datagrams are read with recvmmsg (the addon) rather than by dgram. */
+  get batchReceiving(): boolean {
+    return this.receiver !== undefined;
+  }
+
+  /**
+   * Reading moves to the addon: dgram's stops (its handle's recvStop, what dgram's own close
+   * does), the addon polls a duplicate of the descriptor. Any failure leaves dgram reading.
+   */
+  private startBatchReceive(): void {
+    if (this.limits.udpBatchReceive === false || !udpBatchReceiveAvailable || this.boundFd < 0) return;
+    const h = this.handle();
+    if (typeof h?.recvStop !== 'function' || typeof h.recvStart !== 'function') return;
+    h.recvStop();
+    try {
+      this.receiver = new BatchReceiver(this.boundFd, (data, rinfo) => this.onDatagram(data, rinfo, this));
+    } catch (err) {
+      h.recvStart();
+      this.logger.warn({ err, listener: hostPort(this.config.address, this.config.port) }, 'UDP batch receive unavailable; reading through dgram');
+    }
   }
 
   /** Address and real port once bound (port 0 resolved). */
@@ -59,6 +92,7 @@ export class UdpListener {
     this.applyBufferSizes();
     this.bound = { transport, address, port: this.socket.address().port };
     this.boundFd = this.readFd();
+    this.startBatchReceive();
     return this.bound;
   }
 
@@ -87,10 +121,14 @@ export class UdpListener {
     this.socket.send(data, port, address);
   }
 
-  close(): Promise<void> {
-    return new Promise((resolve) => {
-      if (this.closed) return resolve();
-      this.closed = true;
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    // the duplicate descriptor holds the port too: closed before the socket
+    const receiver = this.receiver;
+    this.receiver = undefined;
+    if (receiver !== undefined) await receiver.stop();
+    await new Promise<void>((resolve) => {
       try {
         this.socket.close(() => resolve());
       } catch {
