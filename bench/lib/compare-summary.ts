@@ -20,6 +20,7 @@ export function summarize(ours: SweepOutcome, kam: SweepOutcome, rateUnit: strin
   const lowest = Math.min(...[...ours.steps, ...kam.steps].map((x) => x.rate));
   // a target that failed the lowest rate tried sustained none of them: said so, not "0/s"
   const best = (o: SweepOutcome): string => (o.best === 0 ? `none (failed ${lowest}/s)` : `${o.atTopRate ? '>= ' : ''}${o.best}`);
+  const bestIn = (o: SweepOutcome): string => (o.best === 0 ? `none (failed ${lowest} ${rateUnit})` : `${best(o)} ${rateUnit}`);
   const rateRatio = (): string => (ours.atTopRate && kam.atTopRate ? 'n/a (both passed every rate)'
     : ours.best === 0 && kam.best === 0 ? '-'
       : kam.best === 0 ? `> ${fmt(ours.best / lowest, 2)} (kamailio sustained no rate tried)`
@@ -36,7 +37,7 @@ export function summarize(ours: SweepOutcome, kam: SweepOutcome, rateUnit: strin
     [`memory MB at ${common}/s (ours VmHWM, Kamailio sum of PSS)`, fmt(a?.memMb ?? NaN, 0), fmt(b?.memMb ?? NaN, 0), ratio(a?.memMb, b?.memMb)],
   ];
   const lines = [
-    `highest sustainable rate: sipshard ${best(ours)} ${rateUnit}, kamailio ${best(kam)} ${rateUnit} ` +
+    `highest sustainable rate: sipshard ${bestIn(ours)}, kamailio ${bestIn(kam)} ` +
       `(ratio ours/kamailio ${rateRatio()}; '>=' marks a target that passed the highest rate tried)`,
     ...(common === 0 ? [`${cpuUnit}: not compared, no rate tried was sustained by both (try lower --rates)`] : [
       `${cpuUnit} at ${common}/s: sipshard ${cpuCell(ours, a)}, kamailio ${cpuCell(kam, b)} (ratio ours/kamailio ${ratio(a?.cpuPer1000, b?.cpuPer1000)})`,

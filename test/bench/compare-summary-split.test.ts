@@ -40,6 +40,7 @@ t.test('a target that failed the lowest rate tried: "none", a bounded rate ratio
   t.same(s.rows.slice(1), [['CPU s/1000 calls', 'not compared: no rate tried was sustained by both', '', '']]);
   t.notMatch(s.lines.join('\n'), /at 0\/s/, 'no "at 0/s" figures');
   t.match(s.lines.join('\n'), /not compared, no rate tried was sustained by both/);
+  t.match(s.lines[0], /^highest sustainable rate: sipshard 4500 calls\/s, kamailio none \(failed 4000 calls\/s\) /);
   const mirrored = summarize(sweep('sipshard', [failed('sipshard', 4000)], 0), sweep('kamailio', [step('kamailio', 4000), step('kamailio', 5000)], 5000), 'calls/s', 'CPU s/1000 calls');
   t.equal(mirrored.rows[0]![3], '< 0.80 (sipshard sustained no rate tried)');
 });
