@@ -9,7 +9,7 @@ import { OUR_PROXY_ARGS, OUR_PROXY_USAGE, ourProxyOptions, startOurProxy } from 
 import { mdTable, writeResults } from './lib/results.js';
 import { callSpec } from './lib/specs.js';
 import { parseRates, STEP_HEADERS, stepLine, stepRow, sweep } from './lib/sweep.js';
-import { parseBenchArgs } from './lib/args.js';
+import { orUsage, parseBenchArgs } from './lib/args.js';
 
 export const DEFAULT_RATES = '200,400,800,1200,1600,2000,2500,3000,3500';
 
@@ -26,7 +26,7 @@ const { values: o } = parseBenchArgs(USAGE, {
     rates: { type: 'string', default: DEFAULT_RATES },
   },
 });
-const ours = ourProxyOptions(o);
+const ours = orUsage(USAGE, () => ourProxyOptions(o)); // a bad --set: one line, exit 2
 const workers = ours.workers;
 const durationS = Number(o.duration);
 const holdMs = Number(o.hold);

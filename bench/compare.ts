@@ -12,7 +12,7 @@ import { callSpec } from './lib/specs.js';
 import { parseRates, parseRepeat, STEP_HEADERS, stepRow, sweep } from './lib/sweep.js';
 import { summarize, SUMMARY_HEADERS } from './lib/compare-summary.js';
 import type { Target } from './lib/target.js';
-import { parseBenchArgs } from './lib/args.js';
+import { orUsage, parseBenchArgs } from './lib/args.js';
 
 const USAGE = `node dist/bench/compare.js [--workers 2] [--duration 10] [--repeat 1] [--hold 1000] [--rates 200,400,...]
 ${OUR_PROXY_USAGE}`;
@@ -26,6 +26,8 @@ const { values: o } = parseBenchArgs(USAGE, {
     rates: { type: 'string', default: '200,400,800,1200,1600,2000,2500,3000,3500' },
   },
 });
+// read before any target starts: a bad --set is one line and exit 2
+const ourOptions = orUsage(USAGE, () => ourProxyOptions(o));
 if (!kamailioInstalled()) {
   console.log(`bench:compare skipped: Kamailio is not installed (${KAMAILIO} missing; apt-get install kamailio)`);
   process.exit(0);
@@ -40,7 +42,7 @@ const uasPort = await freeUdpPort();
 const targets: Target[] = [];
 try {
   targets.push(await startKamailio({ uasPort, maxMs: 60 * 60 * 1000 }));
-  targets.push(await startOurProxy({ ...ourProxyOptions(o), uasPort, maxMs: 60 * 60 * 1000 }));
+  targets.push(await startOurProxy({ ...ourOptions, uasPort, maxMs: 60 * 60 * 1000 }));
   const res = await sweep(targets, parseRates(o.rates), (rate) => callSpec(rate, durationS, holdMs, uasPort), 5000, repeat);
   const [kam, ours] = [res[0]!, res[1]!];
   const s = summarize(ours, kam, 'calls/s', 'CPU s/1000 calls');

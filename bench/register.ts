@@ -13,7 +13,7 @@ import { mdTable, writeResults } from './lib/results.js';
 import { registerSpec, writeUsersCsv } from './lib/specs.js';
 import { parseRates, parseRepeat, STEP_HEADERS, stepRow, sweep } from './lib/sweep.js';
 import { benchUsers, type Target } from './lib/target.js';
-import { parseBenchArgs } from './lib/args.js';
+import { orUsage, parseBenchArgs } from './lib/args.js';
 
 const USAGE = `node dist/bench/register.js [--users 1000] [--workers 2] [--duration 10] [--repeat 1] [--rates 500,1000,...] [--targets ours,kamailio]
 ${OUR_PROXY_USAGE}`;
@@ -28,6 +28,8 @@ const { values: o } = parseBenchArgs(USAGE, {
     targets: { type: 'string', default: 'kamailio,ours' },
   },
 });
+// read before any target starts: a bad --set is one line and exit 2
+const ourOptions = orUsage(USAGE, () => ourProxyOptions(o));
 const users = benchUsers(Number(o.users));
 const durationS = Number(o.duration);
 const repeat = parseRepeat(o.repeat);
@@ -41,7 +43,7 @@ const targets: Target[] = [];
 try {
   for (const w of wanted) {
     if (w === 'kamailio') targets.push(await startKamailio({ uasPort, users, maxMs: 60 * 60 * 1000 }));
-    else if (w === 'ours') targets.push(await startOurProxy({ ...ourProxyOptions(o), uasPort, users, algorithms: ['MD5'], maxMs: 60 * 60 * 1000 }));
+    else if (w === 'ours') targets.push(await startOurProxy({ ...ourOptions, uasPort, users, algorithms: ['MD5'], maxMs: 60 * 60 * 1000 }));
   }
   const res = await sweep(targets, parseRates(o.rates), (rate) => registerSpec(rate, durationS, usersCsv), 5000, repeat);
   let md = mdTable(STEP_HEADERS, res.flatMap((r) => r.steps).map(stepRow));

@@ -13,8 +13,13 @@ export function exitOnHelp(usage: string, argv: readonly string[] = process.argv
 /** parseArgs for a bench script, with --help and one-line errors. */
 export function parseBenchArgs<T extends ParseArgsConfig>(usage: string, config: T): ReturnType<typeof parseArgs<T>> {
   exitOnHelp(usage, config.args ?? process.argv.slice(2));
+  return orUsage(usage, () => parseArgs(config));
+}
+
+/** fn's result; when it throws (a value read from the command line is wrong): its message and the usage, exit 2. */
+export function orUsage<T>(usage: string, fn: () => T): T {
   try {
-    return parseArgs(config);
+    return fn();
   } catch (err) {
     process.stderr.write(`${(err as Error).message}\n\n${usage.trim()}\n`);
     process.exit(2);

@@ -33,7 +33,7 @@ export interface OurProxyOptions {
   nodeFlags?: string[];
   /** transport.udpBatchSend (absent: the config default, on) */
   udpBatchSend?: boolean;
-  /** config settings by dotted path, applied last (--set shard.batchesInFlight=0) */
+  /** config settings by dotted path, applied last (--set shard.batchMax=128) */
   settings?: Array<[path: string, value: unknown]>;
 }
 
@@ -45,7 +45,7 @@ export const OUR_PROXY_ARGS = {
   'stateless-challenge': { type: 'boolean', default: false },
   'node-flags': { type: 'string' },
   'udp-batch-send': { type: 'string', default: 'on' },
-  /** any config setting, by dotted path: --set shard.batchesInFlight=0 (repeatable; JSON values, else a string) */
+  /** any config setting, by dotted path: --set shard.batchMax=128 (repeatable; JSON values, else a string) */
   set: { type: 'string', multiple: true },
 } as const;
 
@@ -75,7 +75,7 @@ export function ourProxyOptions(v: OurProxyArgValues): Pick<OurProxyOptions, 'wo
 export function parseSetting(arg: string): [string, unknown] {
   const eq = arg.indexOf('=');
   const path = eq > 0 ? arg.slice(0, eq) : '';
-  if (!/^[A-Za-z][A-Za-z0-9]*(\.[A-Za-z][A-Za-z0-9]*)*$/.test(path)) throw new Error(`--set ${arg}: expected path=value, path dotted config keys (shard.batchesInFlight=0)`);
+  if (!/^[A-Za-z][A-Za-z0-9]*(\.[A-Za-z][A-Za-z0-9]*)*$/.test(path)) throw new Error(`--set ${arg}: expected path=value, path dotted config keys (shard.batchMax=128)`);
   const text = arg.slice(eq + 1);
   try {
     return [path, JSON.parse(text) as unknown];

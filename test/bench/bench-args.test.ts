@@ -33,6 +33,12 @@ t.test('an unknown option or a bad positional argument: one line and the usage, 
   t.match(r.err, /Unknown option '--rat'/);
   t.match(r.err, /node dist\/bench\/calls\.js \[--workers 2\]/);
   t.notMatch(r.err, /\n\s+at /, 'no stack trace');
+  for (const script of ['calls.js', 'compare.js', 'register.js']) {
+    const s = run(script, '--set', '=1');
+    t.equal(s.status, 2, `${script}: a bad --set exits 2 before anything starts`);
+    t.match(s.err, /^--set =1: expected path=value/);
+    t.notMatch(s.err, /\n\s+at /, `${script}: no stack trace`);
+  }
   const p = run('shard-flow.js', 'many');
   t.equal(p.status, 2);
   t.match(p.err, /argument 1 must be a non-negative number, got 'many'/);
