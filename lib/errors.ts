@@ -8,6 +8,8 @@ export type ErrorCode =
   | 'SIP_ERR_CONFIG'
   | 'SIP_ERR_CONFIG_FILE'
   | 'SIP_ERR_TRANSPORT'
+  /** the native UDP addon (native/udp_batch.c) refused a call or is not built; dgram is used instead */
+  | 'SIP_ERR_NATIVE_UDP'
   | 'SIP_ERR_FRAMING'
   | 'SIP_ERR_SHARD'
   | 'SIP_ERR_AUTH'

@@ -271,7 +271,7 @@ static napi_value RecvStart(napi_env env, napi_callback_info info) {
   CHECK(napi_get_uv_event_loop(env, &loop));
   receiver_t *r = calloc(1, sizeof *r);
   uint8_t *scratch = malloc((size_t)RECV_BATCH * RECV_MAX);
-  int dfd = fd >= 0 ? dup(fd) : -1;
+  int dfd = dup(fd);
   if (r == NULL || scratch == NULL || dfd < 0) {
     free(r); free(scratch); if (dfd >= 0) close(dfd);
     napi_throw_error(env, "SIP_ERR_NATIVE_UDP", "udp_batch: recvStart could not set up (memory or dup)");
@@ -286,7 +286,7 @@ static napi_value RecvStart(napi_env env, napi_callback_info info) {
   CHECK(napi_create_reference(env, argv[1], 1, &r->meta_ref));
   CHECK(napi_create_string_utf8(env, "sipshard:udp-recv", NAPI_AUTO_LENGTH, &name));
   CHECK(napi_async_init(env, NULL, name, &r->async));
-  r->poll.data = r;
+  r->poll.data = r; /* uv_poll_init leaves data alone */
   if (uv_poll_init(loop, &r->poll, dfd) != 0) {
     close(dfd);
     napi_delete_reference(env, r->callback);
@@ -297,7 +297,6 @@ static napi_value RecvStart(napi_env env, napi_callback_info info) {
     napi_throw_error(env, "SIP_ERR_NATIVE_UDP", "udp_batch: could not poll the socket");
     return NULL;
   }
-  r->poll.data = r;
   if (uv_poll_start(&r->poll, UV_READABLE, on_readable) != 0) {
     r->stopping = 1;
     uv_close((uv_handle_t *)&r->poll, on_poll_closed);

@@ -6,6 +6,7 @@
 import type { RemoteInfo } from 'node:dgram';
 import { networkInterfaces } from 'node:os';
 import { SocketAddress } from 'node:net';
+import { createError } from '../errors.js';
 import { udpAddon, type UdpBatchAddon } from './udp-addon.js';
 
 const addon = typeof udpAddon?.recvStart === 'function' && typeof udpAddon.recvStop === 'function'
@@ -28,12 +29,10 @@ export class BatchReceiver {
   /** address text by its IPv4 bytes as one int32: no string built per datagram */
   private readonly v4 = new Map<number, string>();
   private readonly v6 = new Map<string, string>();
-  /** datagrams the kernel cut short (larger than the addon's 64 KB buffer: cannot be UDP) */
-  truncated = 0;
 
   /** Starts polling `fd` (throws SIP_ERR_NATIVE_UDP when it cannot: the caller keeps dgram). */
   constructor(fd: number, private readonly onDatagram: BatchDatagramHandler) {
-    if (addon === undefined) throw new Error('udp batch receive: addon not built');
+    if (addon === undefined) throw createError('SIP_ERR_NATIVE_UDP', 'udp batch receive: addon not built');
     this.handle = addon.recvStart(fd, this.meta, (data, count) => this.onBatch(data, count));
   }
 
@@ -42,7 +41,9 @@ export class BatchReceiver {
     for (let i = 0; i < count; i++) {
       const k = i * META;
       const len = m[k + 1]!;
-      if (len < 0) { this.truncated++; continue; }
+      // -1: cut short. The addon's 64 KB buffer holds any UDP payload (65,527 bytes at most), so
+      // this cannot happen; such a datagram would be over maxMessageBytes and dropped anyway.
+      if (len < 0) continue;
       const family = m[k + 2]!;
       const port = m[k + 3]!;
       const address = family === 4 ? this.v4Text(m[k + 4]!) : this.v6Text(m, k + 4);
