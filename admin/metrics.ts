@@ -75,6 +75,7 @@ export function renderMetrics(proxy: ProxyHandle, reports: readonly ShardStatsRe
   const ovl = proxy.overload.stats;
   m.counter('sipshard_overload_shed_total', 'New out-of-dialog requests refused while the proxy was overloaded (overload.*), by action: 503 (answered with Retry-After) or dropped (over overload.max503PerSecond, or unanswerable).',
     [[{ action: '503' }, ovl.shed503], [{ action: 'dropped' }, ovl.shedDropped]]);
+  m.counter('sipshard_overload_admitted_answers_total', 'New out-of-dialog requests let through while shedding because they answer our digest challenge (a nonce we issued for their Call-ID): work under way, not new work.', ovl.admittedAnswers);
   m.counter('sipshard_overload_episodes_total', 'Times the proxy started shedding new work.', ovl.episodes);
   m.gauge('sipshard_overload_shedding', '1 while new out-of-dialog requests are refused (overload), else 0.', proxy.overload.shedding ? 1 : 0);
   m.gauge('sipshard_main_event_loop_utilization', "The main thread's event-loop utilization over the last overload sample (0..1).", ovl.elu);

@@ -13,7 +13,7 @@ import { orUsage, parseBenchArgs } from './lib/args.js';
 
 export const DEFAULT_RATES = '200,400,800,1200,1600,2000,2500,3000,3500';
 
-const USAGE = `node dist/bench/calls.js [--workers 2] [--rate 200] [--duration 10] [--hold 1000] [--sweep] [--rates 200,400,...]
+const USAGE = `node dist/bench/calls.js [--rate 200] [--duration 10] [--hold 1000] [--sweep] [--rates 200,400,...]
 ${OUR_PROXY_USAGE}`;
 
 const { values: o } = parseBenchArgs(USAGE, {

@@ -14,7 +14,7 @@ import { summarize, SUMMARY_HEADERS } from './lib/compare-summary.js';
 import type { Target } from './lib/target.js';
 import { orUsage, parseBenchArgs } from './lib/args.js';
 
-const USAGE = `node dist/bench/compare.js [--workers 2] [--duration 10] [--repeat 1] [--hold 1000] [--rates 200,400,...]
+const USAGE = `node dist/bench/compare.js [--duration 10] [--repeat 1] [--hold 1000] [--rates 200,400,...]
 ${OUR_PROXY_USAGE}`;
 
 const { values: o } = parseBenchArgs(USAGE, {

@@ -9,21 +9,21 @@ import { join } from 'node:path';
 import { killAll, sleep, stopChildrenOnSignal } from './lib/child.js';
 import { availableTargets, startKamailio } from './lib/kamailio.js';
 import { freeUdpPort } from './lib/net.js';
-import { startOurProxy } from './lib/proxy.js';
+import { OUR_PROXY_ARGS, startOurProxy } from './lib/proxy.js';
 import { fmt, mdTable, writeResults } from './lib/results.js';
 import { readSippStats, startSipp } from './lib/sipp.js';
 import { callSpec } from './lib/specs.js';
 import type { Target } from './lib/target.js';
 import { parseBenchArgs } from './lib/args.js';
 
-const USAGE = `node dist/bench/memory.js [--dialogs 50000] [--rate 1000] [--settle 40] [--workers 2] [--targets kamailio,ours]`;
+const USAGE = `node dist/bench/memory.js [--dialogs 50000] [--rate 1000] [--settle 40] [--workers N (default ${OUR_PROXY_ARGS.workers.default}: the proxy's 'auto')] [--targets kamailio,ours]`;
 
 const { values: o } = parseBenchArgs(USAGE, {
   options: {
     dialogs: { type: 'string', default: '50000' },
     rate: { type: 'string', default: '1000' },
     settle: { type: 'string', default: '40' },
-    workers: { type: 'string', default: '2' },
+    workers: OUR_PROXY_ARGS.workers,
     targets: { type: 'string', default: 'kamailio,ours' },
   },
 });

@@ -15,7 +15,7 @@ import { parseRates, parseRepeat, STEP_HEADERS, stepRow, sweep } from './lib/swe
 import { benchUsers, type Target } from './lib/target.js';
 import { orUsage, parseBenchArgs } from './lib/args.js';
 
-const USAGE = `node dist/bench/register.js [--users 1000] [--workers 2] [--duration 10] [--repeat 1] [--rates 500,1000,...] [--targets ours,kamailio]
+const USAGE = `node dist/bench/register.js [--users 1000] [--duration 10] [--repeat 1] [--rates 500,1000,...] [--targets ours,kamailio]
 ${OUR_PROXY_USAGE}`;
 
 const { values: o } = parseBenchArgs(USAGE, {

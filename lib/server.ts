@@ -12,6 +12,7 @@ import type { Rel100Learned } from './policy/rel100.js';
 import { TrunkCalls } from './peers/trunk-calls.js';
 import { BindingFanout } from './registrar/binding-fanout.js';
 import { PersistentLocation } from './registrar/location-persistence.js';
+import { ChallengeAnswerCheck } from './registrar/challenge-answer.js';
 import { createStatelessChallenger } from './registrar/stateless-challenge.js';
 import { SourceGuard, type SourceGuardOptions } from './security/source-guard.js';
 import { peekCallId } from './shard/callid-peek.js';
@@ -182,7 +183,7 @@ export async function startProxy(config: Config, log: Logger): Promise<ProxyHand
   const sampler = new OverloadSampler(overload, () => pool.takeBacklogPeak(), () => received, () => rxQueue.read(), (shedding, s) => {
     const sample = { elu: Math.round(s.elu * 100) / 100, backlog: s.backlog, messagesPerSecond: Math.round(s.rate), rxQueueBytes: s.rxQueue };
     if (shedding) log.warn(sample, 'overloaded: new requests get 503 (overload.*)');
-    else log.info({ ...sample, shed503: overload.stats.shed503, shedDropped: overload.stats.shedDropped }, 'overload over: new requests accepted again');
+    else log.info({ ...sample, shed503: overload.stats.shed503, shedDropped: overload.stats.shedDropped, admittedAnswers: overload.stats.admittedAnswers }, 'overload over: new requests accepted again');
   });
   sampler.start(config.overload.sampleMs);
   /** until when an ACK may answer one of our stateless 503s (Timer H: 64*T1 after the last) */
@@ -194,6 +195,7 @@ export async function startProxy(config: Config, log: Logger): Promise<ProxyHand
 
   // the 401 to a REGISTER's first, credential-less attempt (lib/registrar/stateless-challenge.ts)
   let challenger = createStatelessChallenger(config, listeners, nonceSecret);
+  let challengeAnswers = new ChallengeAnswerCheck(nonceSecret, config.auth.nonceTtlSeconds);
   // before the first datagram is read (it waits in the socket buffer meanwhile): cold code is what
   // a proxy restarted under full load would otherwise meet
   const warm = warmUpMainPath({ domain: config.domains[0] ?? '127.0.0.1', challenger });
@@ -222,7 +224,11 @@ export async function startProxy(config: Config, log: Logger): Promise<ProxyHand
       return;
     }
     // before the Call-ID peek and the shard hop: refusing new work must cost less than doing it
-    if (overload.shedding && isNewWork(msg.data) && !isRetransmittedInvite(msg.data)) { shed(msg); return; }
+    if (overload.shedding && isNewWork(msg.data) && !isRetransmittedInvite(msg.data)) {
+      // the answer to our challenge is the second half of work under way: refusing it wastes the first
+      if (!challengeAnswers.answersOurChallenge(msg.data)) { shed(msg); return; }
+      overload.stats.admittedAnswers++;
+    }
     // no shard knows our stateless 503s: their ACKs end here (the To header is peeked only for an ACK
     // while one may still come)
     if (refusalAcksUntil !== 0 && msg.data[0] === 0x41 && Date.now() < refusalAcksUntil && isAckOfRefusal(msg.data)) return;
@@ -347,6 +353,7 @@ export async function startProxy(config: Config, log: Logger): Promise<ProxyHand
       ({ maxInFlight, retryAfterSeconds } = next.shard);
       overload.configure(next.overload);
       challenger = createStatelessChallenger(next, listeners, nonceSecret);
+      challengeAnswers = new ChallengeAnswerCheck(nonceSecret, next.auth.nonceTtlSeconds);
       guard.configure(guardOptions(next.security));
       sampler.start(next.overload.sampleMs);
       log.level = next.log.level;

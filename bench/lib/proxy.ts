@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { parseArgs } from 'node:util';
+import { resolveWorkerCount } from '../../lib/config/load-config.js';
 import { reportLog, startBounded } from './child.js';
 import { freeUdpPort, waitForSip } from './net.js';
 import { peakRssKb, rssKb, threadCpu } from './proc.js';
@@ -39,7 +40,8 @@ export interface OurProxyOptions {
 
 /** The command-line options every load bench takes for our proxy (parseArgs form). */
 export const OUR_PROXY_ARGS = {
-  workers: { type: 'string', default: '2' },
+  /** the proxy's own default, 'auto' resolved here (CPUs less one) */
+  workers: { type: 'string', default: String(resolveWorkerCount({ workers: 'auto' })) },
   'cpu-prof': { type: 'string' },
   'young-generation-mb': { type: 'string' },
   'stateless-challenge': { type: 'boolean', default: false },
@@ -54,7 +56,8 @@ export type OurProxyArgValues = Partial<ReturnType<typeof parseArgs<{ options: t
 
 /** Their usage lines, for the scripts' --help. */
 export const OUR_PROXY_USAGE = `our proxy:
-  [--workers 2] [--cpu-prof DIR]  (V8 CPU profiles of its threads, written when it stops)
+  [--workers N]  (default: the proxy's 'auto', CPUs less one: ${OUR_PROXY_ARGS.workers.default} here)
+  [--cpu-prof DIR]  (V8 CPU profiles of its threads, written when it stops)
   [--young-generation-mb N] [--stateless-challenge] [--udp-batch-send on|off]
   [--node-flags='--max-semi-space-size=8 ...'] [--set shard.batchMax=128 ...]  (any config setting, repeatable)`;
 

@@ -325,7 +325,7 @@ export const ConfigSchema = Type.Object(
     ),
     workers: Type.Union([Type.Literal('auto'), Type.Integer({ minimum: 1, maximum: MAX_WORKERS })], {
       default: 'auto',
-      description: `Worker threads (shards); 'auto' is the number of CPUs, capped at ${MAX_WORKERS}. A reload may change it while calls flow (resharding).`,
+      description: `Worker threads (shards); 'auto' is the number of CPUs less one (the main thread owns the sockets and needs a core of its own), at least 1, capped at ${MAX_WORKERS}. A reload may change it while calls flow (resharding).`,
     }),
     log: Type.Object(
       { level: StringEnum(LOG_LEVELS, { default: 'info', description: 'Minimum level written (JSON lines to stdout).' }) },

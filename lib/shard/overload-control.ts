@@ -42,6 +42,8 @@ export interface OverloadStats {
   shed503: number;
   /** new requests dropped unanswered: over the 503 budget, or too malformed to answer */
   shedDropped: number;
+  /** new requests let through while shedding: they answer our digest challenge (work under way) */
+  admittedAnswers: number;
   /** times shedding began */
   episodes: number;
   /** the last sample */
@@ -56,7 +58,7 @@ export interface OverloadStats {
 }
 
 export class OverloadControl {
-  readonly stats: OverloadStats = { shed503: 0, shedDropped: 0, episodes: 0, elu: 0, backlog: 0, rate: 0, rxQueueBytes: 0, rxDrops: 0 };
+  readonly stats: OverloadStats = { shed503: 0, shedDropped: 0, admittedAnswers: 0, episodes: 0, elu: 0, backlog: 0, rate: 0, rxQueueBytes: 0, rxDrops: 0 };
   private on = false;
   /** consecutive samples over a high mark */
   private over = 0;

@@ -31,7 +31,8 @@ t.test('an unknown option or a bad positional argument: one line and the usage, 
   const r = run('calls.js', '--rat', '300');
   t.equal(r.status, 2);
   t.match(r.err, /Unknown option '--rat'/);
-  t.match(r.err, /node dist\/bench\/calls\.js \[--workers 2\]/);
+  t.match(r.err, /node dist\/bench\/calls\.js \[--rate 200\]/);
+  t.match(r.err, /\[--workers N\]  \(default: the proxy's 'auto', CPUs less one: \d+ here\)/);
   t.notMatch(r.err, /\n\s+at /, 'no stack trace');
   for (const script of ['calls.js', 'compare.js', 'register.js']) {
     const s = run(script, '--set', '=1');

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import t from 'tap';
 import { defaultConfigPath, loadConfigFile, packageRoot, parseConfigText, resolveWorkerCount, validateConfig } from '../../lib/config/load-config.js';
@@ -84,8 +85,11 @@ t.test('the result is deep-frozen and the input is not modified', async (t) => {
   }, TypeError);
 });
 
-t.test('resolveWorkerCount: auto is the CPU count, at least 1', async (t) => {
-  const n = resolveWorkerCount({ workers: 'auto' });
-  t.ok(Number.isInteger(n) && n >= 1 && n <= 64);
-  t.equal(resolveWorkerCount({ workers: 3 }), 3);
+t.test('resolveWorkerCount: auto leaves a CPU to the main thread, at least 1, at most 64', async (t) => {
+  t.equal(resolveWorkerCount({ workers: 'auto' }, 1), 1);
+  t.equal(resolveWorkerCount({ workers: 'auto' }, 2), 1);
+  t.equal(resolveWorkerCount({ workers: 'auto' }, 8), 7);
+  t.equal(resolveWorkerCount({ workers: 'auto' }, 200), 64);
+  t.equal(resolveWorkerCount({ workers: 'auto' }), Math.max(1, availableParallelism() - 1));
+  t.equal(resolveWorkerCount({ workers: 3 }, 2), 3, 'an explicit count is kept, even above the CPUs');
 });

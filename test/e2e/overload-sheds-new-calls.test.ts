@@ -1,9 +1,11 @@
 // Overload on loopback, past a tiny backlog mark (any message in a sample interval): new INVITEs get
 // a stateless 503 with Retry-After and never reach the callee, while the established call's BYE
 // still goes through and is answered (a retransmission of its INVITE is not refused either); once
-// the load stops, shedding stops and calls go through.
+// the load stops, shedding stops and calls go through. A REGISTER that answers our challenge is
+// work under way, not new work: it goes through while a fresh one is refused.
 import t from 'tap';
 import { renderMetrics } from '../../admin/metrics.js';
+import { answerChallenge } from '../../lib/sip/digest.js';
 import { UdpPeer } from '../helpers/child-proxy.js';
 import { startTestProxy } from '../helpers/proxy-harness.js';
 import { answerCalls, callerRequest, header, oks } from '../helpers/raw-calls.js';
@@ -47,14 +49,7 @@ t.test('overloaded: 503 + Retry-After to new INVITEs, the established call ends 
   caller.send(req('ACK', `sip:127.0.0.1:${callee.port}`, 'open-call', 1, true, [`Route: ${recordRoute}`]), pp);
 
   // steady in-dialog load (OPTIONS with a To tag, answered 481 by the shard) keeps the backlog up
-  let n = 0;
-  const load = setInterval(() => {
-    for (let i = 0; i < 5; i++) {
-      noise.send([`OPTIONS sip:127.0.0.1:${pp} SIP/2.0`, `Via: SIP/2.0/UDP 127.0.0.1:${noise.port};branch=z9hG4bK-noise${n};rport`, 'Max-Forwards: 70',
-        'From: <sip:n@127.0.0.1>;tag=n', 'To: <sip:x@127.0.0.1>;tag=gone', `Call-ID: noise-${n}`, `CSeq: 1 OPTIONS`, 'Content-Length: 0', '', ''].join('\r\n'), pp);
-      n++;
-    }
-  }, 5);
+  const load = noiseLoad(noise, pp);
   t.teardown(() => clearInterval(load));
   await until(() => proxy.overload.shedding, 3000, 'shedding to start');
   t.ok(proxy.overload.stats.backlog >= 1, `the backlog signal saw ${proxy.overload.stats.backlog}`);
@@ -95,4 +90,56 @@ t.test('overloaded: 503 + Retry-After to new INVITEs, the established call ends 
   await caller.until(() => finals('later-call').length > 0);
   t.match(finals('later-call')[0]!, /^SIP\/2\.0 200 /, 'after the overload a new call goes through');
   t.equal(proxy.overload.stats.episodes >= 1, true);
+});
+
+/** Keeps one shard's backlog up: in-dialog OPTIONS (answered 481), 5 every 5 ms, until cleared. */
+function noiseLoad(noise: UdpPeer, port: number): NodeJS.Timeout {
+  let n = 0;
+  return setInterval(() => {
+    for (let i = 0; i < 5; i++, n++) {
+      noise.send([`OPTIONS sip:127.0.0.1:${port} SIP/2.0`, `Via: SIP/2.0/UDP 127.0.0.1:${noise.port};branch=z9hG4bK-noise${n};rport`, 'Max-Forwards: 70',
+        'From: <sip:n@127.0.0.1>;tag=n', 'To: <sip:x@127.0.0.1>;tag=gone', `Call-ID: noise-${n}`, 'CSeq: 1 OPTIONS', 'Content-Length: 0', '', ''].join('\r\n'), port);
+    }
+  }, 5);
+}
+
+t.test('overloaded: a REGISTER answering our challenge goes through, a fresh or forged one gets 503', async (t) => {
+  const peer = await UdpPeer.open();
+  const noise = await UdpPeer.open();
+  t.teardown(() => { peer.close(); noise.close(); });
+  const proxy = await startTestProxy({
+    workers: 1,
+    overload: { sampleMs: 50, sustainSamples: 1, eluHigh: 1, eluLow: 0.99, backlogHigh: 1, backlogLow: 0, max503PerSecond: 1000 },
+  });
+  t.teardown(() => proxy.close());
+  const pp = proxy.udpPort;
+  const register = (callId: string, cseq: number, extra: string[] = []): string => [
+    'REGISTER sip:127.0.0.1 SIP/2.0', `Via: SIP/2.0/UDP 127.0.0.1:${peer.port};branch=z9hG4bK-${callId}-${cseq};rport`, 'Max-Forwards: 70',
+    'From: <sip:101@127.0.0.1>;tag=reg', 'To: <sip:101@127.0.0.1>', `Call-ID: ${callId}`, `CSeq: ${cseq} REGISTER`,
+    `Contact: <sip:101@127.0.0.1:${peer.port}>`, 'Expires: 600', ...extra, 'Content-Length: 0', '', '',
+  ].join('\r\n');
+  const answers = (callId: string): string[] => peer.received.filter((m) => m.startsWith('SIP/2.0 ') && m.includes(`Call-ID: ${callId}\r\n`));
+
+  await until(() => !proxy.overload.shedding, 3000, 'an idle proxy');
+  peer.send(register('reg-under-way', 1), pp);
+  await until(() => answers('reg-under-way').some((m) => m.startsWith('SIP/2.0 401 ')), 3000, 'the challenge');
+  const challenge = answers('reg-under-way').find((m) => m.startsWith('SIP/2.0 401 '))!;
+  const md5 = [...challenge.matchAll(/^WWW-Authenticate: (.*)\r$/gm)].map((m) => m[1]!).find((o) => /algorithm=MD5/.test(o))!;
+  const authorization = answerChallenge(md5, { username: '101', password: 'demo101pass', method: 'REGISTER', uri: 'sip:127.0.0.1' });
+
+  const load = noiseLoad(noise, pp);
+  t.teardown(() => clearInterval(load));
+  await until(() => proxy.overload.shedding, 3000, 'shedding to start');
+
+  peer.send(register('reg-fresh', 1), pp);
+  peer.send(register('reg-forged', 1, [`Authorization: ${authorization}`]), pp); // valid nonce, but issued for another Call-ID
+  peer.send(register('reg-under-way', 2, [`Authorization: ${authorization}`]), pp);
+  await until(() => ['reg-fresh', 'reg-forged', 'reg-under-way'].every((c) => answers(c).some((m) => /^SIP\/2\.0 [2-6]/.test(m))), 3000, 'three final answers');
+  t.ok(proxy.overload.shedding, 'still shedding');
+  t.match(answers('reg-under-way').find((m) => m.includes('CSeq: 2 REGISTER'))!, /^SIP\/2\.0 200 /, 'the answer to our challenge registers');
+  t.match(answers('reg-fresh')[0]!, /^SIP\/2\.0 503 /, 'a fresh REGISTER is new work: 503');
+  t.match(answers('reg-forged')[0]!, /^SIP\/2\.0 503 /, "credentials with another Call-ID's nonce: 503");
+  t.equal(proxy.overload.stats.admittedAnswers, 1, 'one request let through as work under way');
+  const metrics = renderMetrics(proxy, await proxy.shardStats(), 0);
+  t.match(metrics, 'sipshard_overload_admitted_answers_total 1', 'counted in /metrics');
 });
