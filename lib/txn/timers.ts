@@ -5,7 +5,9 @@
 export interface Clock { now(): number }
 export const systemClock: Clock = { now: () => Date.now() };
 
-export interface Timer { cancelled: boolean; fn: (arg: unknown) => void; arg: unknown; readonly tick: number }
+// No tick on a timer (its bucket has it): a tick number passes 2^31 and would be a 16-byte heap
+// number per timer, two of which a settled call holds for 32 s.
+export interface Timer { cancelled: boolean; fn: (arg: unknown) => void; arg: unknown }
 
 /** A scheduled timer as the wheel keeps it: where it sits, so cancel() is a store, not a search. */
 interface Slot extends Timer { bucket: Bucket | undefined; index: number }
@@ -44,7 +46,7 @@ export class TimerWheel {
   schedule(delayMs: number, fn: (arg: unknown) => void, arg?: unknown): Timer {
     const tick = Math.max(Math.ceil((this.clock.now() + delayMs) / this.tickMs), this.lastTick + 1);
     const b = this.bucketOf(tick);
-    const timer: Slot = { cancelled: false, fn, arg, tick, bucket: b, index: b.timers.length };
+    const timer: Slot = { cancelled: false, fn, arg, bucket: b, index: b.timers.length };
     b.timers.push(timer);
     b.live++;
     this.pending++;
