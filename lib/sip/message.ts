@@ -3,7 +3,7 @@
 // back from their original text.
 import { parseCSeq, type CSeq } from './cseq.js';
 import { canonicalHeaderName, LIST_HEADERS, normalizeHeaderName } from './header-names.js';
-import { countOfCommas, firstOfCommas, splitCommas } from './split.js';
+import { countOfCommas, firstOfCommas, restAfterFirst, splitCommas } from './split.js';
 import type { HeaderIndex } from './header-index.js';
 import { parseUri, type SipUri } from './uri.js';
 import { parseVia, type Via } from './via.js';
@@ -258,11 +258,19 @@ export class SipMessage {
       const v = value.trim();
       return v === '' ? undefined : v;
     }
-    const values = splitCommas(value);
-    const first = values.shift();
-    if (values.length === 0) removeAt(lines, i);
-    else lines[i] = field(n, values.join(', '));
-    return first;
+    const cut = restAfterFirst(value);
+    if (cut === undefined) { removeAt(lines, i); return undefined; }
+    const rest = cut[1] === -1 ? '' : value.slice(cut[1]).trim();
+    const others = rest.indexOf(',') === -1 ? undefined : splitCommas(rest);
+    if (others !== undefined && others.length > 0) {
+      // three values or more (or empty ones among them): the rest rewritten as splitCommas sees it
+      lines[i] = field(n, others.join(', '));
+    } else if (rest === '' || others !== undefined) {
+      removeAt(lines, i);
+    } else {
+      lines[i] = field(n, rest); // the usual two: the second stays, as it was written
+    }
+    return cut[0];
   }
 
   /** Rewrite the first value of a list header in place (the top Via after received/rport). */

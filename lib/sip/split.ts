@@ -1,13 +1,14 @@
 // Quote- and angle-aware splitting of header values (commas and semicolons inside "..." or <...>
 // are not separators).
 
-/** Split on `sep` outside double quotes and angle brackets; parts are trimmed, empty parts dropped. */
-export function splitOutside(value: string, sep: number): string[] {
-  const out: string[] = [];
+/**
+ * Index of the first `sep` at or after `from` outside double quotes and angle brackets, or -1.
+ * `from` must be where no quote or bracket is open: 0 or just after a separator this returned.
+ */
+export function separatorOutside(value: string, sep: number, from = 0): number {
   let inQuote = false;
   let angle = 0;
-  let start = 0;
-  for (let i = 0; i < value.length; i++) {
+  for (let i = from; i < value.length; i++) {
     const c = value.charCodeAt(i);
     if (inQuote) {
       if (c === 0x5c /* \ */) i++;
@@ -15,32 +16,73 @@ export function splitOutside(value: string, sep: number): string[] {
     } else if (c === 0x22) inQuote = true;
     else if (c === 0x3c) angle++;
     else if (c === 0x3e) { if (angle > 0) angle--; }
-    else if (c === sep && angle === 0) {
-      const part = value.slice(start, i).trim();
-      if (part !== '') out.push(part);
-      start = i + 1;
-    }
+    else if (c === sep && angle === 0) return i;
   }
-  const last = value.slice(start).trim();
-  if (last !== '') out.push(last);
+  return -1;
+}
+
+/** Split on `sep` outside double quotes and angle brackets; parts are trimmed, empty parts dropped. */
+export function splitOutside(value: string, sep: number): string[] {
+  const out: string[] = [];
+  for (let start = 0; start <= value.length;) {
+    const end = separatorOutside(value, sep, start);
+    const part = value.slice(start, end === -1 ? value.length : end).trim();
+    if (part !== '') out.push(part);
+    if (end === -1) break;
+    start = end + 1;
+  }
   return out;
+}
+
+/** Whether value[start, end) holds anything but whitespace (a part splitOutside would keep). */
+function hasContent(value: string, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) {
+    const c = value.charCodeAt(i);
+    if (c !== 0x20 && c !== 0x09 && c !== 0x0d && c !== 0x0a) return true;
+  }
+  return false;
 }
 
 export function splitCommas(value: string): string[] {
   return value.indexOf(',') === -1 ? (value.trim() === '' ? [] : [value.trim()]) : splitOutside(value, 0x2c);
 }
 
-/** splitCommas(value)[0] with no array for the usual value without a comma. */
+/** splitCommas(value)[0] with no array: only the first value is cut out. */
 export function firstOfCommas(value: string): string | undefined {
-  if (value.indexOf(',') !== -1) return splitOutside(value, 0x2c)[0];
-  const v = value.trim();
-  return v === '' ? undefined : v;
+  return restAfterFirst(value)?.[0];
 }
 
-/** splitCommas(value).length with no array for the usual value without a comma. */
+/**
+ * The first value of a comma list (from `from` on, a value's start) and the index just past its
+ * comma (-1 when it is the last), with no array: a response's Via line (ours and the caller's in one line, as sipp writes it) is cut
+ * once, not split.
+ */
+export function restAfterFirst(value: string, from = 0): [first: string, rest: number] | undefined {
+  if (value.indexOf(',', from) === -1) {
+    const v = (from === 0 ? value : value.slice(from)).trim();
+    return v === '' ? undefined : [v, -1];
+  }
+  for (let start = from; start <= value.length;) {
+    const end = separatorOutside(value, 0x2c, start);
+    const stop = end === -1 ? value.length : end;
+    if (hasContent(value, start, stop)) return [value.slice(start, stop).trim(), end === -1 ? -1 : end + 1];
+    if (end === -1) return undefined;
+    start = end + 1;
+  }
+  return undefined;
+}
+
+/** splitCommas(value).length with no array and no substring. */
 export function countOfCommas(value: string): number {
-  if (value.indexOf(',') !== -1) return splitOutside(value, 0x2c).length;
-  return value.trim() === '' ? 0 : 1;
+  if (value.indexOf(',') === -1) return value.trim() === '' ? 0 : 1;
+  let n = 0;
+  for (let start = 0; start <= value.length;) {
+    const end = separatorOutside(value, 0x2c, start);
+    if (hasContent(value, start, end === -1 ? value.length : end)) n++;
+    if (end === -1) break;
+    start = end + 1;
+  }
+  return n;
 }
 
 /** Parameters `;a=b;c` into ordered pairs; LWS around `=` and `;` tolerated (RFC 4475 wsinv). */

@@ -4,7 +4,7 @@ import { SINGLE_VALUE_HEADERS } from './header-names.js';
 import type { SipMessage } from './message.js';
 import { parseNameAddr } from './name-addr.js';
 import type { Defect } from './parser.js';
-import { countOfCommas, splitCommas } from './split.js';
+import { countOfCommas, restAfterFirst } from './split.js';
 import { parseVia } from './via.js';
 
 const CSEQ_RE = /^([0-9]{1,10})[ \t]+([A-Za-z0-9\-.!%*_+`'~]+)$/;
@@ -102,9 +102,10 @@ function parseVias(msg: SipMessage): void {
   let first = true;
   for (let i = 0, size = msg.size; i < size; i++) {
     if (msg.nameAt(i) !== 'via') continue;
-    for (const value of splitCommas(msg.valueAt(i))) {
+    const line = msg.valueAt(i);
+    for (let cut = restAfterFirst(line); cut !== undefined; cut = cut[1] === -1 ? undefined : restAfterFirst(line, cut[1])) {
       if (first) first = false; // the top one: topVia() above
-      else parseVia(value);
+      else parseVia(cut[0]);
     }
   }
 }
