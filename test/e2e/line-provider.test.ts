@@ -5,6 +5,7 @@ import t from 'tap';
 import type { LineState } from '../../lib/peers/peer-state.js';
 import { startTestProxy } from '../helpers/proxy-harness.js';
 import { freeUdpPort, loopbackArgs, requireSipp, runSipp, scenario, sippReport, startSipp, summary } from '../helpers/sipp.js';
+import { until } from '../helpers/wait.js';
 
 t.setTimeout(90_000);
 
@@ -16,11 +17,6 @@ function messages(log: string): string[] {
 
 const requests = (log: string, method: string): string[] => messages(log).filter((m) => m.startsWith(`${method} `));
 const header = (msg: string, name: string): string | undefined => new RegExp(`^${name}:\\s*(.*)$`, 'im').exec(msg)?.[1]?.trim();
-
-async function until(cond: () => boolean, ms: number): Promise<boolean> {
-  for (const end = Date.now() + ms; Date.now() < end; await new Promise((r) => setTimeout(r, 50))) if (cond()) return true;
-  return cond();
-}
 
 if (requireSipp(t)) {
   t.test('locale zh: the line registers with digest, refreshes, and its Request-URI ends in ;user=phone once', async (t) => {

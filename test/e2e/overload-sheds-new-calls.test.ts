@@ -9,16 +9,9 @@ import { answerChallenge } from '../../lib/sip/digest.js';
 import { UdpPeer } from '../helpers/child-proxy.js';
 import { startTestProxy } from '../helpers/proxy-harness.js';
 import { answerCalls, callerRequest, header, oks } from '../helpers/raw-calls.js';
+import { untilOrThrow } from '../helpers/wait.js';
 
 t.setTimeout(30_000);
-
-const until = async (cond: () => boolean, ms: number, what: string): Promise<void> => {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-};
 
 t.test('overloaded: 503 + Retry-After to new INVITEs, the established call ends normally', async (t) => {
   const caller = await UdpPeer.open();
@@ -42,7 +35,7 @@ t.test('overloaded: 503 + Retry-After to new INVITEs, the established call ends 
 
   // the call is set up from idle; the INVITE itself turns shedding on for the next samples, but
   // the 200 (a response) and the ACK flow
-  await until(() => !proxy.overload.shedding, 3000, 'an idle proxy');
+  await untilOrThrow(() => !proxy.overload.shedding, 3000, 'an idle proxy');
   caller.send(req('INVITE', `sip:9000@127.0.0.1:${pp}`, 'open-call', 1, false), pp);
   await caller.until((r) => oks(r, '1 INVITE').length === 1);
   const recordRoute = header(oks(caller.received, '1 INVITE')[0]!, 'Record-Route')[0]!;
@@ -51,7 +44,7 @@ t.test('overloaded: 503 + Retry-After to new INVITEs, the established call ends 
   // steady in-dialog load (OPTIONS with a To tag, answered 481 by the shard) keeps the backlog up
   const load = noiseLoad(noise, pp);
   t.teardown(() => clearInterval(load));
-  await until(() => proxy.overload.shedding, 3000, 'shedding to start');
+  await untilOrThrow(() => proxy.overload.shedding, 3000, 'shedding to start');
   t.ok(proxy.overload.stats.backlog >= 1, `the backlog signal saw ${proxy.overload.stats.backlog}`);
 
   caller.send(req('INVITE', `sip:9000@127.0.0.1:${pp}`, 'new-call', 1, false), pp);
@@ -85,7 +78,7 @@ t.test('overloaded: 503 + Retry-After to new INVITEs, the established call ends 
   t.match(metrics, /^sipshard_udp_receive_drops_total \d+$/m, 'and the kernel drops on our UDP sockets');
 
   clearInterval(load);
-  await until(() => !proxy.overload.shedding, 3000, 'shedding to stop once the load stops');
+  await untilOrThrow(() => !proxy.overload.shedding, 3000, 'shedding to stop once the load stops');
   caller.send(req('INVITE', `sip:9000@127.0.0.1:${pp}`, 'later-call', 1, false), pp);
   await caller.until(() => finals('later-call').length > 0);
   t.match(finals('later-call')[0]!, /^SIP\/2\.0 200 /, 'after the overload a new call goes through');
@@ -120,25 +113,28 @@ t.test('overloaded: a REGISTER answering our challenge goes through, a fresh or 
   ].join('\r\n');
   const answers = (callId: string): string[] => peer.received.filter((m) => m.startsWith('SIP/2.0 ') && m.includes(`Call-ID: ${callId}\r\n`));
 
-  await until(() => !proxy.overload.shedding, 3000, 'an idle proxy');
+  await untilOrThrow(() => !proxy.overload.shedding, 3000, 'an idle proxy');
   peer.send(register('reg-under-way', 1), pp);
-  await until(() => answers('reg-under-way').some((m) => m.startsWith('SIP/2.0 401 ')), 3000, 'the challenge');
+  await untilOrThrow(() => answers('reg-under-way').some((m) => m.startsWith('SIP/2.0 401 ')), 3000, 'the challenge');
   const challenge = answers('reg-under-way').find((m) => m.startsWith('SIP/2.0 401 '))!;
   const md5 = [...challenge.matchAll(/^WWW-Authenticate: (.*)\r$/gm)].map((m) => m[1]!).find((o) => /algorithm=MD5/.test(o))!;
   const authorization = answerChallenge(md5, { username: '101', password: 'demo101pass', method: 'REGISTER', uri: 'sip:127.0.0.1' });
 
   const load = noiseLoad(noise, pp);
   t.teardown(() => clearInterval(load));
-  await until(() => proxy.overload.shedding, 3000, 'shedding to start');
+  await untilOrThrow(() => proxy.overload.shedding, 3000, 'shedding to start');
 
   peer.send(register('reg-fresh', 1), pp);
   peer.send(register('reg-forged', 1, [`Authorization: ${authorization}`]), pp); // valid nonce, but issued for another Call-ID
   peer.send(register('reg-under-way', 2, [`Authorization: ${authorization}`]), pp);
-  await until(() => ['reg-fresh', 'reg-forged', 'reg-under-way'].every((c) => answers(c).some((m) => /^SIP\/2\.0 [2-6]/.test(m))), 3000, 'three final answers');
+  const final = (callId: string, cseq: number): string | undefined =>
+    answers(callId).find((m) => /^SIP\/2\.0 [2-6]/.test(m) && m.includes(`CSeq: ${cseq} REGISTER\r\n`));
+  await untilOrThrow(() => final('reg-fresh', 1) !== undefined && final('reg-forged', 1) !== undefined && final('reg-under-way', 2) !== undefined,
+    3000, 'three final answers');
   t.ok(proxy.overload.shedding, 'still shedding');
-  t.match(answers('reg-under-way').find((m) => m.includes('CSeq: 2 REGISTER'))!, /^SIP\/2\.0 200 /, 'the answer to our challenge registers');
-  t.match(answers('reg-fresh')[0]!, /^SIP\/2\.0 503 /, 'a fresh REGISTER is new work: 503');
-  t.match(answers('reg-forged')[0]!, /^SIP\/2\.0 503 /, "credentials with another Call-ID's nonce: 503");
+  t.match(final('reg-under-way', 2), /^SIP\/2\.0 200 /, 'the answer to our challenge registers');
+  t.match(final('reg-fresh', 1), /^SIP\/2\.0 503 /, 'a fresh REGISTER is new work: 503');
+  t.match(final('reg-forged', 1), /^SIP\/2\.0 503 /, "credentials with another Call-ID's nonce: 503");
   t.equal(proxy.overload.stats.admittedAnswers, 1, 'one request let through as work under way');
   const metrics = renderMetrics(proxy, await proxy.shardStats(), 0);
   t.match(metrics, 'sipshard_overload_admitted_answers_total 1', 'counted in /metrics');

@@ -10,13 +10,9 @@ import { join } from 'node:path';
 import { startTestProxy } from '../helpers/proxy-harness.js';
 import { startTestAdmin } from '../helpers/admin-client.js';
 import { freeUdpPort, loopbackArgs, requireSipp, runSipp, scenario, sippReport, startSipp, summary, type SippResult } from '../helpers/sipp.js';
+import { until } from '../helpers/wait.js';
 
 t.setTimeout(120_000);
-
-async function until(cond: () => boolean, ms: number): Promise<boolean> {
-  for (const end = Date.now() + ms; Date.now() < end; await new Promise((r) => setTimeout(r, 50))) if (cond()) return true;
-  return cond();
-}
 
 /** Supported header values of the INVITEs a sipp received (by Call-ID: retransmissions once). */
 function invitedSupported(log: string): string[] {

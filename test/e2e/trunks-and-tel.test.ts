@@ -7,13 +7,9 @@ import { createSocket } from 'node:dgram';
 import type { TrunkState } from '../../lib/peers/peer-state.js';
 import { startTestProxy } from '../helpers/proxy-harness.js';
 import { freeUdpPort, loopbackArgs, requireSipp, runSipp, scenario, sippReport, startSipp, summary } from '../helpers/sipp.js';
+import { until } from '../helpers/wait.js';
 
 t.setTimeout(120_000);
-
-async function until(cond: () => boolean, ms: number): Promise<boolean> {
-  for (const end = Date.now() + ms; Date.now() < end; await new Promise((r) => setTimeout(r, 50))) if (cond()) return true;
-  return cond();
-}
 
 /** Request-URIs of the INVITEs sipp received (retransmissions counted once per Call-ID). */
 function inviteUris(log: string): string[] {

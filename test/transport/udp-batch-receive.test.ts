@@ -8,6 +8,7 @@ import t, { type Test } from 'tap';
 import { TransportManager } from '../../lib/transport/transport-manager.js';
 import { udpBatchReceiveAvailable } from '../../lib/transport/udp-batch-receive.js';
 import type { InboundMessage, TransportLimits } from '../../lib/transport/types.js';
+import { until } from '../helpers/wait.js';
 
 const limits: TransportLimits = {
   maxMessageBytes: 65535, udpRecvBufferBytes: 1 << 21, udpSendBufferBytes: 1 << 20, tcpIdleTimeoutMs: 5000,
@@ -20,11 +21,6 @@ async function client(t: Test, family: 4 | 6): Promise<UdpSocket> {
   await once(s, 'listening');
   t.teardown(() => s.close());
   return s;
-}
-
-async function until(cond: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond() && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
 }
 
 async function manager(t: Test, address: string, udpBatchReceive: boolean, maxMessageBytes = limits.maxMessageBytes): Promise<{ tm: TransportManager; port: number; got: InboundMessage[] }> {
@@ -55,7 +51,7 @@ for (const batch of [true, false]) {
       b.send(text('b', i), port, '127.0.0.1');
     }
     a.send('\r\n\r\n', port, '127.0.0.1'); // a keep-alive: counted, not a message
-    await until(() => got.length >= 2 * n && tm.stats().keepAlives === 1);
+    await until(() => got.length >= 2 * n && tm.stats().keepAlives === 1, 5000);
     t.equal(got.length, 2 * n);
     for (const [s, tag] of [[a, 'a'], [b, 'b']] as const) {
       const mine = got.filter((m) => m.remotePort === s.address().port);
@@ -76,7 +72,7 @@ t.test('a 60,000-byte datagram arrives whole; one over maxMessageBytes is droppe
   c.send(big, port, '127.0.0.1');
   c.send(Buffer.alloc(60_001, 0x62), port, '127.0.0.1');
   c.send(text('c', 1), port, '127.0.0.1');
-  await until(() => got.length >= 2 && tm.stats().droppedOversize >= 1);
+  await until(() => got.length >= 2 && tm.stats().droppedOversize >= 1, 5000);
   t.equal(got.length, 2);
   t.ok(got[0]!.data.equals(big), 'the big one, byte for byte');
   t.equal(got[1]!.data.toString('latin1'), text('c', 1));
@@ -94,7 +90,7 @@ t.test('IPv6: the source address as dgram writes it (::1)', { skip: ipv6Loopback
   const tm = await manager(t, '::1', true);
   const c = await client(t, 6);
   c.send(text('v6', 1), tm.port, '::1');
-  await until(() => tm.got.length >= 1);
+  await until(() => tm.got.length >= 1, 5000);
   t.equal(tm.got[0]?.remoteAddress, '::1');
   t.equal(tm.got[0]?.remotePort, c.address().port);
   t.equal(tm.tm.batchReceiving, udpBatchReceiveAvailable);

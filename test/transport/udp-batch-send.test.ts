@@ -11,6 +11,7 @@ import { SipRunWriter } from '../../lib/shard/sip-frames.js';
 import { TransportManager } from '../../lib/transport/transport-manager.js';
 import { udpBatchSendAvailable } from '../../lib/transport/udp-batch-send.js';
 import type { SendTarget, TransportLimits } from '../../lib/transport/types.js';
+import { until } from '../helpers/wait.js';
 
 const limits: TransportLimits = {
   maxMessageBytes: 4096, udpRecvBufferBytes: 1 << 20, udpSendBufferBytes: 1 << 20, tcpIdleTimeoutMs: 5000,
@@ -30,11 +31,6 @@ async function udpPeer(t: Test): Promise<Peer> {
 }
 
 const msg = (n: number, size = 0): Buffer => Buffer.from(`OPTIONS sip:p${n}@127.0.0.1 SIP/2.0\r\nCall-ID: batch-${n}\r\nX-Pad: ${'x'.repeat(size)}\r\nContent-Length: 0\r\n\r\n`, 'latin1');
-
-async function until(cond: () => boolean, ms = 3000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond() && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
-}
 
 async function manager(t: Test, udpBatchSend: boolean): Promise<{ tm: TransportManager; port: number }> {
   const tm = new TransportManager({ listeners: [{ transport: 'udp', address: '127.0.0.1', port: 0 }, { transport: 'tcp', address: '127.0.0.1', port: 0 }], limits: { ...limits, udpBatchSend } });
@@ -76,7 +72,7 @@ for (const batch of [true, false]) {
     const before = tm.stats();
     tm.sendPacked(w.close()!);
 
-    await until(() => a.got.length >= 101 && b.got.length >= 50 && tcpGot.length > 0);
+    await until(() => a.got.length >= 101 && b.got.length >= 50 && tcpGot.length > 0, 3000);
     const expectA = [...Array.from({ length: 150 }, (_, i) => i).filter((i) => i % 3 !== 0), 1004].map((i) => msg(i).toString('latin1'));
     const expectB = Array.from({ length: 150 }, (_, i) => i).filter((i) => i % 3 === 0).map((i) => msg(i).toString('latin1'));
     t.same(a.got.map((g) => g.text), expectA, 'peer A: its messages in order, the oversize one left out');
