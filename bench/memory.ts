@@ -15,8 +15,9 @@ import { readSippStats, startSipp } from './lib/sipp.js';
 import { callSpec } from './lib/specs.js';
 import type { Target } from './lib/target.js';
 import { parseBenchArgs } from './lib/args.js';
+import { parseRepeat } from './lib/sweep.js';
 
-const USAGE = `node dist/bench/memory.js [--dialogs 50000] [--rate 1000] [--settle 40] [--workers N (default ${OUR_PROXY_ARGS.workers.default}: the proxy's 'auto')] [--targets kamailio,ours]`;
+const USAGE = `node dist/bench/memory.js [--dialogs 50000] [--rate 1000] [--settle 40] [--workers N (default ${OUR_PROXY_ARGS.workers.default}: the proxy's 'auto')] [--targets kamailio,ours] [--repeat 1]`;
 
 const { values: o } = parseBenchArgs(USAGE, {
   options: {
@@ -25,17 +26,27 @@ const { values: o } = parseBenchArgs(USAGE, {
     settle: { type: 'string', default: '40' },
     workers: OUR_PROXY_ARGS.workers,
     targets: { type: 'string', default: 'kamailio,ours' },
+    repeat: { type: 'string', default: '1' },
   },
 });
 const n = Number(o.dialogs);
 const rate = Number(o.rate);
 const settleS = Number(o.settle);
+// RSS per dialog moves by ~0.5 kB between runs of one build (the baseline at rest depends on when
+// V8's memory reducer ran): repeated runs, targets alternating, give a median and a range
+const repeat = parseRepeat(o.repeat);
 const rampS = n / rate;
 const command = `node dist/bench/memory.js ${process.argv.slice(2).join(' ')}`.trim();
 
 interface MemoryResult {
   target: string; dialogs: number; heldAtRampEnd: number; heldAfterSettle: number; successful: number; failed: number;
   baseMb: number; rampEndMb: number; settledMb: number; kbPerDialogRampEnd: number; kbPerDialogSettled: number;
+}
+
+/** 'median (min-max of N runs)': the median of an even count is the lower middle one, as bench:compare's. */
+function spread(values: readonly number[]): string {
+  const sorted = [...values].sort((a, b) => a - b);
+  return `${fmt(sorted[Math.floor((sorted.length - 1) / 2)]!, 2)} (${fmt(sorted[0]!, 2)}-${fmt(sorted[sorted.length - 1]!, 2)} of ${sorted.length} runs)`;
 }
 
 /** Calls sipp currently holds (CurrentCall of its latest stat dump). */
@@ -102,27 +113,33 @@ const wanted = availableTargets(o.targets);
 stopChildrenOnSignal();
 const results: MemoryResult[] = [];
 try {
-  for (const w of wanted) {
-    const uasPort = await freeUdpPort();
-    const t = w === 'kamailio'
-      ? await startKamailio({ uasPort, maxMs: 30 * 60 * 1000 })
-      : await startOurProxy({ workers: Number(o.workers), uasPort, maxMs: 30 * 60 * 1000 });
-    try {
-      results.push(await measure(t, uasPort));
-    } finally {
-      await t.stop();
+  for (let round = 0; round < repeat; round++) {
+    for (const w of wanted) {
+      const uasPort = await freeUdpPort();
+      const t = w === 'kamailio'
+        ? await startKamailio({ uasPort, maxMs: 30 * 60 * 1000 })
+        : await startOurProxy({ workers: Number(o.workers), uasPort, maxMs: 30 * 60 * 1000 });
+      try {
+        results.push(await measure(t, uasPort));
+      } finally {
+        await t.stop();
+      }
     }
   }
   const rows = results.map((r) => [r.target, r.heldAtRampEnd, fmt(r.baseMb), fmt(r.rampEndMb), fmt(r.kbPerDialogRampEnd, 2),
     r.heldAfterSettle, fmt(r.settledMb), fmt(r.kbPerDialogSettled, 2), `${r.successful}/${r.failed}`]);
+  const summary = repeat < 2 ? '' : `${[...new Set(results.map((r) => r.target))].map((target) => {
+    const mine = results.filter((r) => r.target === target);
+    return `${target}: kB/dialog at ramp end ${spread(mine.map((r) => r.kbPerDialogRampEnd))}, ${settleS} s later ${spread(mine.map((r) => r.kbPerDialogSettled))}`;
+  }).join('\n')}\n\n`;
   const md = `${mdTable(['target', 'calls up at ramp end', 'memory before MB', 'at ramp end MB', 'kB/dialog at ramp end',
-    `calls up ${settleS} s later`, 'memory then MB', 'kB/dialog then', 'calls ok/failed'], rows)}\n\n` +
+    `calls up ${settleS} s later`, 'memory then MB', 'kB/dialog then', 'calls ok/failed'], rows)}\n\n${summary}` +
     `${n} calls at ${rate}/s held together; memory: ours VmRSS of the process, Kamailio sum of PSS of its processes. ` +
     'At ramp end the INVITE transactions of the last seconds are still alive (ours: RFC 6026 Timer L, 64*T1 = 32 s; ' +
     `Kamailio: tm wait timer); ${settleS} s later only the dialogs remain, but neither V8's heap nor Kamailio's ` +
     'shared memory returns freed pages at once, so the second figure is rarely lower.';
   console.log(md);
-  console.log(writeResults('memory', command, { rate, settleS, results }, md).slice(2).join('\n'));
+  console.log(writeResults('memory', command, { rate, settleS, repeat, results }, md).slice(2).join('\n'));
 } finally {
   await killAll();
 }

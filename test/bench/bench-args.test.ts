@@ -34,6 +34,10 @@ t.test('an unknown option or a bad positional argument: one line and the usage, 
   t.match(r.err, /node dist\/bench\/calls\.js \[--rate 200\]/);
   t.match(r.err, /\[--workers N\]  \(default: the proxy's 'auto', CPUs less one: \d+ here\)/);
   t.notMatch(r.err, /\n\s+at /, 'no stack trace');
+  const rep = run('memory.js', '--repeat', '0');
+  t.equal(rep.status, 2, 'memory.js: a bad --repeat exits 2 before anything starts');
+  t.match(rep.err, /^--repeat: got "0", allowed: a whole number 1\.\.20/);
+  t.match(run('memory.js', '--help').out, /\[--repeat 1\]/, 'memory.js lists --repeat');
   for (const script of ['calls.js', 'compare.js', 'register.js']) {
     const s = run(script, '--set', '=1');
     t.equal(s.status, 2, `${script}: a bad --set exits 2 before anything starts`);
