@@ -3,15 +3,15 @@
 // 407 went out, the client computed its credentials. Refusing it throws that work away and brings
 // the client back from the start (a fresh request, a fresh challenge): the load that makes
 // retransmissions and retries outgrow the work done (congestion collapse). Telling such an answer
-// from a forged one costs one HMAC over the nonce (nonce.ts), not a parse: only the Authorization or
-// Proxy-Authorization header and the Call-ID are peeked, and only while shedding.
+// from a forged one costs one HMAC over the nonce (nonce.ts), not a parse of the message: only the
+// Authorization or Proxy-Authorization header and the Call-ID are peeked, and only while shedding.
+// The nonce is read by the shard's own credentials parser, so both read the same one.
 import { compileHeaderName, peekCallId, peekHeader } from '../shard/callid-peek.js';
+import { parseDigestCredentials } from '../sip/auth-header.js';
 import { NonceManager } from './nonce.js';
 
 const AUTHORIZATION = compileHeaderName('Authorization');
 const PROXY_AUTHORIZATION = compileHeaderName('Proxy-Authorization');
-/** nonce="..." as a parameter of its own (not the tail of cnonce=) */
-const NONCE_PARAM = /(?:^|[\s,])nonce[ \t]*=[ \t]*"([^"]*)"/i;
 
 export class ChallengeAnswerCheck {
   readonly #nonces: NonceManager;
@@ -26,7 +26,7 @@ export class ChallengeAnswerCheck {
   answersOurChallenge(data: Buffer): boolean {
     const credentials = peekHeader(data, AUTHORIZATION) ?? peekHeader(data, PROXY_AUTHORIZATION);
     if (credentials === undefined) return false;
-    const nonce = NONCE_PARAM.exec(credentials)?.[1];
+    const nonce = parseDigestCredentials(credentials)?.nonce;
     if (nonce === undefined) return false;
     const callId = peekCallId(data);
     return callId !== undefined && this.#nonces.check(nonce, callId) === 'valid';
