@@ -252,25 +252,19 @@ export class SipMessage {
     if (i === -1) return undefined;
     const value = this.valueAt(i);
     const lines = this.lines();
-    // the usual line holds one value: dropped whole, nothing split
-    if (value.indexOf(',') === -1) {
-      removeAt(lines, i);
-      const v = value.trim();
-      return v === '' ? undefined : v;
-    }
     const cut = restAfterFirst(value);
-    if (cut === undefined) { removeAt(lines, i); return undefined; }
-    const rest = cut[1] === -1 ? '' : value.slice(cut[1]).trim();
-    const others = rest.indexOf(',') === -1 ? undefined : splitCommas(rest);
-    if (others !== undefined && others.length > 0) {
-      // three values or more (or empty ones among them): the rest rewritten as splitCommas sees it
-      lines[i] = field(n, others.join(', '));
-    } else if (rest === '' || others !== undefined) {
-      removeAt(lines, i);
+    const rest = cut === undefined || cut[1] === -1 ? '' : value.slice(cut[1]).trim();
+    if (rest.indexOf(',') === -1) {
+      // the usual line: one value (dropped whole) or two (the second stays as it was written)
+      if (rest === '') removeAt(lines, i);
+      else lines[i] = field(n, rest);
     } else {
-      lines[i] = field(n, rest); // the usual two: the second stays, as it was written
+      // three values or more, or empty ones among them: the rest rewritten as splitCommas sees it
+      const others = splitCommas(rest);
+      if (others.length === 0) removeAt(lines, i);
+      else lines[i] = field(n, others.join(', '));
     }
-    return cut[0];
+    return cut?.[0];
   }
 
   /** Rewrite the first value of a list header in place (the top Via after received/rport). */

@@ -54,8 +54,8 @@ export function firstOfCommas(value: string): string | undefined {
 
 /**
  * The first value of a comma list (from `from` on, a value's start) and the index just past its
- * comma (-1 when it is the last), with no array: a response's Via line (ours and the caller's in one line, as sipp writes it) is cut
- * once, not split.
+ * comma (-1 when it is the last), with no array: a response's Via line (ours and the caller's in
+ * one line, as sipp writes it) is cut once, not split.
  */
 export function restAfterFirst(value: string, from = 0): [first: string, rest: number] | undefined {
   if (value.indexOf(',', from) === -1) {
