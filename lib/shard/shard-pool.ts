@@ -9,11 +9,13 @@ import { packageRoot } from '../config/load-config.js';
 import type { Logger } from '../log.js';
 import type { SendTarget } from '../transport/types.js';
 import type { FromShardBatch, ShardInit, ToShard } from './channel.js';
-import { SipRunWriter } from './sip-frames.js';
+import { ShardOutbox } from './shard-outbox.js';
 
 export interface ShardPoolOptions {
   workers: number;
   batchMax: number;
+  /** SIP messages for a shard that has not answered our last post wait for its answer (shard-outbox.ts); default true */
+  holdWhileBusy?: boolean;
   init: (shardId: number) => ShardInit;
   onBatch: (shardId: number, batch: FromShardBatch) => void;
   /** a retiring shard's thread died: it is not replaced (its calls' checkpoints go to their new owners) */
@@ -27,12 +29,7 @@ export interface ShardPoolOptions {
 
 interface ShardSlot {
   port: MessagePort;
-  queue: ToShard[];
-  /** SIP messages queued after the last control item, packed into one buffer when the run closes */
-  run: SipRunWriter;
-  /** packed buffers of the queue, moved to the shard by postMessage */
-  transfer: ArrayBuffer[];
-  inFlight: number;
+  outbox: ShardOutbox;
   generation: number;
   /** its id is >= the worker count: it only finishes its pinned calls */
   retiring: boolean;
@@ -40,12 +37,22 @@ interface ShardSlot {
   dead: boolean;
 }
 
+/**
+ * Longest wait of messages held for a busy shard (shard-outbox.ts): a shard that has not answered
+ * within this (a long batch, a GC pause, a thread that died mid-batch) gets them anyway, to wait
+ * in its port as they would without the hold.
+ */
+export const HOLD_LIMIT_MS = 2;
+
 export class ShardPool {
   private readonly pool: Piscina;
   /** by shard id; ids >= count are retiring shards (or holes once stopped) */
   private readonly slots: Array<ShardSlot | undefined> = [];
   private count: number;
   private flushScheduled = false;
+  /** one timer for every shard's held messages, re-armed with refresh() (no Timeout per hold) */
+  private holdTimer: NodeJS.Timeout | undefined;
+  private holdTimerPending = false;
   private closing = false;
   /** most messages one shard had unacknowledged since takeBacklogPeak() (overload-control.ts) */
   private backlogPeak = 0;
@@ -94,23 +101,24 @@ export class ShardPool {
   /** The most messages one shard had queued or in hand, unacknowledged, since the last call. */
   takeBacklogPeak(): number {
     let peak = this.backlogPeak;
-    for (const s of this.slots) if (s !== undefined && s.inFlight > peak) peak = s.inFlight;
+    for (const s of this.slots) if (s !== undefined && s.outbox.inFlight > peak) peak = s.outbox.inFlight;
     this.backlogPeak = 0;
     return peak;
   }
 
   inFlight(shardId: number): number {
-    return this.slots[shardId]?.inFlight ?? 0;
+    return this.slots[shardId]?.outbox.inFlight ?? 0;
   }
 
   private launch(shardId: number, generation: number, warmUp = false): ShardSlot {
     const { port1, port2 } = new MessageChannel();
-    const slot: ShardSlot = { port: port1, queue: [], run: new SipRunWriter(), transfer: [], inFlight: 0, generation, retiring: false, dead: false };
+    const outbox = new ShardOutbox((items, transfer) => port1.postMessage(items, transfer), this.opts.batchMax, this.opts.holdWhileBusy ?? true);
+    const slot: ShardSlot = { port: port1, outbox, generation, retiring: false, dead: false };
     port1.on('message', (batch: FromShardBatch) => {
       if (slot.dead) return;
-      slot.inFlight -= batch.n;
-      if (slot.inFlight < 0) slot.inFlight = 0;
       this.opts.onBatch(shardId, batch);
+      // after the answer's own items: what they queued for this shard goes in the same post
+      outbox.acked(batch.n);
     });
     this.pool.run({ port: port2, init: this.opts.init(shardId), warmUp }, { transferList: [port2] }).then(
       () => undefined,
@@ -187,7 +195,7 @@ export class ShardPool {
   retire(shardId: number): void {
     const slot = this.slots[shardId];
     if (slot === undefined || !slot.retiring) return;
-    this.flushSlot(slot);
+    slot.outbox.flush();
     slot.port.postMessage([{ t: 'stop' }]);
     this.slots[shardId] = undefined;
     this.trim();
@@ -203,9 +211,7 @@ export class ShardPool {
     if (item.t === 'sip') return this.dispatchSip(shardId, item.d, item.s);
     const slot = this.slots[shardId];
     if (slot === undefined) return; // a retiring shard already stopped: nothing of it is left to ask
-    this.closeRun(slot); // the shard sees messages and control items in the order they were queued
-    slot.queue.push(item);
-    this.queued(slot);
+    this.queued(slot, slot.outbox.addControl(item));
   }
 
   /**
@@ -215,50 +221,43 @@ export class ShardPool {
   dispatchSip(shardId: number, data: Uint8Array, source: SendTarget): void {
     const slot = this.slots[shardId];
     if (slot === undefined) return;
-    if (!slot.run.add(data, source)) {
-      this.closeRun(slot);
-      slot.run.add(data, source);
-    }
-    if (++slot.inFlight > this.backlogPeak) this.backlogPeak = slot.inFlight;
-    this.queued(slot);
+    const full = slot.outbox.addSip(data, source);
+    if (slot.outbox.inFlight > this.backlogPeak) this.backlogPeak = slot.outbox.inFlight;
+    this.queued(slot, full);
   }
 
-  private queued(slot: ShardSlot): void {
-    if (slot.queue.length + slot.run.count >= this.opts.batchMax) this.flushSlot(slot);
+  private queued(slot: ShardSlot, full: boolean): void {
+    if (full) slot.outbox.flush();
     else if (!this.flushScheduled) {
       this.flushScheduled = true;
-      setImmediate(() => this.flush());
+      setImmediate(this.endOfTurn);
     }
-  }
-
-  private closeRun(slot: ShardSlot): void {
-    const packed = slot.run.close();
-    if (packed === undefined) return;
-    slot.queue.push(packed);
-    slot.transfer.push(packed.b);
   }
 
   broadcast(item: ToShard, except = -1): void {
     for (let i = 0; i < this.slots.length; i++) if (i !== except && this.slots[i] !== undefined) this.dispatch(i, item);
   }
 
-  private flush(): void {
+  private readonly endOfTurn = (): void => {
     this.flushScheduled = false;
-    for (const slot of this.slots) if (slot !== undefined) this.flushSlot(slot);
-  }
+    let held = false;
+    for (const slot of this.slots) if (slot !== undefined && slot.outbox.endOfTurn()) held = true;
+    if (held && !this.holdTimerPending) {
+      this.holdTimerPending = true;
+      if (this.holdTimer === undefined) this.holdTimer = setTimeout(this.holdExpired, HOLD_LIMIT_MS).unref();
+      else this.holdTimer.refresh();
+    }
+  };
 
-  private flushSlot(slot: ShardSlot): void {
-    this.closeRun(slot);
-    if (slot.queue.length === 0) return;
-    const q = slot.queue;
-    const transfer = slot.transfer;
-    slot.queue = [];
-    slot.transfer = [];
-    slot.port.postMessage(q, transfer);
-  }
+  /** Held messages older than HOLD_LIMIT_MS (or about: the timer is armed once per held stretch) go now. */
+  private readonly holdExpired = (): void => {
+    this.holdTimerPending = false;
+    for (const slot of this.slots) slot?.outbox.flush();
+  };
 
   async close(): Promise<void> {
     this.closing = true;
+    clearTimeout(this.holdTimer);
     for (const slot of this.slots) {
       slot?.port.postMessage([{ t: 'stop' }]);
     }
