@@ -46,6 +46,10 @@ export function renderMetrics(proxy: ProxyHandle, reports: readonly ShardStatsRe
   m.gauge('sipshard_uptime_seconds', 'Seconds since the proxy started.', Math.round((Date.now() - proxy.startedAt) / 1000));
   m.gauge('sipshard_workers', 'Worker threads (shards) running.', proxy.pool.size);
   m.counter('sipshard_shard_restarts_total', 'Shard threads that died and were replaced.', proxy.pool.restarts);
+  const { handOver } = proxy.pool;
+  m.counter('sipshard_handover_batches_total', 'Batches (one postMessage each) the main thread handed to shards.', handOver.batches);
+  m.counter('sipshard_handover_messages_total', 'SIP messages in those batches (divided by the batches: messages per hand-over).', handOver.messages);
+  m.counter('sipshard_handover_holds_expired_total', 'Messages held for a busy shard that went on the 2 ms limit rather than with its answer (shard.postsInFlight).', handOver.holdsExpired);
   const resize = proxy.resizeStats();
   m.counter('sipshard_worker_resizes_total', 'Changes of the worker count at run time.', resize.resizes);
   m.counter('sipshard_resize_dialogs_moved_total', 'Confirmed dialogs moved to another shard by changes of the worker count.', resize.dialogsMoved);

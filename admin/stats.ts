@@ -74,6 +74,8 @@ export interface StatsView {
     registerChallenged: number;
     /** whole-proxy overload control (lib/shard/overload-control.ts) */
     overload: OverloadStats & { shedding: boolean };
+    /** batches the main thread posted to shards, their SIP messages, holds ended by the 2 ms limit (lib/shard/shard-outbox.ts) */
+    handOver: { batches: number; messages: number; holdsExpired: number };
   };
   transport: ReturnType<ProxyHandle['transports']['stats']>;
   registrations: { aors: number; bindings: number };
@@ -148,6 +150,7 @@ export function buildStats(proxy: ProxyHandle, reports: readonly ShardStatsRepor
     main: {
       noCallId: mainStats.noCallId, registerChallenged: mainStats.registerChallenged, shardRestarts: proxy.pool.restarts, workers: proxy.pool.size, ...resizeFigures(proxy),
       overload: { shedding: proxy.overload.shedding, ...proxy.overload.stats },
+      handOver: { ...proxy.pool.handOver },
     },
     transport: proxy.transports.stats(),
     registrations: proxy.location.store.size(),

@@ -162,7 +162,7 @@ export async function startProxy(config: Config, log: Logger): Promise<ProxyHand
   const pool = new ShardPool({
     workers,
     batchMax: config.shard.batchMax,
-    holdWhileBusy: config.shard.holdWhileBusy,
+    postsInFlight: config.shard.postsInFlight,
     youngGenerationMb: config.shard.youngGenerationMb,
     log,
     onBatch,

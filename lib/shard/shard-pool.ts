@@ -14,8 +14,8 @@ import { ShardOutbox } from './shard-outbox.js';
 export interface ShardPoolOptions {
   workers: number;
   batchMax: number;
-  /** SIP messages for a shard that has not answered our last post wait for its answer (shard-outbox.ts); default true */
-  holdWhileBusy?: boolean;
+  /** posts a shard may have unanswered before SIP messages for it wait (shard-outbox.ts); 0: never wait */
+  postsInFlight: number;
   init: (shardId: number) => ShardInit;
   onBatch: (shardId: number, batch: FromShardBatch) => void;
   /** a retiring shard's thread died: it is not replaced (its calls' checkpoints go to their new owners) */
@@ -57,6 +57,8 @@ export class ShardPool {
   /** most messages one shard had unacknowledged since takeBacklogPeak() (overload-control.ts) */
   private backlogPeak = 0;
   restarts = 0;
+  /** batches posted to shards, the SIP messages in them, and holds the time limit ended (shard-outbox.ts) */
+  readonly handOver = { batches: 0, messages: 0, holdsExpired: 0 };
 
   constructor(private readonly opts: ShardPoolOptions) {
     this.count = opts.workers;
@@ -112,7 +114,12 @@ export class ShardPool {
 
   private launch(shardId: number, generation: number, warmUp = false): ShardSlot {
     const { port1, port2 } = new MessageChannel();
-    const outbox = new ShardOutbox((items, transfer) => port1.postMessage(items, transfer), this.opts.batchMax, this.opts.holdWhileBusy ?? true);
+    const handOver = this.handOver;
+    const outbox = new ShardOutbox((items, transfer, messages) => {
+      handOver.batches++;
+      handOver.messages += messages;
+      port1.postMessage(items, transfer);
+    }, this.opts.batchMax, this.opts.postsInFlight);
     const slot: ShardSlot = { port: port1, outbox, generation, retiring: false, dead: false };
     port1.on('message', (batch: FromShardBatch) => {
       if (slot.dead) return;
@@ -252,7 +259,11 @@ export class ShardPool {
   /** Held messages older than HOLD_LIMIT_MS (or about: the timer is armed once per held stretch) go now. */
   private readonly holdExpired = (): void => {
     this.holdTimerPending = false;
-    for (const slot of this.slots) slot?.outbox.flush();
+    for (const slot of this.slots) {
+      if (slot === undefined || slot.outbox.waiting === 0) continue;
+      this.handOver.holdsExpired++;
+      slot.outbox.flush();
+    }
   };
 
   async close(): Promise<void> {

@@ -76,6 +76,12 @@ if (requireSipp(t)) {
     t.match(metrics.text, /^sipshard_dialogs\{shard="0",state="confirmed"\} \d+$/m);
     t.match(metrics.text, new RegExp(`^sipshard_calls_answered_total ${CALLS}$`, 'm'));
     t.match(metrics.text, /^sipshard_overload_rejected_total\{shard="1"\} 0$/m);
+    // a confirmed call's INVITE, 180, 200 and ACK at least went to a shard, in some batches
+    const batches = Number(/^sipshard_handover_batches_total (\d+)$/m.exec(metrics.text)?.[1]);
+    const handed = Number(/^sipshard_handover_messages_total (\d+)$/m.exec(metrics.text)?.[1]);
+    t.ok(handed >= CALLS * 4, `the calls' messages were handed to shards (${handed})`);
+    t.ok(batches > 0, `in ${batches} batches`);
+    t.match(metrics.text, /^sipshard_handover_holds_expired_total \d+$/m);
     if (promtoolMissing && process.env.CI !== 'true') {
       t.comment('promtool missing (Debian package prometheus): format not checked');
     } else {

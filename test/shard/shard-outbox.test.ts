@@ -10,11 +10,14 @@ import type { SendTarget } from '../../lib/transport/types.js';
 const A: SendTarget = { transport: 'udp', address: '127.0.0.1', port: 5070 };
 
 /** Each post as the texts of its SIP messages and the kinds of its control items, in order. */
-function recorder(): { posts: string[][]; post: (items: ToShard[], transfer: ArrayBuffer[]) => void } {
+function recorder(): { posts: string[][]; counts: number[]; post: (items: ToShard[], transfer: ArrayBuffer[], messages: number) => void } {
   const posts: string[][] = [];
+  const counts: number[] = [];
   return {
     posts,
-    post: (items, transfer) => {
+    counts,
+    post: (items, transfer, messages) => {
+      counts.push(messages);
       const seen: string[] = [];
       for (const item of items) {
         if (item.t === 'sipb') {
@@ -31,7 +34,7 @@ const msg = (s: string): Buffer => Buffer.from(s, 'latin1');
 
 t.test('an idle shard gets each turn\'s messages at the end of the turn, in one post', async (t) => {
   const r = recorder();
-  const box = new ShardOutbox(r.post, 64, true);
+  const box = new ShardOutbox(r.post, 64, 1);
   box.addSip(msg('m1'), A);
   box.addSip(msg('m2'), A);
   t.same(r.posts, [], 'nothing posted before the end of the turn');
@@ -42,7 +45,7 @@ t.test('an idle shard gets each turn\'s messages at the end of the turn, in one 
 
 t.test('messages for a busy shard wait for its answer, then go in one batch', async (t) => {
   const r = recorder();
-  const box = new ShardOutbox(r.post, 64, true);
+  const box = new ShardOutbox(r.post, 64, 1);
   box.addSip(msg('m1'), A);
   box.endOfTurn();
   box.addSip(msg('m2'), A);
@@ -53,6 +56,7 @@ t.test('messages for a busy shard wait for its answer, then go in one batch', as
   t.equal(box.inFlight, 3);
   box.acked(1);
   t.same(r.posts, [['m1'], ['m2', 'm3']], 'its answer releases what came meanwhile, as one batch');
+  t.same(r.counts, [1, 2]);
   t.equal(box.inFlight, 2);
   box.acked(2);
   t.equal(box.inFlight, 0);
@@ -62,7 +66,7 @@ t.test('messages for a busy shard wait for its answer, then go in one batch', as
 
 t.test('an answer for part of what was posted keeps the hold', async (t) => {
   const r = recorder();
-  const box = new ShardOutbox(r.post, 64, true);
+  const box = new ShardOutbox(r.post, 64, 1);
   box.addSip(msg('m1'), A);
   box.addSip(msg('m2'), A);
   box.endOfTurn();
@@ -76,7 +80,7 @@ t.test('an answer for part of what was posted keeps the hold', async (t) => {
 
 t.test('a control item is never held, and goes after the messages queued before it', async (t) => {
   const r = recorder();
-  const box = new ShardOutbox(r.post, 64, true);
+  const box = new ShardOutbox(r.post, 64, 1);
   box.addSip(msg('m1'), A);
   box.endOfTurn();
   box.addSip(msg('m2'), A);
@@ -84,11 +88,12 @@ t.test('a control item is never held, and goes after the messages queued before 
   box.addSip(msg('m3'), A);
   t.equal(box.endOfTurn(), false, 'not held');
   t.same(r.posts, [['m1'], ['m2', '<stats>', 'm3']], 'order kept');
+  t.same(r.counts, [1, 2], 'each post with the number of SIP messages in it');
 });
 
 t.test('a full batch goes at once, busy shard or not', async (t) => {
   const r = recorder();
-  const box = new ShardOutbox(r.post, 3, true);
+  const box = new ShardOutbox(r.post, 3, 1);
   box.addSip(msg('m1'), A);
   box.endOfTurn();
   t.equal(box.addSip(msg('m2'), A), false);
@@ -100,7 +105,7 @@ t.test('a full batch goes at once, busy shard or not', async (t) => {
 
 t.test('flush() posts what is held (the pool\'s time limit on holding)', async (t) => {
   const r = recorder();
-  const box = new ShardOutbox(r.post, 64, true);
+  const box = new ShardOutbox(r.post, 64, 1);
   box.addSip(msg('m1'), A);
   box.endOfTurn();
   box.addSip(msg('m2'), A);
@@ -111,9 +116,9 @@ t.test('flush() posts what is held (the pool\'s time limit on holding)', async (
   t.equal(box.inFlight, 0);
 });
 
-t.test('holdWhileBusy off: a post every turn', async (t) => {
+t.test('postsInFlight 0: a post every turn', async (t) => {
   const r = recorder();
-  const box = new ShardOutbox(r.post, 64, false);
+  const box = new ShardOutbox(r.post, 64, 0);
   box.addSip(msg('m1'), A);
   box.endOfTurn();
   box.addSip(msg('m2'), A);
@@ -123,7 +128,7 @@ t.test('holdWhileBusy off: a post every turn', async (t) => {
 
 t.test('an answer acknowledging more than we know of does not go below zero', async (t) => {
   const r = recorder();
-  const box = new ShardOutbox(r.post, 64, true);
+  const box = new ShardOutbox(r.post, 64, 1);
   box.addSip(msg('m1'), A);
   box.endOfTurn();
   box.acked(5);
@@ -131,4 +136,26 @@ t.test('an answer acknowledging more than we know of does not go below zero', as
   box.addSip(msg('m2'), A);
   t.equal(box.endOfTurn(), false, 'not held: nothing is unanswered');
   t.same(r.posts, [['m1'], ['m2']]);
+});
+
+t.test('postsInFlight 2: a second post goes unanswered; the third turn waits for the first answer', async (t) => {
+  const r = recorder();
+  const box = new ShardOutbox(r.post, 64, 2);
+  box.addSip(msg('m1'), A);
+  box.addSip(msg('m2'), A);
+  t.equal(box.endOfTurn(), false);
+  box.addSip(msg('m3'), A);
+  t.equal(box.endOfTurn(), false, 'one post unanswered: another may go');
+  box.addSip(msg('m4'), A);
+  t.equal(box.endOfTurn(), true, 'two unanswered: held');
+  box.addSip(msg('m5'), A);
+  t.equal(box.endOfTurn(), true);
+  box.acked(1);
+  t.same(r.posts, [['m1', 'm2'], ['m3']], 'half of the first post answered: still two unanswered');
+  box.acked(1);
+  t.same(r.posts, [['m1', 'm2'], ['m3'], ['m4', 'm5']], 'the first post answered: the held ones go as one');
+  box.acked(3);
+  t.equal(box.inFlight, 0);
+  box.addSip(msg('m6'), A);
+  t.equal(box.endOfTurn(), false, 'all answered: no wait');
 });
