@@ -16,6 +16,8 @@ export interface ShardPoolOptions {
   batchMax: number;
   /** posts a shard may have unanswered before SIP messages for it wait (shard-outbox.ts); 0: never wait */
   postsInFlight: number;
+  /** longest wait of held messages, ms (default HOLD_LIMIT_MS; tests set it) */
+  holdLimitMs?: number;
   init: (shardId: number) => ShardInit;
   onBatch: (shardId: number, batch: FromShardBatch) => void;
   /** a retiring shard's thread died: it is not replaced (its calls' checkpoints go to their new owners) */
@@ -251,7 +253,7 @@ export class ShardPool {
     for (const slot of this.slots) if (slot !== undefined && slot.outbox.endOfTurn()) held = true;
     if (held && !this.holdTimerPending) {
       this.holdTimerPending = true;
-      if (this.holdTimer === undefined) this.holdTimer = setTimeout(this.holdExpired, HOLD_LIMIT_MS).unref();
+      if (this.holdTimer === undefined) this.holdTimer = setTimeout(this.holdExpired, this.opts.holdLimitMs ?? HOLD_LIMIT_MS).unref();
       else this.holdTimer.refresh();
     }
   };
