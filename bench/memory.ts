@@ -9,26 +9,28 @@ import { join } from 'node:path';
 import { killAll, sleep, stopChildrenOnSignal } from './lib/child.js';
 import { availableTargets, startKamailio } from './lib/kamailio.js';
 import { freeUdpPort } from './lib/net.js';
-import { OUR_PROXY_ARGS, startOurProxy } from './lib/proxy.js';
+import { OUR_PROXY_ARGS, OUR_PROXY_USAGE, ourProxyOptions, startOurProxy } from './lib/proxy.js';
 import { fmt, mdTable, writeResults } from './lib/results.js';
 import { readSippStats, startSipp } from './lib/sipp.js';
 import { callSpec } from './lib/specs.js';
 import type { Target } from './lib/target.js';
-import { parseBenchArgs } from './lib/args.js';
+import { orUsage, parseBenchArgs } from './lib/args.js';
 import { parseRepeat } from './lib/sweep.js';
 
-const USAGE = `node dist/bench/memory.js [--dialogs 50000] [--rate 1000] [--settle 40] [--workers N (default ${OUR_PROXY_ARGS.workers.default}: the proxy's 'auto')] [--targets kamailio,ours] [--repeat 1]`;
+const USAGE = `node dist/bench/memory.js [--dialogs 50000] [--rate 1000] [--settle 40] [--targets kamailio,ours] [--repeat 1]
+${OUR_PROXY_USAGE}`;
 
 const { values: o } = parseBenchArgs(USAGE, {
   options: {
     dialogs: { type: 'string', default: '50000' },
     rate: { type: 'string', default: '1000' },
     settle: { type: 'string', default: '40' },
-    workers: OUR_PROXY_ARGS.workers,
+    ...OUR_PROXY_ARGS,
     targets: { type: 'string', default: 'kamailio,ours' },
     repeat: { type: 'string', default: '1' },
   },
 });
+const ourOptions = orUsage(USAGE, () => ourProxyOptions(o));
 const n = Number(o.dialogs);
 const rate = Number(o.rate);
 const settleS = Number(o.settle);
@@ -118,7 +120,7 @@ try {
       const uasPort = await freeUdpPort();
       const t = w === 'kamailio'
         ? await startKamailio({ uasPort, maxMs: 30 * 60 * 1000 })
-        : await startOurProxy({ workers: Number(o.workers), uasPort, maxMs: 30 * 60 * 1000 });
+        : await startOurProxy({ ...ourOptions, uasPort, maxMs: 30 * 60 * 1000 });
       try {
         results.push(await measure(t, uasPort));
       } finally {

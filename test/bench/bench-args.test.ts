@@ -13,14 +13,14 @@ const run = (script: string, ...args: string[]): { status: number | null; out: s
 };
 
 t.test('--help prints the usage with our proxy options and exits 0', async (t) => {
-  for (const script of ['calls.js', 'compare.js', 'register.js']) {
+  for (const script of ['calls.js', 'compare.js', 'register.js', 'memory.js']) {
     const r = run(script, '--help');
     t.equal(r.status, 0, script);
     t.match(r.out, new RegExp(`^node dist/bench/${script.replace('.', '\\.')} `), `${script} usage first`);
     t.match(r.out, /--set shard\.batchMax=128/, `${script} lists the shared proxy options`);
     t.equal(r.err, '', `${script} nothing on stderr`);
   }
-  for (const script of ['memory.js', 'admin.js', 'resize.js', 'channel.js', 'main-thread.js', 'micro.js', 'shard-flow.js', 'shard-steady.js', 'shard-register.js', 'dialog-memory.js']) {
+  for (const script of ['admin.js', 'resize.js', 'channel.js', 'main-thread.js', 'micro.js', 'shard-flow.js', 'shard-steady.js', 'shard-register.js', 'dialog-memory.js']) {
     const r = run(script, '--help');
     t.equal(r.status, 0, script);
     t.match(r.out, /^node .*dist\/bench\//, `${script} prints its usage`);
