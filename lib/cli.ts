@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { isSipProxyError } from './errors.js';
 import { defaultConfigPath, loadConfigFile } from './config/load-config.js';
 import { createLogger } from './log.js';
+import { missingProxyFlags } from './node-flags.js';
 import { startProxy } from './server.js';
 import { startAdmin } from '../admin/admin-server.js';
 import { reloadConfig } from '../admin/reload.js';
@@ -20,6 +21,8 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const log = createLogger(config.log.level);
+  const missing = missingProxyFlags(process.execArgv, process.env.NODE_OPTIONS);
+  if (missing.length > 0) log.info({ missing }, 'node started without these options (npm start passes them; lib/node-flags.ts says why): the main thread holds more memory under load');
   const proxy = await startProxy(config, log);
   const admin = await startAdmin(proxy, { log, configPath: path }).catch(async (err: unknown) => {
     await proxy.close();

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { parseArgs } from 'node:util';
 import { resolveWorkerCount } from '../../lib/config/load-config.js';
+import { PROXY_NODE_FLAGS } from '../../lib/node-flags.js';
 import { reportLog, startBounded } from './child.js';
 import { freeUdpPort, waitForSip } from './net.js';
 import { peakRssKb, rssKb, threadCpu } from './proc.js';
@@ -126,7 +127,8 @@ export async function startOurProxy(o: OurProxyOptions): Promise<Target> {
   const profilesBefore = o.cpuProfDir === undefined ? 0 : cpuProfiles(o.cpuProfDir).length;
   const configPath = join(dir, 'bench.yaml');
   writeFileSync(configPath, JSON.stringify(config, null, 1)); // JSON is YAML
-  const proc = startBounded('proxy', process.execPath, [...(o.nodeFlags ?? []), ...(o.cpuProfDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfDir}`]), CLI, '--config', configPath], o.maxMs, { logFile: join(dir, 'proxy.log') });
+  // the options npm start runs the proxy with first: --node-flags come after them and win
+  const proc = startBounded('proxy', process.execPath, [...PROXY_NODE_FLAGS, ...(o.nodeFlags ?? []), ...(o.cpuProfDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfDir}`]), CLI, '--config', configPath], o.maxMs, { logFile: join(dir, 'proxy.log') });
   try {
     await Promise.race([waitForSip(port, 15000), proc.exited.then((c) => { throw new Error(`proxy exited (${c}), see ${dir}/proxy.log`); })]);
   } catch (err) {

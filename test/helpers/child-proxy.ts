@@ -7,6 +7,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { packageRoot } from '../../lib/config/load-config.js';
+import { PROXY_NODE_FLAGS } from '../../lib/node-flags.js';
 import { testConfig, type ConfigOverrides } from './proxy-harness.js';
 
 export interface ChildProxy {
@@ -27,7 +28,7 @@ export function writeChildConfig(overrides: ConfigOverrides, dir = mkdtempSync(j
 }
 
 export async function startChildProxy(configPath: string, withinMs = 10_000): Promise<ChildProxy> {
-  const child = spawn(process.execPath, [join(packageRoot(), 'dist', 'lib', 'cli.js'), '--config', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...PROXY_NODE_FLAGS, join(packageRoot(), 'dist', 'lib', 'cli.js'), '--config', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
   const logs: Array<Record<string, unknown>> = [];
   let stderr = '';
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.once('exit', (code, signal) => r({ code, signal })));
