@@ -3,13 +3,13 @@
 // says so at start (lib/cli.ts). They cannot be set from inside: V8 sizes the heap before any of
 // our code runs.
 //
-// --max-semi-space-size=2: the main thread's young generation. V8's default lets its semi-spaces
+// --max-semi-space-size=4: the main thread's young generation. V8's default lets its semi-spaces
 // grow to 16 MB each under load; the main thread keeps almost nothing of what it allocates per
 // datagram, so a big young generation only holds garbage. bench:memory, 50,000 held calls ramped
-// at 1,000/s, RSS at ramp end: 202-215 MB without it (3 runs), 189 MB with 2, 194 with 4, 184
-// with 1; CPU per call and per registration showed no cost at 2 (1 looked a little dearer for
-// REGISTER). The shards size theirs through resourceLimits (shard.youngGenerationMb).
-export const PROXY_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=2'];
+// at 1,000/s, RSS at ramp end: 202-215 MB without it (3 runs), 194 MB with 4, 189 with 2, 184
+// with 1. Smaller costs the main thread CPU on REGISTER load (12,000/s, 3 alternating pairs each:
+// 2 dearer by 6-10%, 4 no dearer than V8's default); calls showed no cost.
+export const PROXY_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=4'];
 
 /** Those of PROXY_NODE_FLAGS (by option name) set neither on the command line nor in NODE_OPTIONS. */
 export function missingProxyFlags(execArgv: readonly string[], nodeOptions: string | undefined): string[] {
