@@ -20,8 +20,8 @@ export class ShardOutbox {
   private transfer: ArrayBuffer[] = [];
   /** SIP messages handed to this outbox and not yet acknowledged by the shard (queued or posted) */
   inFlight = 0;
-  /** of those, the ones posted */
-  private posted = 0;
+  /** of those, the ones still queued here */
+  private unposted = 0;
   /** SIP messages of each post not yet fully acknowledged, oldest first */
   private readonly unanswered: number[] = [];
   /** acknowledged messages not yet matched to a whole post */
@@ -42,6 +42,7 @@ export class ShardOutbox {
       this.run.add(data, source);
     }
     this.inFlight++;
+    this.unposted++;
     return this.waiting >= this.batchMax;
   }
 
@@ -67,13 +68,9 @@ export class ShardOutbox {
   /** The shard's answer acknowledged n messages; what was held goes once a post is fully answered. */
   acked(n: number): void {
     this.inFlight = Math.max(0, this.inFlight - n);
-    this.posted = Math.max(0, this.posted - n);
     this.credit += n;
     while (this.unanswered.length > 0 && this.unanswered[0]! <= this.credit) this.credit -= this.unanswered.shift()!;
-    if (this.posted === 0) {
-      this.unanswered.length = 0; // a shard that answered more than we counted: start over
-      this.credit = 0;
-    }
+    if (this.unanswered.length === 0) this.credit = 0; // a shard that answered more than we posted: start over
     if (this.waiting > 0 && this.unanswered.length < this.postsInFlight) this.flush();
   }
 
@@ -85,8 +82,8 @@ export class ShardOutbox {
     const transfer = this.transfer;
     this.queue = [];
     this.transfer = [];
-    const messages = this.inFlight - this.posted;
-    this.posted = this.inFlight;
+    const messages = this.unposted;
+    this.unposted = 0;
     if (messages > 0) this.unanswered.push(messages);
     this.post(q, transfer, messages);
   }

@@ -44,7 +44,7 @@ interface ShardSlot {
  * within this (a long batch, a GC pause, a thread that died mid-batch) gets them anyway, to wait
  * in its port as they would without the hold.
  */
-export const HOLD_LIMIT_MS = 2;
+const HOLD_LIMIT_MS = 2;
 
 export class ShardPool {
   private readonly pool: Piscina;
