@@ -69,6 +69,15 @@ export interface TxnWatch {
 
 const NO_RR_METHODS = new Set(['REGISTER', 'CANCEL', 'ACK', 'OPTIONS']);
 
+/**
+ * A branch's final response that stays after this batch (its context is still open: other branches
+ * ring, forwarding goes on) gets bytes of its own (SipMessage.keepBytes); one whose context settled
+ * with it goes with the batch, uncopied.
+ */
+function keepIfHeld(ctx: ResponseContext, branch: Branch, res: SipMessage): void {
+  if (ctx.server.owner === ctx && branch.final === res) res.keepBytes();
+}
+
 export class ProxyCore {
   private readonly serverTxns = new Map<string, ServerTxn>();
   private readonly clientTxns = new Map<string, ClientTxn>();
@@ -302,6 +311,7 @@ export class ProxyCore {
   }
 
   private openContext(req: SipMessage, st: ServerTxn): ResponseContext {
+    req.keepBytes(); // held until the context settles; its branches' copies share the bytes
     const ctx = new ResponseContext(req, st);
     st.owner = ctx;
     this.heldContexts++;
@@ -592,12 +602,14 @@ export class ProxyCore {
       this.forwarding?.onAnswered(ctx);
       if (ctx.isInvite) for (const b of ctx.branches) if (b !== branch) this.cancelBranch(ctx, b); // 16.7 step 10
       this.releaseIfSettled(ctx);
+      keepIfHeld(ctx, branch, res);
       return;
     }
     if (branch.final === undefined || branch.final.status === 487 && branch.cancelPending) branch.final = res;
     this.branchFailed(ctx, branch, status);
     if (status >= 600 && ctx.isInvite) for (const b of ctx.branches) if (b !== branch) this.cancelBranch(ctx, b);
     this.maybeSendBest(ctx);
+    keepIfHeld(ctx, branch, res);
   }
 
   private onBranchTimeout(txn: ClientTxn): void {

@@ -4,6 +4,7 @@
 // launched; removed shards kept running, *retiring*, until their pinned calls have left).
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import { packageRoot } from '../config/load-config.js';
 import type { Logger } from '../log.js';
@@ -46,6 +47,15 @@ interface ShardSlot {
  */
 const HOLD_LIMIT_MS = 2;
 
+/**
+ * The compiled worker entry of the same build as this module (dist/lib/shard -> dist/workers), so a
+ * second build beside the first (an A/B benchmark) runs its own shards; run from the TypeScript
+ * sources (the tests), the package's dist/.
+ */
+export function shardWorkerFile(): string {
+  return import.meta.url.endsWith('.ts') ? join(packageRoot(), 'dist', 'workers', 'shard.js') : fileURLToPath(new URL('../../workers/shard.js', import.meta.url));
+}
+
 export class ShardPool {
   private readonly pool: Piscina;
   /** by shard id; ids >= count are retiring shards (or holes once stopped) */
@@ -65,7 +75,7 @@ export class ShardPool {
   constructor(private readonly opts: ShardPoolOptions) {
     this.count = opts.workers;
     this.pool = new Piscina({
-      filename: opts.filename ?? join(packageRoot(), 'dist', 'workers', 'shard.js'),
+      filename: opts.filename ?? shardWorkerFile(),
       // one warm spare (modules loaded) takes over a dead shard at once instead of a cold thread start
       minThreads: opts.workers + 1,
       // kept equal to minThreads, and both moved by a change of worker count (threadsFor): with

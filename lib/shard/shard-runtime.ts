@@ -17,6 +17,7 @@ import { LocationStore } from '../registrar/location-store.js';
 import { NonceManager } from '../registrar/nonce.js';
 import { Registrar } from '../registrar/registrar.js';
 import type { SendTarget } from '../transport/types.js';
+import { copyOf, ownsBuffer } from '../sip/message.js';
 import { TimerWheel, type Clock, systemClock } from '../txn/timers.js';
 import type { Config } from '../config/schema.js';
 import type { TxnTimersConfig } from '../txn/context.js';
@@ -25,12 +26,6 @@ import { packDialog, unpackDialog } from './dialog-checkpoint.js';
 import { Handover } from './handover.js';
 import { forEachSip } from './sip-frames.js';
 import { NetworkList } from '../security/trusted-networks.js';
-
-function ownCopy(view: Buffer): Buffer {
-  const own = Buffer.allocUnsafeSlow(view.length);
-  view.copy(own);
-  return own;
-}
 
 const DIALOG_SWEEP_MS = 60_000;
 const DIALOG_MAX_AGE_MS = 12 * 3600_000;
@@ -227,8 +222,9 @@ export class ShardRuntime {
           this.receiveSip(Buffer.from(item.d.buffer, item.d.byteOffset, item.d.byteLength), item.s);
           break;
         case 'sipb':
-          // each message gets its own ArrayBuffer: a held transaction must not keep the whole batch
-          forEachSip(item, (view, s) => this.receiveSip(ownCopy(view), s));
+          // read in place: what the core keeps beyond the batch gets bytes of its own then
+          // (SipMessage.keepBytes), so no copy, and no ArrayBuffer to free, for the rest
+          forEachSip(item, (view, s) => this.receiveSip(view, s));
           break;
         case 'bind':
           this.location.replace(item.u);
@@ -276,7 +272,8 @@ export class ShardRuntime {
     // isGone costs one size check unless a resize handed Call-IDs away
     if (this.handover.isGone(data)) {
       this.stats.lateRedispatched++;
-      this.out.push({ t: 'redispatch', d: data, s: source });
+      // a clone of a view would carry the whole batch's buffer
+      this.out.push({ t: 'redispatch', d: ownsBuffer(data) ? data : copyOf(data), s: source });
       return;
     }
     this.core.receive(data, source);

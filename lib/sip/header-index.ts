@@ -39,7 +39,7 @@ export class HeaderIndex {
   /** End of the span the last valueStart/plainSpan found (a field, so no pair is allocated). */
   private spanEnd = 0;
 
-  constructor(private readonly buf: Uint8Array, readonly text: string, readonly names: readonly string[], private readonly pos: readonly number[],
+  constructor(private buf: Uint8Array, readonly text: string, readonly names: readonly string[], private readonly pos: readonly number[],
     /** some line was left out: no colon, or a name that is not a token */
     readonly malformed: boolean,
     /** offset of the CRLF that ends the last header line when the scan met the empty line, else -1 */
@@ -141,6 +141,17 @@ export class HeaderIndex {
   /** Offset of the CRLF that ends line `i` (continuation lines included). */
   lineEnd(i: number): number {
     return this.pos[i * STRIDE + 1]!;
+  }
+
+  /** The received bytes the index points into. */
+  get bytes(): Uint8Array {
+    return this.buf;
+  }
+
+  /** Points the index at a copy of its bytes (the same offsets): see SipMessage.keepBytes(). */
+  rebase(copy: Uint8Array): void {
+    if (copy.byteLength !== this.buf.byteLength) throw new RangeError(`rebase to ${copy.byteLength} bytes, not ${this.buf.byteLength}`);
+    this.buf = copy;
   }
 
   /** Writes the received bytes [start, end) into `out` at `at`; returns the offset after them. */

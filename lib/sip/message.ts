@@ -411,6 +411,32 @@ export class SipMessage {
     return out;
   }
 
+  /**
+   * Gives the message bytes of their own when they are a view into a larger buffer: a shard reads
+   * each batch of messages from the main thread in place (lib/shard/shard-runtime.ts), so whatever
+   * keeps a received message beyond its batch (a response context, a branch's final response)
+   * calls this first, or the whole batch stays alive with it. Clones made afterwards share the
+   * copy; a clone made before keeps its body view.
+   */
+  keepBytes(): this {
+    const index = this.index;
+    if (index !== undefined) {
+      const old = index.bytes;
+      if (!ownsBuffer(old)) {
+        const copy = copyOf(old);
+        index.rebase(copy);
+        const body = this.body;
+        if (body.byteLength > 0 && body.buffer === old.buffer && body.byteOffset >= old.byteOffset && body.byteOffset + body.byteLength <= old.byteOffset + old.byteLength) {
+          const at = body.byteOffset - old.byteOffset;
+          this.body = copy.subarray(at, at + body.byteLength);
+        }
+      }
+    }
+    if (this.body.byteLength === 0) this.body = EMPTY; // an empty view still holds its buffer
+    else if (!ownsBuffer(this.body)) this.body = copyOf(this.body);
+    return this;
+  }
+
   clone(): SipMessage {
     const copy = new SipMessage({
       isRequest: this.isRequest, method: this.method, uri: this.uri, status: this.status,
@@ -427,6 +453,18 @@ export class SipMessage {
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/** The view covers its whole ArrayBuffer: keeping it keeps nothing else alive. */
+export function ownsBuffer(view: Uint8Array): boolean {
+  return view.byteOffset === 0 && view.byteLength === view.buffer.byteLength;
+}
+
+/** The bytes in an ArrayBuffer of their own (not Buffer.from: small copies share an 8 KB pool slab). */
+export function copyOf(view: Uint8Array): Buffer {
+  const copy = Buffer.allocUnsafeSlow(view.byteLength);
+  copy.set(view);
+  return copy;
+}
 
 type Latin1Writable = Buffer & { latin1Write(s: string, at: number): number };
 const LENGTH_NAME = 'Content-Length: ';
