@@ -737,8 +737,10 @@ export class ProxyCore {
       this.send(dest, copy);
       this.deps.stats.requestsForwarded++;
     };
-    if (hop instanceof Promise) hop.then(go, () => { this.deps.stats.dropped++; }).catch((err: unknown) => { this.deps.stats.internalErrors++; this.deps.log.error({ err }, 'error forwarding statelessly'); });
-    else if (hop === undefined) this.deps.stats.dropped++;
+    if (hop instanceof Promise) {
+      copy.keepBytes(); // it waits for a name lookup, past this batch
+      hop.then(go, () => { this.deps.stats.dropped++; }).catch((err: unknown) => { this.deps.stats.internalErrors++; this.deps.log.error({ err }, 'error forwarding statelessly'); });
+    } else if (hop === undefined) this.deps.stats.dropped++;
     else go(hop);
   }
 
