@@ -7,6 +7,7 @@
 // hands it the Buffer the same way) and then read what a proxy reads on every message: method,
 // Request-URI, top Via with its branch, Call-ID, CSeq number and method, From and To tags,
 // Max-Forwards and the body (whose length comes from Content-Length).
+import { median } from './lib/stats.js';
 import { createRequire } from 'node:module';
 import { Bench } from 'tinybench';
 import { digestCheck, transactionLookup } from './lib/micro-fixtures.js';
@@ -116,12 +117,6 @@ export async function runParseRounds(rounds = PARSE_ROUNDS, timeMs = PARSE_ROUND
 function hzOf(task: { result?: unknown } | undefined): number {
   const r = task?.result as { latency?: { mean: number } } | undefined;
   return r?.latency !== undefined && r.latency.mean > 0 ? 1000 / r.latency.mean : 0;
-}
-
-export function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
 export async function runMicro(): Promise<{ ops: Record<string, number>; parse: ParseRounds }> {

@@ -49,6 +49,25 @@ t.test('an unknown option or a bad positional argument: one line and the usage, 
   t.match(p.err, /argument 1 must be a non-negative number, got 'many'/);
 });
 
+t.test('ab.js: usage, and a wrong command line exits 2 before anything is built', async (t) => {
+  const help = run('ab.js', '--help');
+  t.equal(help.status, 0);
+  t.match(help.out, /^node dist\/bench\/ab\.js --base <git ref>/);
+  const noBench = run('ab.js', '--base', 'HEAD');
+  t.equal(noBench.status, 2);
+  t.match(noBench.err, /^after --: the bench to run, one of calls, register; got nothing/);
+  const badBench = run('ab.js', '--base', 'HEAD', '--', 'compare');
+  t.equal(badBench.status, 2);
+  t.match(badBench.err, /got 'compare'/);
+  const badPairs = run('ab.js', '--base', 'HEAD', '--pairs', '0', '--', 'calls');
+  t.equal(badPairs.status, 2);
+  t.match(badPairs.err, /^--pairs: got "0", allowed: a whole number 1\.\.10/);
+  const badRef = run('ab.js', '--base', 'no-such-ref-anywhere', '--', 'calls');
+  t.equal(badRef.status, 2);
+  t.match(badRef.err, /^--base: 'no-such-ref-anywhere' is not a commit of this checkout/);
+  t.notMatch(badRef.err, /\n\s+at /, 'no stack trace');
+});
+
 t.test('--set values: JSON when it parses, else the text; a bad path is refused', async (t) => {
   t.same(parseSetting('shard.batchMax=128'), ['shard.batchMax', 128]);
   t.same(parseSetting('transport.udpBatchSend=false'), ['transport.udpBatchSend', false]);
