@@ -2,8 +2,8 @@
 // Location: env RFC4475_DIR, else ../shared/conformance/rfc4475 next to the repository. When it is
 // missing, a CI run fails (the conformance suite must not silently vanish) and a local run skips.
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { resolve } from 'node:path';
+import { packageRoot } from '../../lib/config/load-config.js';
 
 export interface Rfc4475Case {
   file: string;
@@ -27,10 +27,10 @@ interface Reporter {
   plan(n: number, comment?: string): unknown;
 }
 
-const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
 export function corpusDir(): string {
-  return process.env.RFC4475_DIR ?? resolve(REPO_ROOT, '../shared/conformance/rfc4475');
+  // the package root, not this file's folder: compiled into dist/test/helpers (npm run fuzz) that is one level deeper
+  return process.env.RFC4475_DIR ?? resolve(packageRoot(), '../shared/conformance/rfc4475');
 }
 
 /** The corpus, or undefined after failing (CI=true) or skipping (local run) when it is absent. */
