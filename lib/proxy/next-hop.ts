@@ -27,10 +27,10 @@ const MAX_LOOKUPS_IN_FLIGHT = 256;
 const NEGATIVE_TTL_MS = 30_000;
 /**
  * Longest wait for a lookup. The requests waiting for it hold a transaction with no timer running
- * yet, and getaddrinfo can take far longer than a SIP exchange (resolver retries and timeouts:
- * the fuzzer left hundreds of transactions waiting on a few lookups after every timer had run). After this
- * the requests fail (503) and the host counts as unresolvable; the lookup itself still holds its
- * pool thread until the system gives up, and counts against MAX_LOOKUPS_IN_FLIGHT until then.
+ * yet, and getaddrinfo can take far longer than a SIP exchange (resolver retries and timeouts: the
+ * fuzzer left hundreds of transactions waiting on a few lookups after every timer had run). After
+ * this the requests fail (503) and the host counts as unresolvable; the lookup itself still holds
+ * its pool thread until the system gives up, and counts against MAX_LOOKUPS_IN_FLIGHT until then.
  */
 const LOOKUP_TIMEOUT_MS = 8_000;
 

@@ -420,11 +420,16 @@ export class SipMessage {
    */
   keepBytes(): this {
     const index = this.index;
+    /** the buffer the index now owns: a body inside it needs no copy of its own */
+    let kept: ArrayBufferLike | undefined;
     if (index !== undefined) {
       const old = index.bytes;
-      if (!ownsBuffer(old)) {
+      if (ownsBuffer(old)) {
+        kept = old.buffer;
+      } else {
         const copy = copyOf(old);
         index.rebase(copy);
+        kept = copy.buffer;
         const body = this.body;
         if (body.byteLength > 0 && body.buffer === old.buffer && body.byteOffset >= old.byteOffset && body.byteOffset + body.byteLength <= old.byteOffset + old.byteLength) {
           const at = body.byteOffset - old.byteOffset;
@@ -432,8 +437,9 @@ export class SipMessage {
         }
       }
     }
-    if (this.body.byteLength === 0) this.body = EMPTY; // an empty view still holds its buffer
-    else if (!ownsBuffer(this.body)) this.body = copyOf(this.body);
+    const body = this.body;
+    if (body.byteLength === 0) this.body = EMPTY; // an empty view still holds its buffer
+    else if (body.buffer !== kept && !ownsBuffer(body)) this.body = copyOf(body);
     return this;
   }
 
