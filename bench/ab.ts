@@ -53,15 +53,23 @@ if (!existsSync(join(ROOT, 'dist', 'bench', `${bench}.js`))) {
   process.exit(2);
 }
 
-/** The base built in a worktree; its path. */
+/** The base built in a worktree; its path. A failure says what failed and exits 1, leaving nothing behind. */
 function buildBase(): string {
   const dir = join(mkdtempSync(join(tmpdir(), 'sipshard-ab-')), 'base');
-  execFileSync('git', ['-C', ROOT, 'worktree', 'add', '--detach', dir, sha], { stdio: 'ignore' });
-  symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
-  if (existsSync(join(ROOT, 'build'))) symlinkSync(join(ROOT, 'build'), join(dir, 'build'));
-  process.stdout.write(`A: ${base} (${sha.slice(0, 7)}) built in ${dir}\n`);
-  execFileSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(dir, 'tsconfig.json')], { stdio: 'inherit' });
-  return dir;
+  try {
+    execFileSync('git', ['-C', ROOT, 'worktree', 'add', '--detach', dir, sha], { stdio: 'ignore' });
+    symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
+    if (existsSync(join(ROOT, 'build'))) symlinkSync(join(ROOT, 'build'), join(dir, 'build'));
+    process.stdout.write(`A: ${base} (${sha.slice(0, 7)}) building in ${dir}\n`);
+    // its compiler errors, if any, go to the terminal as they come
+    execFileSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(dir, 'tsconfig.json')], { stdio: 'inherit' });
+    return dir;
+  } catch (err) {
+    process.stderr.write(`could not build ${base} (${sha.slice(0, 7)}) in ${dir}: ${(err as Error).message.split('\n')[0]}\n`);
+    try { removeBase(dir); } catch { /* the worktree was not made */ }
+    rmSync(join(dir, '..'), { recursive: true, force: true });
+    process.exit(1);
+  }
 }
 
 function removeBase(dir: string): void {
