@@ -66,14 +66,16 @@ function buildBase(): string {
     return dir;
   } catch (err) {
     process.stderr.write(`could not build ${base} (${sha.slice(0, 7)}) in ${dir}: ${(err as Error).message.split('\n')[0]}\n`);
-    try { removeBase(dir); } catch { /* the worktree was not made */ }
-    rmSync(join(dir, '..'), { recursive: true, force: true });
+    removeBase(dir);
     process.exit(1);
   }
 }
 
+/** The worktree unregistered (if it was made) and its temp folder gone. */
 function removeBase(dir: string): void {
-  execFileSync('git', ['-C', ROOT, 'worktree', 'remove', '--force', dir], { stdio: 'ignore' });
+  try {
+    execFileSync('git', ['-C', ROOT, 'worktree', 'remove', '--force', dir], { stdio: 'ignore' });
+  } catch { /* a build that failed before the worktree was made */ }
   rmSync(join(dir, '..'), { recursive: true, force: true });
 }
 
