@@ -64,7 +64,8 @@ function shardSide(setup: Setup): void {
     if (batch[0]!.t === 'end') { parentPort!.postMessage({ cpuUs: threadCpuUs() - started, sink }); return; }
     let n = 0;
     for (const item of batch) {
-      if (item.t === 'sipb') forEachSip(item, (v) => { const own = Buffer.allocUnsafeSlow(v.length); v.copy(own); touch(own); n++; });
+      // read in place, as the shard does (it copies only what it keeps past the batch: SipMessage.keepBytes)
+      if (item.t === 'sipb') forEachSip(item, (v) => { touch(v); n++; });
       else if (item.t === 'sip') { touch(Buffer.from(item.d.buffer, item.d.byteOffset, item.d.byteLength)); n++; }
     }
     const out: OutItem[] = [];
