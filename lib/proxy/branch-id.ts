@@ -34,7 +34,7 @@ export function loopHash(req: SipMessage): string {
   h = fnv1a32From(fnv1a32From(h, '|'), String(req.cseq().seq));
   h = hashValues(fnv1a32From(h, '|'), req, 'route');
   h = hashValues(fnv1a32From(h, '|'), req, 'proxy-require');
-  return fmix32(h).toString(36) + fmix32(h ^ 0x9e3779b9).toString(36);
+  return base36(fmix32(h)) + base36(fmix32(h ^ 0x9e3779b9));
 }
 
 /** Continue `h` over getAll(name).join(',') (a list header), walking the lines in place. */
@@ -66,5 +66,25 @@ export function loopHashOfBranch(branch: string): string | undefined {
 export function statelessBranch(incomingBranch: string | undefined, req: SipMessage): string {
   const key = incomingBranch ?? `${req.callId}|${req.cseq().seq}|${req.method}`;
   const h = fnv1a32(key);
-  return `${MAGIC_COOKIE}-sl.${fmix32(h).toString(36)}${fmix32(h ^ 0x85ebca6b).toString(36)}`;
+  return `${MAGIC_COOKIE}-sl.${base36(fmix32(h))}${base36(fmix32(h ^ 0x85ebca6b))}`;
+}
+
+const DIGITS = '0123456789abcdefghijklmnopqrstuvwxyz';
+/** '00'..'zz': two digits per step */
+const PAIRS: readonly string[] = Array.from({ length: 36 * 36 }, (_, i) => DIGITS[Math.floor(i / 36)]! + DIGITS[i % 36]!);
+
+/**
+ * n.toString(36) for an unsigned 32-bit n, the same text. V8 formats a number above 2^30 (not a
+ * small integer) in a radix other than 10 with a floating-point remainder per digit: ~220 ns
+ * against ~35 ns here, twice per forwarded request (1.3% of a loaded shard's samples in `fmod`).
+ */
+export function base36(n: number): string {
+  if (n < 36) return DIGITS[n]!;
+  let s = '';
+  while (n >= 1296) {
+    const q = Math.floor(n / 1296);
+    s = PAIRS[n - q * 1296]! + s;
+    n = q;
+  }
+  return (n < 36 ? DIGITS[n]! : PAIRS[n]!) + s;
 }

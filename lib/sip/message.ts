@@ -44,6 +44,9 @@ export class SipMessage {
   private edited: Line[] | undefined;
   /** topVia()'s answer, until the headers may change (validation and the core both need it) */
   private top: Via | undefined;
+  /** valueCount('via') until the headers may change (-1: not counted): a response's Via line is
+   *  counted by validation and up to three times by the core, each a scan of the whole line */
+  private vias = -1;
   /** requestUri()'s answer and the `uri` text it was parsed from */
   private ruri: SipUri | undefined;
   private ruriText = '';
@@ -72,6 +75,7 @@ export class SipMessage {
   get headers(): HeaderField[] {
     // whoever takes the array may edit it: what was read from it is no longer known to hold
     this.top = undefined;
+    this.vias = -1;
     if (this.fields === undefined) {
       const index = this.index!;
       const edited = this.edited;
@@ -89,6 +93,7 @@ export class SipMessage {
     this.index = undefined;
     this.edited = undefined;
     this.top = undefined;
+    this.vias = -1;
   }
 
   /** Header lines as received (the parser's entry point): replaces whatever headers there were. */
@@ -97,6 +102,7 @@ export class SipMessage {
     this.edited = undefined;
     this.fields = undefined;
     this.top = undefined;
+    this.vias = -1;
   }
 
   /** Number of header lines; with nameAt/valueAt/lineAt, a walk over them that materializes nothing. */
@@ -177,11 +183,13 @@ export class SipMessage {
   /** getAll(name).length without the array. */
   valueCount(name: string): number {
     const n = normalizeHeaderName(name);
+    if (n === 'via' && this.vias !== -1) return this.vias;
     const list = LIST_HEADERS.has(n);
     let c = 0;
     for (let i = 0, size = this.size; i < size; i++) {
       if (this.nameAt(i) === n) c += list ? countOfCommas(this.valueAt(i)) : 1;
     }
+    if (n === 'via') this.vias = c;
     return c;
   }
 
@@ -197,6 +205,7 @@ export class SipMessage {
    */
   private lines(): Line[] {
     this.top = undefined;
+    this.vias = -1;
     if (this.fields !== undefined) return this.fields;
     if (this.edited === undefined) {
       const n = this.index!.size;

@@ -3,7 +3,7 @@
 // and give the same verdicts: a request that comes back unchanged is a loop (482), one that comes
 // back changed (another Request-URI, a Route consumed) is a spiral and goes on.
 import t from 'tap';
-import { loopHash, loopHashOfBranch } from '../../lib/proxy/branch-id.js';
+import { base36, loopHash, loopHashOfBranch } from '../../lib/proxy/branch-id.js';
 import { fmix32, fnv1a32, fnv1a32From, FNV1A32_START } from '../../lib/shard/hash.js';
 import type { SipMessage } from '../../lib/sip/message.js';
 import { parseMessage } from '../../lib/sip/parser.js';
@@ -27,6 +27,17 @@ t.test('fnv1a32From continues a hash: pieces hash as their concatenation', async
   for (const [a, b] of [['', ''], ['a', ''], ['', 'foobar'], ['foo', 'bar'], ['a84b4c76e66710', '@pc33.atlanta.com'], ['caf\u00e9', '\u4e2d']]) {
     t.equal(fnv1a32From(fnv1a32From(FNV1A32_START, a), b), fnv1a32(a + b), `'${a}' + '${b}'`);
   }
+});
+
+t.test('base36 writes what toString(36) writes, for every unsigned 32-bit size', async (t) => {
+  const edges = [0, 1, 35, 36, 37, 1295, 1296, 1297, 36 ** 3 - 1, 36 ** 3, 36 ** 4, 46655, 2 ** 30 - 1, 2 ** 30, 2 ** 31 - 1, 2 ** 31, 2 ** 32 - 1];
+  for (const n of edges) t.equal(base36(n), n.toString(36), String(n));
+  let bad = 0;
+  for (let i = 0, n = 12345; i < 200000; i++) {
+    n = Math.imul(n, 1103515245) + 12345 >>> 0; // spread over the whole range
+    if (base36(n) !== n.toString(36) || base36(i) !== i.toString(36)) bad++;
+  }
+  t.equal(bad, 0, '200,000 pseudo-random values and the first 200,000 counters');
 });
 
 t.test('loopHash equals the hash of the old key string', async (t) => {

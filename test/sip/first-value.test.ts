@@ -64,3 +64,30 @@ t.test('the same answers as getAll, however the lines are held', async (t) => {
   check(t, built, 'a message of our own');
   t.equal(built.valueCount('allow'), 2);
 });
+
+t.test("valueCount('via') is kept while the lines stay, and follows every edit", async (t) => {
+  const m = parseMessage(Buffer.from(TEXT, 'latin1')).message;
+  t.equal(m.valueCount('via'), 3, 'counted');
+  t.equal(m.valueCount('v'), 3, 'the compact name reads the same count');
+  const steps: Array<[string, (m: SipMessage) => unknown, number]> = [
+    ['shift', (x) => x.shift('via'), 2],
+    ['prepend', (x) => x.prepend('Via', 'SIP/2.0/UDP p;branch=z9hG4bK-p'), 3],
+    ['replaceFirstValue', (x) => x.replaceFirstValue('via', 'SIP/2.0/UDP q;branch=z9hG4bK-q, SIP/2.0/UDP r;branch=z9hG4bK-r'), 4],
+    ['append', (x) => x.append('Via', 'SIP/2.0/UDP s;branch=z9hG4bK-s'), 5],
+    ['set', (x) => x.set('Via', 'SIP/2.0/UDP t;branch=z9hG4bK-t'), 1],
+    ['the headers array edited', (x) => x.headers.push({ name: 'via', value: 'SIP/2.0/UDP u;branch=z9hG4bK-u', line: undefined }), 2],
+    ['headers replaced', (x) => { x.headers = [{ name: 'via', value: 'a, b, c', line: undefined }]; }, 3],
+    ['remove', (x) => x.remove('via'), 0],
+  ];
+  for (const [what, edit, want] of steps) {
+    edit(m);
+    t.equal(m.valueCount('via'), want, `after ${what}`);
+    t.equal(m.valueCount('via'), m.getAll('via').length, `after ${what}: as getAll`);
+  }
+  const original = parseMessage(Buffer.from(TEXT, 'latin1')).message;
+  t.equal(original.valueCount('via'), 3);
+  const copy = original.clone();
+  copy.shift('via');
+  t.equal(copy.valueCount('via'), 2, 'a clone counts its own lines');
+  t.equal(original.valueCount('via'), 3, 'and the original keeps its count');
+});
