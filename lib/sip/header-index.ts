@@ -99,10 +99,13 @@ export class HeaderIndex {
     return a === -1 ? undefined : cseqAt(this.buf, this.text, a, this.spanEnd);
   }
 
-  /** The Via of line i read from the bytes when it is the usual single value (lib/sip/via.ts), else undefined. */
+  /**
+   * The first Via of line i read from the bytes when it has the usual shape (lib/sip/via.ts), alone
+   * on the line or ahead of a ',', else undefined.
+   */
   usualVia(i: number): Via | undefined {
     const a = this.plainSpan(i);
-    return a === -1 ? undefined : usualViaAt(this.buf, this.text, a, this.spanEnd);
+    return a === -1 ? undefined : usualViaAt(this.buf, this.text, a, this.spanEnd, true);
   }
 
   /** Start of the value of the unfolded line at `p` (its pos offset) with SP/HTAB left out; its end in spanEnd. */

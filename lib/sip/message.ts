@@ -308,11 +308,11 @@ export class SipMessage {
     const l = this.receivedLine('via');
     const usual = l !== -1 ? this.index!.usualVia(l) : undefined;
     if (usual !== undefined) return (this.top = usual);
-    // the first value of the first Via line; split on commas only when that line has any
+    // the first value of the first Via line; cut at its first comma only when that line has any
     for (let i = 0, size = this.size; i < size; i++) {
       if (this.nameAt(i) !== 'via') continue;
       const value = this.valueAt(i);
-      const v = value.indexOf(',') === -1 ? value : splitCommas(value)[0];
+      const v = value.indexOf(',') === -1 ? value : firstOfCommas(value);
       if (v !== undefined && v !== '') return (this.top = parseVia(v));
     }
     return undefined;

@@ -160,8 +160,12 @@ for (let c = 0; c < 256; c++) {
  * with no string made for the value, the protocol, a usual transport or a usual parameter name. The
  * same Via parseVia returns for that text; undefined for anything else, which the caller parses from
  * the text (the general path, which also reports the errors).
+ *
+ * With `first`, a ',' right after such a value ends it: the first Via of a list line (a response's
+ * line with our Via and the caller's). The scan met no quote or '<' before it, so that ',' is the
+ * separator splitCommas would cut at, and what follows is left unread.
  */
-export function usualViaAt(buf: Uint8Array, text: string, a: number, b: number): Via | undefined {
+export function usualViaAt(buf: Uint8Array, text: string, a: number, b: number, first = false): Via | undefined {
   if (b - a < 10 || buf[a] !== 0x53 || buf[a + 1] !== 0x49 || buf[a + 2] !== 0x50 || buf[a + 3] !== 0x2f || buf[a + 4] !== 0x32 ||
     buf[a + 5] !== 0x2e || buf[a + 6] !== 0x30 || buf[a + 7] !== 0x2f) return undefined;
   // transport: [A-Z]+ then one SP
@@ -183,7 +187,10 @@ export function usualViaAt(buf: Uint8Array, text: string, a: number, b: number):
   const params: Array<[string, string | null]> = [];
   while (i < b) {
     // ;name[=value]
-    if (buf[i] !== 0x3b) return undefined;
+    if (buf[i] !== 0x3b) {
+      if (first && buf[i] === 0x2c) break;
+      return undefined;
+    }
     const start = ++i;
     while (i < b && (CLASS[buf[i]!]! & PARAM_NAME) !== 0) i++;
     const nameEnd = i;

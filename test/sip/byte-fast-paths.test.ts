@@ -82,11 +82,16 @@ t.test('Via from the bytes: the Via parseVia reads from the text, or no answer (
     const buf = Buffer.from(`xx${v}yy`, 'latin1');
     const index = indexed('Via', v);
     return [usualViaAt(buf, buf.toString('latin1'), 2, 2 + v.length), index.size === 1 ? index.usualVia(0) : undefined];
-  // the value the message reads: the first one of the line (a ',' is never read as usual)
+  // the value the message reads: the first one of the line (the index reads one ahead of a ',')
   }, (v) => outcome(() => parseVia(splitCommas(v)[0]!)));
   t.ok(fast > 1000, `${fast} values read from the bytes`);
   const usual = 'SIP/2.0/UDP 127.0.0.1:5061;branch=z9hG4bK-4821-1-0;rport';
   t.same(usualViaAt(Buffer.from(usual), usual, 0, usual.length), parseVia(usual), 'the usual form is read from the bytes');
+  // a response's line as sipp writes it: our Via, then the caller's
+  const list = `SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bK-p.1,${usual}`;
+  t.same(indexed('Via', list).usualVia(0), parseVia('SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bK-p.1'), 'the first of a list line from the bytes');
+  t.equal(usualViaAt(Buffer.from(list), list, 0, list.length), undefined, 'and not without asking for the first');
+  t.equal(indexed('Via', `SIP/2.0/UDP h;branch=z9hG4bK-1 ,${usual}`).usualVia(0), undefined, 'space before the comma: the text path');
 });
 
 t.test('CSeq from the bytes: what parseCSeq reads from the text, or no answer (seeded, 20000 values)', async (t) => {
