@@ -74,8 +74,7 @@ export class SipMessage {
   /** Every header line in wire order, as mutable objects (callers may edit the array). */
   get headers(): HeaderField[] {
     // whoever takes the array may edit it: what was read from it is no longer known to hold
-    this.top = undefined;
-    this.vias = -1;
+    this.forgetReads();
     if (this.fields === undefined) {
       const index = this.index!;
       const edited = this.edited;
@@ -92,8 +91,7 @@ export class SipMessage {
     this.fields = headers;
     this.index = undefined;
     this.edited = undefined;
-    this.top = undefined;
-    this.vias = -1;
+    this.forgetReads();
   }
 
   /** Header lines as received (the parser's entry point): replaces whatever headers there were. */
@@ -101,8 +99,7 @@ export class SipMessage {
     this.index = index;
     this.edited = undefined;
     this.fields = undefined;
-    this.top = undefined;
-    this.vias = -1;
+    this.forgetReads();
   }
 
   /** Number of header lines; with nameAt/valueAt/lineAt, a walk over them that materializes nothing. */
@@ -199,13 +196,18 @@ export class SipMessage {
     return -1;
   }
 
+  /** What was read from the lines and kept (the top Via, the Via count) may no longer hold. */
+  private forgetReads(): void {
+    this.top = undefined;
+    this.vias = -1;
+  }
+
   /**
    * The lines to edit in place: the objects once `headers` was used, else the index's lines by
    * number (edited from now on). Whatever topVia() read may change.
    */
   private lines(): Line[] {
-    this.top = undefined;
-    this.vias = -1;
+    this.forgetReads();
     if (this.fields !== undefined) return this.fields;
     if (this.edited === undefined) {
       const n = this.index!.size;
