@@ -35,9 +35,12 @@ t.test('tampered or malformed nonces are invalid', async (t) => {
   const bytes = Buffer.from(n, 'base64url');
   bytes[7] ^= 1; // move the timestamp without the MAC
   t.equal(nonces.check(bytes.toString('base64url')), 'invalid');
-  const salt = Buffer.from(n, 'base64url');
-  salt[9] ^= 1;
-  t.equal(nonces.check(salt.toString('base64url')), 'invalid');
+  const seq = Buffer.from(n, 'base64url');
+  seq[9] ^= 1;
+  t.equal(nonces.check(seq.toString('base64url')), 'invalid');
+  const issuer = Buffer.from(n, 'base64url');
+  issuer[13] ^= 1;
+  t.equal(nonces.check(issuer.toString('base64url')), 'invalid');
   const mac = Buffer.from(n, 'base64url');
   mac[30] ^= 0x80;
   t.equal(nonces.check(mac.toString('base64url')), 'invalid');
@@ -79,12 +82,17 @@ t.test('the MAC is HMAC-SHA256 as node:crypto computes it, for short and long se
   }
 });
 
-t.test('salts from the pool stay unique across refills', async (t) => {
-  const { nonces } = setup();
-  const salts = new Set<string>();
-  // 4 KB pool / 8-byte salts: 512 per fill, so 3000 nonces span several refills
-  for (let i = 0; i < 3000; i++) salts.add(Buffer.from(nonces.issue(), 'base64url').subarray(8, 16).toString('hex'));
-  t.equal(salts.size, 3000);
+t.test('each nonce carries its issuer and its place in the issuer\'s sequence', async (t) => {
+  const { clock, nonces } = setup();
+  const other = new NonceManager({ secret, ttlSeconds: 30, now: () => clock.ms });
+  const raw = (n: string): Buffer => Buffer.from(n, 'base64url');
+  const mine = Array.from({ length: 3000 }, () => raw(nonces.issue()));
+  const issuer = mine[0]!.readUInt32BE(12);
+  mine.forEach((b, i) => {
+    if (b.readUInt32BE(8) !== i || b.readUInt32BE(12) !== issuer) t.fail(`nonce ${i}: sequence ${b.readUInt32BE(8)}, issuer ${b.readUInt32BE(12)}`);
+  });
+  t.equal(new Set(mine.map((b) => b.subarray(0, 16).toString('hex'))).size, 3000, 'unique within one millisecond');
+  t.not(raw(other.issue()).readUInt32BE(12), issuer, 'another manager has another issuer tag');
 });
 
 t.test('a nonce issued here is valid only with the binding it was issued for, and goes stale on time', async (t) => {
@@ -106,9 +114,45 @@ t.test('the issue time survives the 64-bit encoding beyond 32 bits', async (t) =
   t.equal(raw.readBigUInt64BE(0), BigInt(at));
 });
 
-t.test('nc counters are kept for at least maxTracked nonces', async (t) => {
-  const nonces = new NonceManager({ secret, ttlSeconds: 30, now: () => 1_700_000_000_000, maxTracked: 4 });
+t.test('nc counters of our own nonces: kept for the last trackedNonces issued; an older nonce of ours is refused, not counted afresh', async (t) => {
+  const nonces = new NonceManager({ secret, ttlSeconds: 30, now: () => 1_700_000_000_000, trackedNonces: 4 });
   const issued = Array.from({ length: 12 }, () => nonces.issue());
-  for (const n of issued) t.ok(nonces.checkCount(n, 1));
+  for (const n of issued.slice(0, 8)) t.notOk(nonces.checkCount(n, 1), 'its counter is gone: stale');
+  for (const n of issued.slice(-4)) t.ok(nonces.checkCount(n, 1));
   for (const n of issued.slice(-4)) t.notOk(nonces.checkCount(n, 1), 'a replay among the last 4 is refused');
+  t.ok(nonces.checkCount(issued[11]!, 0xffffffff), 'the largest nc of 8 hex digits');
+  t.notOk(nonces.checkCount(issued[11]!, 0xffffffff));
+  nonces.issue();
+  t.notOk(nonces.checkCount(issued[8]!, 2), 'pushed out by the next nonce issued');
+  t.ok(nonces.checkCount(issued[9]!, 2));
+});
+
+t.test('nc counters of another manager\'s nonces are kept for at least maxTracked', async (t) => {
+  const clock = { ms: 1_700_000_000_000 };
+  const issuer = new NonceManager({ secret, ttlSeconds: 30, now: () => clock.ms });
+  const nonces = new NonceManager({ secret, ttlSeconds: 30, now: () => clock.ms, maxTracked: 4 });
+  const issued = Array.from({ length: 12 }, () => issuer.issue('c'));
+  for (const n of issued) {
+    t.equal(nonces.check(n, 'c'), 'valid');
+    t.ok(nonces.checkCount(n, 1));
+  }
+  for (const n of issued.slice(-4)) t.notOk(nonces.checkCount(n, 1), 'a replay among the last 4 is refused');
+  t.ok(nonces.checkCount(issued[11]!, 5));
+  t.notOk(nonces.checkCount(issued[11]!, 5));
+  t.ok(issuer.checkCount(issued[11]!, 1), 'the issuer counts its own apart');
+});
+
+t.test('a nonce read from its text: tampered sequence or issuer characters are not ours', async (t) => {
+  const { nonces } = setup();
+  const n = nonces.issue('c');
+  t.equal(nonces.check(n, 'c'), 'valid');
+  for (const i of [8, 11, 12, 15, 16, 21]) {
+    const bad = n.slice(0, i) + (n[i] === 'A' ? 'B' : 'A') + n.slice(i + 1);
+    t.equal(nonces.check(bad, 'c'), 'invalid', `character ${i} changed`);
+    const odd = n.slice(0, i) + '!' + n.slice(i + 1);
+    t.equal(nonces.check(odd, 'c'), 'invalid', `character ${i} not base64url`);
+    if (i < 16) t.notOk(nonces.checkCount(odd, 1), 'our issuer, no readable sequence: not counted');
+    else t.ok(nonces.checkCount(odd, 1), 'no readable issuer: counted as another manager\'s');
+  }
+  t.ok(nonces.checkCount(n, 1), 'the real one still counts from 1');
 });
