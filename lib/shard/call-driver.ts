@@ -1,6 +1,8 @@
-// Calls driven through a ShardRuntime in-thread, as sipp's uac and uas would send them, with no
-// socket or thread: the shard benches measure with it, and a shard thread warms its code with it
-// before taking traffic (shard-warm-up.ts).
+// Calls (and registrations) driven through a ShardRuntime in-thread, as sipp's uac and uas would
+// send them, with no socket or thread: the shard benches measure with it, and a shard thread warms
+// its code with it before taking traffic (shard-warm-up.ts).
+import { answerChallenge } from '../sip/digest.js';
+import { createError } from '../errors.js';
 import type { FromShardBatch } from './channel.js';
 import type { ShardRuntime } from './shard-runtime.js';
 import type { SendTarget } from '../transport/types.js';
@@ -84,6 +86,45 @@ export class CallDriver {
     this.batch([[req('ACK', 'sip:9000@127.0.0.1:5060', callId, `z9hG4bK-a${i}`, 1, tag), CALLER]]);
     this.sent = [];
     return tag;
+  }
+
+  /**
+   * A registration of `user` at 127.0.0.1 as a phone makes it: REGISTER, and when challenged
+   * (401), REGISTER again with digest credentials for the first challenge. Throws unless it ends
+   * with a 200.
+   */
+  register(i: number, user: { username: string; password: string }): void {
+    const callId = `${i}-reg@127.0.0.1`;
+    const uri = 'sip:127.0.0.1:5060';
+    const request = (cseq: number, authorization: string | undefined): Buffer => Buffer.from(`REGISTER ${uri} SIP/2.0\r\n` +
+      `Via: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK-r${i}-${cseq};rport\r\n` +
+      'Max-Forwards: 70\r\n' +
+      `From: <sip:${user.username}@127.0.0.1>;tag=r${i}\r\n` +
+      `To: <sip:${user.username}@127.0.0.1>\r\n` +
+      `Call-ID: ${callId}\r\n` +
+      `CSeq: ${cseq} REGISTER\r\n` +
+      `Contact: <sip:${user.username}@127.0.0.1:5070>\r\n` +
+      (authorization === undefined ? '' : `Authorization: ${authorization}\r\n`) +
+      'Expires: 3600\r\nContent-Length: 0\r\n\r\n', 'latin1');
+    this.batch([[request(1, undefined), CALLER]]);
+    let answer = this.response();
+    if (answer.startsWith('SIP/2.0 401')) {
+      const challenge = /^WWW-Authenticate: *(.*)$/im.exec(answer)?.[1];
+      if (challenge === undefined) throw createError('SIP_ERR_SHARD', 'a 401 without WWW-Authenticate');
+      this.batch([[request(2, answerChallenge(challenge.trim(), { ...user, method: 'REGISTER', uri })), CALLER]]);
+      answer = this.response();
+    }
+    this.sent = [];
+    if (!answer.startsWith('SIP/2.0 200')) throw createError('SIP_ERR_SHARD', `registration answered '${answer.slice(0, answer.indexOf('\r'))}'`);
+  }
+
+  /** The first response the shard sent in the last step, as text. */
+  private response(): string {
+    for (const d of this.sent) {
+      const b = Buffer.from(d.buffer, d.byteOffset, d.byteLength);
+      if (b.toString('latin1', 0, 8) === 'SIP/2.0 ') return b.toString('latin1');
+    }
+    throw createError('SIP_ERR_SHARD', 'the shard sent no response');
   }
 
   /** BYE and its 200. */

@@ -20,14 +20,16 @@ function poster(port: MessagePort): (batch: FromShardBatch) => void {
   };
 }
 
-/** `warmUp`: run shard.warmUpCalls made-up calls first (a proxy's start; not a replacement or a resize). */
+/** `warmUp`: run shard.warmUpCalls made-up calls and shard.warmUpRegistrations registrations first (a
+ *  proxy's start; not a replacement or a resize). */
 export function runShardOnPort(port: MessagePort, init: ShardInit, warmUp = false): Promise<void> {
   // top -H and the benches' per-thread CPU split (bench/lib/proc.ts) tell the shards apart by name;
   // a piscina thread that later runs another shard (after a resize) takes that one's name
   nameThisThread(shardThreadName(init.shardId));
   // messages the main thread sends meanwhile wait on the port. Only a start's shards warm up, each
   // on a thread of its own for its whole life: no thread warms twice.
-  const warm = warmUp ? warmUpShard(init.config, init.shardId, init.config.shard.warmUpCalls, 1000) : undefined;
+  const { warmUpCalls, warmUpRegistrations } = init.config.shard;
+  const warm = warmUp ? warmUpShard(init.config, init.shardId, warmUpCalls, 1000, warmUpRegistrations) : undefined;
   return new Promise((resolve) => {
     const runtime = new ShardRuntime(init, poster(port));
     if (warm?.error !== undefined) runtime.log.warn(warm, 'shard warm-up stopped early (the shard runs cold)');
