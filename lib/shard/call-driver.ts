@@ -3,8 +3,9 @@
 // its code with it before taking traffic (shard-warm-up.ts).
 import { answerChallenge } from '../sip/digest.js';
 import { createError } from '../errors.js';
-import type { FromShardBatch } from './channel.js';
+import type { FromShard, FromShardBatch } from './channel.js';
 import type { ShardRuntime } from './shard-runtime.js';
+import { forEachSip, packSipAfterControl, SipRunWriter } from './sip-frames.js';
 import type { SendTarget } from '../transport/types.js';
 
 export const CALLER: SendTarget = { transport: 'udp', address: '127.0.0.1', port: 5070 };
@@ -43,24 +44,46 @@ export function respond(fwd: string, status: number, reason: string, toTag: stri
   return Buffer.from(`${out}Content-Length: ${body.length}\r\n\r\n${body}`, 'latin1');
 }
 
+const sipData = (item: FromShard): Uint8Array | undefined => (item.t === 'sip' ? item.d : undefined);
+const sipTarget = (item: FromShard): SendTarget => (item as { to: SendTarget }).to;
+
 /** Drives calls through one shard. */
 export class CallDriver {
   readonly rt: ShardRuntime;
   /** what the shard sent since the last step, decoded only when looked for */
   private sent: Uint8Array[] = [];
+  /** packed: messages go in and come out in runs, as the main thread and the shard's port pack them */
+  private readonly inRun: SipRunWriter | undefined;
 
-  /** `make` builds the shard around the sink it is given (what it sends is read back from there). */
-  constructor(make: (post: (b: FromShardBatch) => void) => ShardRuntime, onBatch?: (b: FromShardBatch) => void) {
+  /**
+   * `make` builds the shard around the sink it is given (what it sends is read back from there).
+   * `packed`: each step's messages reach the shard as one packed run and its sends are packed as its
+   * port packs them, so the code of the worker channel is run too (the warm-up); otherwise each
+   * message is an item of its own (the benches' shard work alone).
+   */
+  constructor(make: (post: (b: FromShardBatch) => void) => ShardRuntime, onBatch?: (b: FromShardBatch) => void, packed = false) {
+    const outRun = packed ? new SipRunWriter() : undefined;
+    this.inRun = packed ? new SipRunWriter() : undefined;
     this.rt = make((b) => {
-      for (const o of b.out) if (o.t === 'sip') this.sent.push(o.d);
+      if (outRun !== undefined) b.out = packSipAfterControl(b.out, sipData, sipTarget, outRun, []);
+      for (const o of b.out) {
+        if (o.t === 'sip') this.sent.push(o.d);
+        else if (o.t === 'sipb') forEachSip(o, (view) => this.sent.push(view));
+      }
       onBatch?.(b);
     });
   }
 
-  /** Hand messages over as the worker channel does: each in an ArrayBuffer of its own. */
+  /** Hand messages over as the worker channel does: each in an ArrayBuffer of its own, or one packed run. */
   private batch(items: [Buffer, SendTarget][]): void {
     this.sent = [];
-    this.rt.handleBatch(items.map(([d, s]) => ({ t: 'sip', d: new Uint8Array(d), s: { ...s } })));
+    const run = this.inRun;
+    if (run === undefined) {
+      this.rt.handleBatch(items.map(([d, s]) => ({ t: 'sip', d: new Uint8Array(d), s: { ...s } })));
+      return;
+    }
+    for (const [d, s] of items) run.add(d, { ...s });
+    this.rt.handleBatch([run.close()!]);
   }
 
   /** The first request of this method the shard sent in the last step, as text. */

@@ -4,17 +4,19 @@
 // per call for its first seconds; a proxy (re)started under full load then had both shards at ~90%
 // of a core, the main thread starved of CPU and the socket queue past the overload threshold
 // (README, Performance). A registration storm after a restart met cold registrar code the same
-// way: at 12,000 REGISTERs/s the first ~300 ms of registrations waited up to ~120 ms (the bench's
-// p99), every later one under 4 ms; warmed, the wait shrinks (p99 68-76 against 92-128 ms, 3 pairs)
-// but does not vanish (the shard still runs flat out for ~250 ms: not the JIT alone, since 10x the
-// warm-up does no better). The scratch shard gets its own config (no lines or trunks:
-// nothing registers upstream, nothing counts against a trunk's shared call counters, one route to a
-// made-up UAS, one made-up user with a random password), its own location store and nonce secret,
-// no timer ever fires, and what it sends goes to a sink: only V8's compiled code outlives it.
+// way. The messages go in and out in packed runs, as the worker channel carries them, so its code
+// is warm too. What remains at the start of traffic is V8 re-optimizing: the real shard's own
+// closures and its structured-cloned messages send ~15 optimized functions back (wrong call
+// target, wrong map) and its helper threads spend ~300 ms recompiling (`perf`, `--trace-deopt`);
+// at 12,000 REGISTERs/s the first ~300 ms still wait up to 70-90 ms, against 110-125 ms unwarmed.
+// The scratch shard gets its own config (no lines or trunks: nothing registers upstream, nothing
+// counts against a trunk's shared call counters, one route to a made-up UAS, one made-up user with a
+// random password), its own location store and nonce secret, and what it sends goes to a sink: only
+// V8's compiled code outlives it.
 import { randomBytes } from 'node:crypto';
 import { validateConfig } from '../config/load-config.js';
 import type { Config } from '../config/schema.js';
-import { systemClock } from '../txn/timers.js';
+import type { Clock } from '../txn/timers.js';
 import { CallDriver } from './call-driver.js';
 import { ShardRuntime } from './shard-runtime.js';
 
@@ -22,6 +24,8 @@ export interface ShardWarmUpReport {
   calls: number;
   registrations: number;
   ms: number;
+  /** timers the scratch shard still held at the end (0: everything it made has ended) */
+  timersLeft?: number;
   /** why it stopped early or did not run (a config the scratch shard refused, a defect) */
   error?: string;
 }
@@ -57,15 +61,29 @@ export function warmUpShard(config: Config, shardId: number, calls: number, maxM
   try {
     const user = { username: WARM_UP_USER, password: randomBytes(18).toString('base64') };
     const scratch = scratchConfig(config, user.password);
-    driver = new CallDriver((post) => new ShardRuntime({
+    let skewMs = 0;
+    const clock: Clock = { now: () => Date.now() + skewMs };
+    const d = driver = new CallDriver((post) => new ShardRuntime({
       shardId, shardCount: 1, config: scratch, listeners: [{ transport: 'udp', address: '127.0.0.1', port: 5060 }],
       nonceSecret: randomBytes(32), location: new Uint8Array(0),
-    }, post, systemClock, false));
+    }, post, clock, false), undefined, true);
+    // Every 64, the scratch shard's clock jumps past every timer of what came before (Timer J and L
+    // of its transactions, the dialogs' ends) and they fire: what they held dies young, instead of
+    // being promoted and lingering as old-space garbage (RSS) until a full collection.
+    const settleMs = 64 * scratch.proxy.t1Ms + 60_000; // past Timer J and L, and any dialog's end
+    const settle = (): void => { skewMs += settleMs; d.rt.timers.advance(); };
     let deadline = t0 + maxMs;
-    for (; i < calls && (i % 64 !== 0 || Date.now() < deadline); i++) driver.hangUp(i, driver.setUp(i));
+    for (; i < calls && (i % 64 !== 0 || Date.now() < deadline); i++) {
+      d.hangUp(i, d.setUp(i));
+      if (i % 64 === 63) settle();
+    }
     deadline = Date.now() + maxMs;
-    for (; r < registrations && (r % 64 !== 0 || Date.now() < deadline); r++) driver.register(r, user);
-    return { calls: i, registrations: r, ms: Date.now() - t0 };
+    for (; r < registrations && (r % 64 !== 0 || Date.now() < deadline); r++) {
+      d.register(r, user);
+      if (r % 64 === 63) settle();
+    }
+    settle();
+    return { calls: i, registrations: r, ms: Date.now() - t0, timersLeft: d.rt.timers.size };
   } catch (err) {
     return { calls: i, registrations: r, ms: Date.now() - t0, error: (err as Error).message };
   } finally {

@@ -21,6 +21,12 @@ t.test('registrations: challenged and answered with credentials (auth on), or an
   t.same([both.calls, both.registrations, both.error], [100, 100, undefined], 'calls, then registrations');
 });
 
+t.test('what the made-up calls and registrations held has ended when the warm-up returns', async (t) => {
+  // its transactions, dialogs and their timers become garbage young instead of living to the end
+  const r = warmUpShard(testConfig(), 0, 300, 60_000, 300);
+  t.same([r.calls, r.registrations, r.timersLeft], [300, 300, 0]);
+});
+
 t.test('the time bound stops long registrations too', async (t) => {
   const r = warmUpShard(testConfig(), 0, 0, 50, 1_000_000);
   t.ok(r.registrations > 0 && r.registrations < 1_000_000, `stopped after ${r.registrations}`);
