@@ -68,8 +68,8 @@ const SecuritySchema = Type.Object(
     authBanSeconds: Type.Integer({ minimum: 1, maximum: 86400, default: 300, description: 'How long a source over maxAuthFailures is banned.' }),
     maxHeaders: Type.Integer({ minimum: 0, maximum: 10000, default: 200, description: 'Most header lines in one message; longer header sections are dropped and counted. 0: no limit.' }),
     exempt: Type.Array(Type.String({ format: 'ip', allowed: 'an IPv4 or IPv6 address', description: 'A trusted address.' }), {
-      default: [],
-      description: 'Source addresses never rate-limited or banned (trunks, load balancers, monitoring).',
+      default: ['127.0.0.1', '::1'],
+      description: "Source addresses never rate-limited or banned (trunks, load balancers, monitoring). Default: loopback, the host's own processes (sipp or an SBC on the same host sends far more than ratePerWindow from one address). A list you give replaces it: keep 127.0.0.1 and ::1 in it if they should stay exempt.",
     }),
     trustedNetworks: Type.Array(Type.String({ allowed: NETWORK_ALLOWED, description: 'A trusted network.' }), {
       uniqueItems: true,
