@@ -3,9 +3,9 @@
 // its code with it before taking traffic (shard-warm-up.ts).
 import { answerChallenge } from '../sip/digest.js';
 import { createError } from '../errors.js';
-import type { FromShard, FromShardBatch } from './channel.js';
+import type { FromShardBatch } from './channel.js';
 import type { ShardRuntime } from './shard-runtime.js';
-import { forEachSip, packSipAfterControl, SipRunWriter } from './sip-frames.js';
+import { forEachSip, packSipAfterControl, shardSendData, shardSendTarget, SipRunWriter } from './sip-frames.js';
 import type { SendTarget } from '../transport/types.js';
 
 export const CALLER: SendTarget = { transport: 'udp', address: '127.0.0.1', port: 5070 };
@@ -44,9 +44,6 @@ export function respond(fwd: string, status: number, reason: string, toTag: stri
   return Buffer.from(`${out}Content-Length: ${body.length}\r\n\r\n${body}`, 'latin1');
 }
 
-const sipData = (item: FromShard): Uint8Array | undefined => (item.t === 'sip' ? item.d : undefined);
-const sipTarget = (item: FromShard): SendTarget => (item as { to: SendTarget }).to;
-
 /** Drives calls through one shard. */
 export class CallDriver {
   readonly rt: ShardRuntime;
@@ -65,7 +62,7 @@ export class CallDriver {
     const outRun = packed ? new SipRunWriter() : undefined;
     this.inRun = packed ? new SipRunWriter() : undefined;
     this.rt = make((b) => {
-      if (outRun !== undefined) b.out = packSipAfterControl(b.out, sipData, sipTarget, outRun, []);
+      if (outRun !== undefined) b.out = packSipAfterControl(b.out, shardSendData, shardSendTarget, outRun, []);
       for (const o of b.out) {
         if (o.t === 'sip') this.sent.push(o.d);
         else if (o.t === 'sipb') forEachSip(o, (view) => this.sent.push(view));

@@ -1,21 +1,17 @@
 // Wires a ShardRuntime to the MessagePort the main thread handed over; resolves on 'stop'.
 import type { MessagePort } from 'node:worker_threads';
-import type { SendTarget } from '../transport/types.js';
-import type { FromShard, FromShardBatch, ShardInit, ToShard } from './channel.js';
+import type { FromShardBatch, ShardInit, ToShard } from './channel.js';
 import { ShardRuntime } from './shard-runtime.js';
-import { packSipAfterControl, SipRunWriter } from './sip-frames.js';
+import { packSipAfterControl, shardSendData, shardSendTarget, SipRunWriter } from './sip-frames.js';
 import { nameThisThread, shardThreadName } from './thread-name.js';
 import { warmUpShard } from './shard-warm-up.js';
-
-const sipData = (item: FromShard): Uint8Array | undefined => (item.t === 'sip' ? item.d : undefined);
-const sipTarget = (item: FromShard): SendTarget => (item as { to: SendTarget }).to;
 
 /** Posts a batch with its SIP messages packed into one transferred buffer, after its control items (sip-frames.ts). */
 function poster(port: MessagePort): (batch: FromShardBatch) => void {
   const writer = new SipRunWriter();
   return (batch) => {
     const transfer: ArrayBuffer[] = [];
-    batch.out = packSipAfterControl(batch.out, sipData, sipTarget, writer, transfer);
+    batch.out = packSipAfterControl(batch.out, shardSendData, shardSendTarget, writer, transfer);
     port.postMessage(batch, transfer);
   };
 }

@@ -5,6 +5,7 @@
 //
 // Frame layout, repeated: [u16 target index into `tg`][u32 length][length bytes], little-endian.
 import type { SendTarget } from '../transport/types.js';
+import type { FromShard } from './channel.js';
 
 /** A run of SIP messages in one channel item; `tg` holds each distinct target of the run once. */
 export interface PackedSip {
@@ -137,3 +138,8 @@ export function packSipAfterControl<T extends { t: string }>(
   }
   return out;
 }
+
+/** packSipAfterControl's accessors for a shard's outgoing items: a send's bytes (undefined for a
+ *  control item) and its destination. */
+export const shardSendData = (item: FromShard): Uint8Array | undefined => (item.t === 'sip' ? item.d : undefined);
+export const shardSendTarget = (item: FromShard): SendTarget => (item as { to: SendTarget }).to;
