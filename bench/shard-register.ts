@@ -8,6 +8,7 @@
 // With --expose-gc it also prints the heap left after a full GC.
 import { answerChallenge } from '../lib/sip/digest.js';
 import type { FromShardBatch } from '../lib/shard/channel.js';
+import { firstChallenge, REGISTRAR_URI, registerRequest } from '../lib/shard/call-driver.js';
 import { benchShard, CALLER } from './lib/shard-calls.js';
 import { benchUsers } from './lib/target.js';
 import { exitOnHelp, positionalNumber } from './lib/args.js';
@@ -17,7 +18,7 @@ exitOnHelp(USAGE);
 const n = positionalNumber(USAGE, 0, 20000);
 const users = benchUsers(positionalNumber(USAGE, 1, 1000));
 const rounds = Math.max(1, positionalNumber(USAGE, 2, 3));
-/** registrations per timed block: well inside the nonce manager's memory of recent nonces (2048) */
+/** registrations per timed block: well inside the nonce manager's memory of recent nonces (4,096) */
 const BLOCK = 256;
 
 let sent: Uint8Array[] = [];
@@ -32,24 +33,9 @@ const rt = benchShard((b: FromShardBatch) => {
   }
 }, clock, true, { users: users.map((u) => ({ username: u.username, password: u.password })), auth: { algorithms: ['MD5'] } });
 
+/** as the worker channel hands it over: an ArrayBuffer of its own */
 function register(i: number, cseq: number, auth: string | undefined): Uint8Array {
-  const u = users[i % users.length]!.username;
-  const text = [
-    'REGISTER sip:127.0.0.1:5060 SIP/2.0',
-    `Via: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK-r${i}-${cseq};rport`,
-    'Max-Forwards: 70',
-    `From: <sip:${u}@127.0.0.1>;tag=77b${i}`,
-    `To: <sip:${u}@127.0.0.1>`,
-    `Call-ID: ${i}-reg@127.0.0.1`,
-    `CSeq: ${cseq} REGISTER`,
-    `Contact: <sip:${u}@127.0.0.1:5070>`,
-    ...(auth === undefined ? [] : [`Authorization: ${auth}`]),
-    'Expires: 3600',
-    'Content-Length: 0',
-    '', '',
-  ].join('\r\n');
-  // as the worker channel hands it over: an ArrayBuffer of its own
-  return new Uint8Array(Buffer.from(text, 'latin1'));
+  return new Uint8Array(registerRequest(i, cseq, users[i % users.length]!.username, auth));
 }
 
 function cpuUs(since: NodeJS.CpuUsage): number {
@@ -75,10 +61,10 @@ function registrations(from: number, count: number): { challenge: number; auth: 
     const second = [];
     for (let i = b; i < end; i++) {
       const text = Buffer.from(challenges[i - b]!).toString('latin1');
-      const challenge = /^WWW-Authenticate: (.*)$/m.exec(text)?.[1];
+      const challenge = firstChallenge(text);
       if (challenge === undefined) throw new Error(`no 401 challenge: ${text.slice(0, 40)}`);
       const u = users[i % users.length]!;
-      const auth = answerChallenge(challenge, { username: u.username, password: u.password, method: 'REGISTER', uri: 'sip:127.0.0.1:5060' });
+      const auth = answerChallenge(challenge, { username: u.username, password: u.password, method: 'REGISTER', uri: REGISTRAR_URI });
       second.push(register(i, 2, auth));
     }
     sent = [];

@@ -28,6 +28,28 @@ export function req(method: string, uri: string, callId: string, branch: string,
     `Content-Length: ${body.length}\r\n\r\n${body}`, 'latin1');
 }
 
+/** The Request-URI (and digest uri) of the phones' REGISTERs. */
+export const REGISTRAR_URI = 'sip:127.0.0.1:5060';
+
+/** Attempt `cseq` of the i-th registration of `username`, from CALLER, as sipp's register-auth.xml writes it. */
+export function registerRequest(i: number, cseq: number, username: string, authorization?: string): Buffer {
+  return Buffer.from(`REGISTER ${REGISTRAR_URI} SIP/2.0\r\n` +
+    `Via: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK-r${i}-${cseq};rport\r\n` +
+    'Max-Forwards: 70\r\n' +
+    `From: <sip:${username}@127.0.0.1>;tag=r${i}\r\n` +
+    `To: <sip:${username}@127.0.0.1>\r\n` +
+    `Call-ID: ${i}-reg@127.0.0.1\r\n` +
+    `CSeq: ${cseq} REGISTER\r\n` +
+    `Contact: <sip:${username}@127.0.0.1:5070>\r\n` +
+    (authorization === undefined ? '' : `Authorization: ${authorization}\r\n`) +
+    'Expires: 3600\r\nContent-Length: 0\r\n\r\n', 'latin1');
+}
+
+/** The first WWW-Authenticate value of a response's text (what sipp answers: the first only). */
+export function firstChallenge(text: string): string | undefined {
+  return /^WWW-Authenticate: *([^\r\n]*)/im.exec(text)?.[1];
+}
+
 /** The header lines a UAS copies from a request into its response (RFC 3261 8.2.6.2, 12.1.1). */
 const COPIED = ['Via:', 'From:', 'To:', 'Call-ID:', 'CSeq:', 'Record-Route:'];
 
@@ -114,24 +136,12 @@ export class CallDriver {
    * with a 200.
    */
   register(i: number, user: { username: string; password: string }): void {
-    const callId = `${i}-reg@127.0.0.1`;
-    const uri = 'sip:127.0.0.1:5060';
-    const request = (cseq: number, authorization: string | undefined): Buffer => Buffer.from(`REGISTER ${uri} SIP/2.0\r\n` +
-      `Via: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK-r${i}-${cseq};rport\r\n` +
-      'Max-Forwards: 70\r\n' +
-      `From: <sip:${user.username}@127.0.0.1>;tag=r${i}\r\n` +
-      `To: <sip:${user.username}@127.0.0.1>\r\n` +
-      `Call-ID: ${callId}\r\n` +
-      `CSeq: ${cseq} REGISTER\r\n` +
-      `Contact: <sip:${user.username}@127.0.0.1:5070>\r\n` +
-      (authorization === undefined ? '' : `Authorization: ${authorization}\r\n`) +
-      'Expires: 3600\r\nContent-Length: 0\r\n\r\n', 'latin1');
-    this.batch([[request(1, undefined), CALLER]]);
+    this.batch([[registerRequest(i, 1, user.username), CALLER]]);
     let answer = this.response();
     if (answer.startsWith('SIP/2.0 401')) {
-      const challenge = /^WWW-Authenticate: *(.*)$/im.exec(answer)?.[1];
+      const challenge = firstChallenge(answer);
       if (challenge === undefined) throw createError('SIP_ERR_SHARD', 'a 401 without WWW-Authenticate');
-      this.batch([[request(2, answerChallenge(challenge.trim(), { ...user, method: 'REGISTER', uri })), CALLER]]);
+      this.batch([[registerRequest(i, 2, user.username, answerChallenge(challenge, { ...user, method: 'REGISTER', uri: REGISTRAR_URI })), CALLER]]);
       answer = this.response();
     }
     this.sent = [];
