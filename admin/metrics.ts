@@ -99,7 +99,9 @@ export function renderMetrics(proxy: ProxyHandle, reports: readonly ShardStatsRe
   m.counter('sipshard_responses_sent_total', 'Final and provisional responses sent upstream by the proxy core, by class.',
     RESPONSE_CLASSES.map((c): Sample => [{ class: c }, sum(reports, `responses${c}`)]));
 
-  m.gauge('sipshard_transactions', 'Open transactions (server and client).', reports.reduce((n, r) => n + r.transactions, 0));
+  m.gauge('sipshard_transactions', 'Open transactions (server and client; those in Completed for Timer J included).', reports.reduce((n, r) => n + r.transactions, 0));
+  m.gauge('sipshard_completed_transactions', 'Of those, non-INVITE server transactions in Completed kept off the heap until Timer J (their final response, for retransmissions).', reports.reduce((n, r) => n + r.completed.records, 0));
+  m.gauge('sipshard_completed_store_bytes', 'Memory of the shards\' stores of Completed transactions (allocated in 1 MiB chunks).', reports.reduce((n, r) => n + r.completed.bytes, 0));
   m.gauge('sipshard_dialogs', 'Dialogs by state and shard.', reports.flatMap((r): Sample[] => [
     [{ shard: r.shardId, state: 'early' }, r.dialogs.early],
     [{ shard: r.shardId, state: 'confirmed' }, r.dialogs.confirmed],

@@ -7,6 +7,7 @@ import { internTarget } from '../transport/intern-target.js';
 import { serverKey, clientKey } from '../txn/keys.js';
 import { InviteServerTxn } from '../txn/invite-server.js';
 import { NonInviteServerTxn } from '../txn/non-invite-server.js';
+import { CompletedTxnStore } from '../txn/completed-store.js';
 import { InviteClientTxn } from '../txn/invite-client.js';
 import { NonInviteClientTxn } from '../txn/non-invite-client.js';
 import type { TxnContext } from '../txn/context.js';
@@ -80,6 +81,8 @@ function keepIfHeld(ctx: ResponseContext, branch: Branch, res: SipMessage): void
 
 export class ProxyCore {
   private readonly serverTxns = new Map<string, ServerTxn>();
+  /** non-INVITE server transactions in Completed over UDP, off the heap until Timer J */
+  private readonly completed: CompletedTxnStore;
   private readonly clientTxns = new Map<string, ClientTxn>();
   // A server transaction's response context and a client transaction's branch are each
   // transaction's `owner` field: no Map entry per transaction (hashed on every response).
@@ -89,10 +92,11 @@ export class ProxyCore {
   private readonly clientUser: ClientTxnUser<ClientTxn>;
   private readonly forwarding: CallForwarding | undefined;
   // one closure each for all transactions, not one per transaction
-  private readonly serverDone = (t: ServerTxn): void => {
+  private readonly serverDone = (t: ServerTxn, kept = false): void => {
     this.serverTxns.delete(t.key);
     this.dropContext(t);
-    if (this.deps.txnWatch?.active === true) this.deps.txnWatch.ended(t.callId);
+    // one handed to the store is still live for resharding: the store tells when it expires
+    if (!kept && this.deps.txnWatch?.active === true) this.deps.txnWatch.ended(t.callId);
   };
   /** Timer C (RFC 3261 16.6 step 11, 16.8): a provisional branch is CANCELed, a silent one fails with 408. */
   private readonly timerCFired = (branch: Branch): void => {
@@ -109,6 +113,7 @@ export class ProxyCore {
 
   constructor(private readonly deps: ProxyCoreDeps) {
     this.branches = new BranchGenerator(deps.shardId);
+    this.completed = new CompletedTxnStore(deps.txn.timers, () => this.deps.txnWatch);
     this.clientUser = {
       onResponse: (txn, res) => this.onBranchResponse(txn, res),
       onTimeout: (txn) => this.onBranchTimeout(txn),
@@ -128,7 +133,12 @@ export class ProxyCore {
   }
 
   get transactionCount(): number {
-    return this.serverTxns.size + this.clientTxns.size;
+    return this.serverTxns.size + this.completed.size + this.clientTxns.size;
+  }
+
+  /** Completed non-INVITE server transactions kept in the off-heap store (part of transactionCount). */
+  get completedStats(): { records: number; bytes: number } {
+    return { records: this.completed.size, bytes: this.completed.bytes };
   }
 
   /** Server transactions still waiting for their final response (what a graceful stop waits for). */
@@ -143,6 +153,7 @@ export class ProxyCore {
     const out = new Map<string, number>();
     const add = (c: string): void => { out.set(c, (out.get(c) ?? 0) + 1); };
     for (const st of this.serverTxns.values()) add(st.callId);
+    for (const c of this.completed.callIds()) add(c);
     for (const ct of this.clientTxns.values()) add(ct.callId);
     return out;
   }
@@ -214,6 +225,12 @@ export class ProxyCore {
       existing.onRetransmission();
       return;
     }
+    const kept = this.completed.response(key);
+    if (kept !== undefined) {
+      this.deps.stats.retransmissionsAbsorbed++;
+      this.deps.txn.send(source, kept);
+      return;
+    }
     if (req.method === 'CANCEL' && this.onCancel(req, source, topVia)) return;
 
     const st = this.createServerTxn(key, req, source);
@@ -255,7 +272,7 @@ export class ProxyCore {
     const source = internTarget(channelSource); // held for Timer L/J: one object per address
     const st = req.method === 'INVITE'
       ? new InviteServerTxn<ResponseContext>(this.deps.txn, key, source, this.serverDone)
-      : new NonInviteServerTxn<ResponseContext>(this.deps.txn, key, source, this.serverDone);
+      : new NonInviteServerTxn<ResponseContext>(this.deps.txn, key, source, this.serverDone, this.completed);
     st.callId = detach(req.callId); // held for the transaction's life: a flat copy, not a slice of the message
     this.serverTxns.set(key, st);
     if (this.deps.txnWatch?.active === true) this.deps.txnWatch.started(st.callId);
@@ -672,6 +689,7 @@ export class ProxyCore {
         txn.owner = undefined;
       }
     }
+    if (ctx.server instanceof NonInviteServerTxn) ctx.server.handOff();
   }
 
   /** The server transaction lets go of its context (settled, or the transaction ended). */

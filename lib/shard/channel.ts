@@ -102,7 +102,10 @@ export interface FromShardBatch {
 export interface ShardStatsReport {
   shardId: number;
   counters: Record<string, number>;
+  /** open transactions, the kept Completed ones below included */
   transactions: number;
+  /** non-INVITE server transactions in Completed kept off the heap for Timer J, and the bytes of their store */
+  completed: { records: number; bytes: number };
   /** server transactions without a final response yet */
   pending: number;
   dialogs: { early: number; confirmed: number; total: number };

@@ -282,6 +282,7 @@ export class ShardRuntime {
   report(): ShardStatsReport {
     return {
       shardId: this.init.shardId, counters: this.stats.snapshot(), transactions: this.core.transactionCount,
+      completed: this.core.completedStats,
       pending: this.core.pendingCount, dialogs: this.dialogs.stats(), timers: this.timers.size, callSetupMs: this.stats.callSetupMs.snapshot(),
       pinned: this.handover.pinnedCount,
     };

@@ -1,6 +1,8 @@
 // Non-INVITE server transaction (RFC 3261 17.2.2).
 import type { SendTarget } from '../transport/types.js';
+import type { CompletedTxnStore } from './completed-store.js';
 import { isReliable, terminateTxn, type TxnContext } from './context.js';
+import type { Timer } from './timers.js';
 
 export type NonInviteServerState = 'trying' | 'proceeding' | 'completed' | 'terminated';
 
@@ -12,12 +14,20 @@ export class NonInviteServerTxn<O = unknown> {
   callId = '';
   /** the owner's state for this transaction: a field, not an entry in a Map keyed by the transaction */
   owner: O | undefined = undefined;
+  private timerJ: Timer | undefined;
+  /** when the final response went (Timer J runs from then, wherever the transaction is held) */
+  private completedAt = 0;
 
+  /**
+   * `onTerminated(txn, kept)`: kept is true when the transaction ended by handing its Completed
+   * state to `completed` (which then answers retransmissions until Timer J).
+   */
   constructor(
     private readonly ctx: TxnContext,
     readonly key: string,
     readonly source: SendTarget,
-    private readonly onTerminated: (txn: NonInviteServerTxn<O>) => void,
+    private readonly onTerminated: (txn: NonInviteServerTxn<O>, kept: boolean) => void,
+    private readonly completed?: CompletedTxnStore,
   ) {}
 
   respond(status: number, data: Buffer): void {
@@ -26,8 +36,28 @@ export class NonInviteServerTxn<O = unknown> {
     this.ctx.send(this.source, data);
     if (status < 200) { this.state = 'proceeding'; return; }
     this.state = 'completed';
-    const j = isReliable(this.source) ? 0 : 64 * this.ctx.times.t1Ms; // Timer J
-    this.ctx.timers.schedule(j, terminateTxn, this);
+    this.completedAt = this.ctx.timers.clock.now();
+    if (isReliable(this.source)) { this.ctx.timers.schedule(0, terminateTxn, this); return; } // Timer J: 0
+    // an owner still holding its state (a forked request's other branches) hands off when it lets go
+    if (this.owner === undefined && this.handOff()) return;
+    this.timerJ = this.ctx.timers.schedule(64 * this.ctx.times.t1Ms, terminateTxn, this);
+  }
+
+  /**
+   * Completed over UDP: the final response goes to the store, which answers retransmissions
+   * until Timer J, and this object ends now (nothing of it is held for 32 s). False if the store
+   * cannot keep it: the transaction then stays as it is.
+   */
+  handOff(): boolean {
+    if (this.state !== 'completed' || this.completed === undefined || this.lastResponse === undefined || isReliable(this.source)) return false;
+    const hold = this.completedAt + 64 * this.ctx.times.t1Ms - this.ctx.timers.clock.now();
+    if (hold <= 0 || !this.completed.keep(this.key, this.callId, this.lastResponse, hold)) return false;
+    this.ctx.timers.cancel(this.timerJ);
+    this.timerJ = undefined;
+    this.lastResponse = undefined;
+    this.state = 'terminated';
+    this.onTerminated(this, true);
+    return true;
   }
 
   /**
@@ -48,6 +78,6 @@ export class NonInviteServerTxn<O = unknown> {
   terminate(): void {
     if (this.state === 'terminated') return;
     this.state = 'terminated';
-    this.onTerminated(this);
+    this.onTerminated(this, false);
   }
 }

@@ -72,6 +72,11 @@ t.test('admin API', async (t) => {
     t.equal(r.body.total, 1);
     t.match(r.body.items[0], { aor: 'sip:100@127.0.0.1', contact: `sip:peer@127.0.0.1:${phone.port}`, source: `udp:127.0.0.1:${phone.port}`, userAgent: 'admin-test' });
     t.ok(r.body.items[0].expiresInSeconds > 590);
+    // the 200 waits out Timer J in the shard's store of Completed transactions, counted in /metrics
+    const metrics = (await call('/metrics')).text;
+    t.match(metrics, /^sipshard_completed_transactions 1$/m);
+    t.match(metrics, /^sipshard_completed_store_bytes 1048576$/m, 'one 1 MiB chunk');
+    t.match(metrics, /^sipshard_transactions [1-9]/m, 'and counted among the open transactions');
   });
 
   await t.test('config get masks secrets', async (t) => {

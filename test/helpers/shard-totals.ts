@@ -5,6 +5,8 @@ export interface ShardTotals {
   early: number;
   confirmed: number;
   transactions: number;
+  /** of the transactions, Completed ones kept in the off-heap store (its one expiry timer covers them all) */
+  completed: number;
   timers: number;
   internalErrors: number;
   parseErrors: number;
@@ -14,11 +16,12 @@ export interface ShardTotals {
 }
 
 export async function shardTotals(proxy: Pick<ProxyHandle, 'shardStats'>): Promise<ShardTotals> {
-  const totals: ShardTotals = { early: 0, confirmed: 0, transactions: 0, timers: 0, internalErrors: 0, parseErrors: 0, badRequests: 0, dropped: 0, retransmissionsAbsorbed: 0 };
+  const totals: ShardTotals = { early: 0, confirmed: 0, transactions: 0, completed: 0, timers: 0, internalErrors: 0, parseErrors: 0, badRequests: 0, dropped: 0, retransmissionsAbsorbed: 0 };
   for (const r of await proxy.shardStats()) {
     totals.early += r.dialogs.early;
     totals.confirmed += r.dialogs.confirmed;
     totals.transactions += r.transactions;
+    totals.completed += r.completed.records;
     totals.timers += r.timers;
     for (const k of ['internalErrors', 'parseErrors', 'badRequests', 'dropped', 'retransmissionsAbsorbed'] as const) totals[k] += r.counters[k] ?? 0;
   }

@@ -112,6 +112,25 @@ t.test('a Call-ID with live transactions stays pinned until the last one ends, t
   t.equal(posted(old, 'redispatch').length, 1, 'after the release its messages go back');
 });
 
+t.test('a Call-ID whose one transaction is Completed (kept off the heap for Timer J) stays pinned until it expires', async (t) => {
+  const old = new ShardHarness(ROUTE, { shardId: 0, shardCount: 1 });
+  t.teardown(() => old.close());
+  const id = idFor(1, 2, 'opt');
+  old.receive([
+    'OPTIONS sip:127.0.0.1:5060 SIP/2.0', `Via: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK-${id}`, 'Max-Forwards: 70',
+    'From: <sip:caller@127.0.0.9>;tag=ft1', 'To: <sip:127.0.0.1:5060>', `Call-ID: ${id}`, 'CSeq: 1 OPTIONS', 'Content-Length: 0', '', '',
+  ].join('\n'), CALLER);
+  t.same(old.take().map((s) => s.msg.status), [200]);
+  t.equal(old.runtime.core.transactionCount, 1, 'counted while kept');
+  const a = reshard(old, 2);
+  t.same(a.pinned, [id]);
+  old.advance(64 * T1 - 100);
+  t.same(posted(old, 'unpin'), [], 'still pinned before Timer J');
+  old.advance(200);
+  t.same(posted(old, 'unpin').map((u) => u.c), [id], 'released when the kept transaction expired');
+  t.equal(old.runtime.core.transactionCount, 0);
+});
+
 t.test('the deadline releases a pinned Call-ID at once, transaction or not', async (t) => {
   const old = new ShardHarness(ROUTE, { shardId: 0, shardCount: 1 });
   t.teardown(() => old.close());

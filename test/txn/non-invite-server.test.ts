@@ -1,20 +1,27 @@
 // Non-INVITE server transaction (RFC 3261 17.2.2): a retransmitted request gets the last response
 // again, byte for byte, for the whole of Timer J on UDP, whether that response was a provisional or
-// the final; nothing once it has ended; on TCP it ends with its final response.
+// the final; nothing once it has ended; on TCP it ends with its final response. With a store of
+// Completed transactions, the final response over UDP is handed to it and the object ends at once.
 import t from 'tap';
+import { CompletedTxnStore } from '../../lib/txn/completed-store.js';
 import { NonInviteServerTxn } from '../../lib/txn/non-invite-server.js';
 import { ManualClock, TimerWheel } from '../../lib/txn/timers.js';
 import type { SendTarget } from '../../lib/transport/types.js';
 
-function txn(transport: 'udp' | 'tcp'): { tx: NonInviteServerTxn; sent: Buffer[]; advance: (ms: number) => void; ended: () => boolean } {
+interface Harness { tx: NonInviteServerTxn; sent: Buffer[]; advance: (ms: number) => void; ended: () => boolean; kept: () => boolean; store: CompletedTxnStore }
+
+function txn(transport: 'udp' | 'tcp', withStore = false): Harness {
   const clock = new ManualClock(1_000_000);
   const timers = new TimerWheel(clock, 10, false);
+  const store = new CompletedTxnStore(timers, () => undefined);
   const sent: Buffer[] = [];
   let ended = false;
+  let kept = false;
   const source: SendTarget = { transport, address: '127.0.0.9', port: 5070 };
   const tx = new NonInviteServerTxn({ timers, times: { t1Ms: 500, t2Ms: 4000, t4Ms: 5000 }, send: (_to, data) => sent.push(Buffer.from(data)) },
-    'key', source, () => { ended = true; });
-  return { tx, sent, advance: (ms) => { clock.t += ms; timers.advance(); }, ended: () => ended };
+    'key', source, (_t, k) => { ended = true; kept = k; }, withStore ? store : undefined);
+  tx.callId = 'call-1';
+  return { tx, sent, advance: (ms) => { clock.t += ms; timers.advance(); }, ended: () => ended, kept: () => kept, store };
 }
 
 /** Every byte value, in a response-shaped frame: a UTF-8 display name, a NUL, 0xff. */
@@ -50,4 +57,44 @@ t.test('TCP: no Timer J, the transaction ends with its final response', async (t
   t.ok(ended(), 'ended at once');
   tx.onRetransmission();
   t.equal(sent.length, 1);
+});
+
+t.test('UDP with a store: the final response goes to it and the transaction ends at once', async (t) => {
+  const { tx, sent, advance, ended, kept, store } = txn('udp', true);
+  tx.respond(200, FINAL);
+  t.equal(sent.length, 1, 'sent');
+  t.ok(ended() && kept(), 'ended, handed off');
+  t.equal(tx.state, 'terminated');
+  t.ok(store.response('key')?.equals(FINAL), 'the store answers a retransmission with the same bytes');
+  t.same(store.callIds(), ['call-1']);
+  advance(31_990);
+  t.equal(store.size, 1);
+  advance(20);
+  t.equal(store.size, 0, 'until Timer J');
+});
+
+t.test('UDP with a store, owner still holding the transaction: kept for what is left of Timer J once handed off', async (t) => {
+  const { tx, advance, ended, store } = txn('udp', true);
+  tx.owner = {};
+  tx.respond(200, FINAL);
+  t.notOk(ended(), 'not handed off while its owner holds it');
+  advance(20_000);
+  tx.owner = undefined;
+  t.equal(tx.handOff(), true);
+  t.ok(ended());
+  advance(11_990);
+  t.equal(store.size, 1);
+  advance(20);
+  t.equal(store.size, 0, '32 s after the final response, not after the hand-off');
+  t.equal(tx.handOff(), false, 'once only');
+});
+
+t.test('TCP with a store: nothing kept (no Timer J over a reliable transport)', async (t) => {
+  const { tx, advance, ended, kept, store } = txn('tcp', true);
+  tx.respond(200, FINAL);
+  t.equal(tx.handOff(), false);
+  advance(10);
+  t.ok(ended());
+  t.notOk(kept());
+  t.equal(store.size, 0);
 });
