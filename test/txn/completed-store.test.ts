@@ -106,3 +106,38 @@ t.test('expiry tells an active watch the Call-ID of each record (resharding pins
   advance(100);
   t.same(ended, ['second']);
 });
+
+t.test('against a plain Map model: random keeps, lookups, repeats of a key and time steps (seeded)', async (t) => {
+  // a small LCG: the same sequence every run, so a failure replays
+  let seed = 0x5eed1234;
+  const rand = (n: number): number => { seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0; return seed % n; };
+  const { s, clock, advance } = store({ chunkBytes: 4096, initialSlots: 8 });
+  const HOLD = 500;
+  const model = new Map<string, { body: Buffer; until: number }>();
+  let mismatches = 0;
+  let hits = 0;
+  let refused = 0;
+  for (let step = 0; step < 20_000; step++) {
+    const k = `z9hG4bK-${rand(3000)}|10.0.0.${rand(3)}:5060|${rand(2) === 0 ? 'REGISTER' : 'BYE'}`;
+    const want = model.get(k);
+    const live = want !== undefined && want.until > clock.t ? want : undefined;
+    const got = s.response(k);
+    if ((got === undefined) !== (live === undefined) || (got !== undefined && !got.equals(live!.body))) mismatches++;
+    if (got !== undefined) hits++;
+    // a key is kept again only once its record is gone, as the proxy core does (a live one answers)
+    if (live === undefined && rand(2) === 0) {
+      const body = Buffer.alloc(20 + rand(400), 0x30 + rand(40));
+      if (!s.keep(k, `call-${rand(100)}`, body, HOLD)) refused++;
+      model.set(k, { body, until: clock.t + HOLD });
+    }
+    if (rand(8) === 0) advance(10 * (1 + rand(5)));
+  }
+  let size = 0;
+  for (const v of model.values()) if (v.until > clock.t) size++;
+  t.equal(refused, 0, 'nothing refused');
+  t.equal(mismatches, 0, 'every lookup agreed with the model');
+  t.ok(hits > 1000, `the run exercised hits (${hits})`);
+  t.equal(s.size, size, 'as many records as the model has live');
+  advance(HOLD);
+  t.equal(s.size, 0);
+});
