@@ -39,13 +39,15 @@ const wanted = availableTargets(o.targets);
 stopChildrenOnSignal();
 const usersCsv = writeUsersCsv(users);
 const uasPort = await freeUdpPort(); // unused by REGISTER, but both configs name a route target
+// one Contact per user for the whole run, as a phone refreshing its registration (load-step.ts)
+const uacPort = await freeUdpPort();
 const targets: Target[] = [];
 try {
   for (const w of wanted) {
     if (w === 'kamailio') targets.push(await startKamailio({ uasPort, users, maxMs: 60 * 60 * 1000 }));
     else if (w === 'ours') targets.push(await startOurProxy({ ...ourOptions, uasPort, users, algorithms: ['MD5'], maxMs: 60 * 60 * 1000 }));
   }
-  const res = await sweep(targets, parseRates(o.rates), (rate) => registerSpec(rate, durationS, usersCsv), 5000, repeat);
+  const res = await sweep(targets, parseRates(o.rates), (rate) => registerSpec(rate, durationS, usersCsv, uacPort), 5000, repeat);
   let md = mdTable(STEP_HEADERS, res.flatMap((r) => r.steps).map(stepRow));
   for (const r of res) console.log(`${r.target}: highest sustainable rate ${r.best} registrations/s`);
   let summary: Record<string, number> | undefined;

@@ -21,6 +21,12 @@ export interface StepSpec {
   messagesPerCall: number;
   /** Concurrent call limit for the UAC (-l). */
   limit: number;
+  /**
+   * The UAC's own port, the same in every step, where the scenario's Contact carries it
+   * (REGISTER): a new port per step gave each user one more contact per step, so a step's cost
+   * depended on how many steps ran before it. Default: a free port per step.
+   */
+  uacPort?: number;
 }
 
 export interface StepResult {
@@ -62,7 +68,7 @@ export async function runStep(target: Target, s: StepSpec): Promise<StepResult> 
       uas = startSipp('uas', ['-sn', 'uas', '-i', '127.0.0.1', '-p', String(s.uasPort)], timeoutS + 5);
       await sleep(300);
     }
-    const uacPort = await freeUdpPort();
+    const uacPort = s.uacPort ?? await freeUdpPort();
     const cpu0 = cpuSecondsOf(target.cpuPids());
     const split0 = target.cpuSplit?.();
     uac = startSipp('uac', [...s.uacArgs, '-i', '127.0.0.1', '-p', String(uacPort), '-r', String(s.rate), '-m', String(planned),

@@ -30,11 +30,12 @@ export function writeUsersCsv(users: readonly BenchUser[]): string {
 }
 
 /** REGISTER, 401, REGISTER with credentials, 200: sipp originates the two REGISTERs. */
-export function registerSpec(rate: number, durationS: number, usersCsv: string): StepSpec {
+export function registerSpec(rate: number, durationS: number, usersCsv: string, uacPort: number): StepSpec {
   return {
     rate, durationS, messagesPerCall: 2,
     uacArgs: ['-sf', REGISTER_XML, '-inf', usersCsv],
     tailS: 35,
     limit: Math.max(1000, rate * 5),
+    uacPort,
   };
 }
