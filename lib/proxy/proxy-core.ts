@@ -225,7 +225,8 @@ export class ProxyCore {
       existing.onRetransmission();
       return;
     }
-    const kept = this.completed.response(key);
+    // the store holds non-INVITE transactions only: a new INVITE's key is not hashed for nothing
+    const kept = req.method === 'INVITE' ? undefined : this.completed.response(key);
     if (kept !== undefined) {
       this.deps.stats.retransmissionsAbsorbed++;
       this.deps.txn.send(source, kept);

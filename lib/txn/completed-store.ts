@@ -153,6 +153,7 @@ export class CompletedTxnStore {
 
   /** Drop every record due by `now` (oldest first), telling the watch of each while it is active. */
   expire(now: number): void {
+    const w = this.watch();
     while (this.count > 0) {
       const c = this.chunks[0]!;
       if (this.readOff >= c.used) {
@@ -164,7 +165,6 @@ export class CompletedTxnStore {
       const off = this.readOff;
       if (buf.readDoubleLE(off) > now) break;
       this.remove(c.id * this.chunkBytes + off, buf.readUInt32LE(off + 8));
-      const w = this.watch();
       if (w?.active === true) w.ended(this.callIdAt(buf, off));
       this.readOff = off + this.recordLength(buf, off);
     }

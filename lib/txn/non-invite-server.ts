@@ -40,7 +40,12 @@ export class NonInviteServerTxn<O = unknown> {
     if (isReliable(this.source)) { this.ctx.timers.schedule(0, terminateTxn, this); return; } // Timer J: 0
     // an owner still holding its state (a forked request's other branches) hands off when it lets go
     if (this.owner === undefined && this.handOff()) return;
-    this.timerJ = this.ctx.timers.schedule(64 * this.ctx.times.t1Ms, terminateTxn, this);
+    this.timerJ = this.ctx.timers.schedule(this.timerJMs, terminateTxn, this);
+  }
+
+  /** Timer J over UDP (RFC 3261 17.2.2), however the Completed state is held */
+  private get timerJMs(): number {
+    return 64 * this.ctx.times.t1Ms;
   }
 
   /**
@@ -50,7 +55,7 @@ export class NonInviteServerTxn<O = unknown> {
    */
   handOff(): boolean {
     if (this.state !== 'completed' || this.completed === undefined || this.lastResponse === undefined || isReliable(this.source)) return false;
-    const hold = this.completedAt + 64 * this.ctx.times.t1Ms - this.ctx.timers.clock.now();
+    const hold = this.completedAt + this.timerJMs - this.ctx.timers.clock.now();
     if (hold <= 0 || !this.completed.keep(this.key, this.callId, this.lastResponse, hold)) return false;
     this.ctx.timers.cancel(this.timerJ);
     this.timerJ = undefined;
