@@ -11,16 +11,18 @@ import { freeUdpPort } from './lib/net.js';
 import { OUR_PROXY_ARGS, OUR_PROXY_USAGE, ourProxyOptions, startOurProxy } from './lib/proxy.js';
 import { mdTable, writeResults } from './lib/results.js';
 import { registerSpec, writeUsersCsv } from './lib/specs.js';
-import { parseRates, parseRepeat, STEP_HEADERS, stepRow, sweep } from './lib/sweep.js';
+import { runStep } from './lib/load-step.js';
+import { parseRates, parseRepeat, STEP_HEADERS, stepLine, stepRow, sweep } from './lib/sweep.js';
 import { benchUsers, type Target } from './lib/target.js';
 import { orUsage, parseBenchArgs } from './lib/args.js';
 
-const USAGE = `node dist/bench/register.js [--users 1000] [--duration 10] [--repeat 1] [--rates 500,1000,...] [--targets ours,kamailio]
+const USAGE = `node dist/bench/register.js [--users 1000] [--contacts 1] [--duration 10] [--repeat 1] [--rates 500,1000,...] [--targets ours,kamailio]
 ${OUR_PROXY_USAGE}`;
 
 const { values: o } = parseBenchArgs(USAGE, {
   options: {
     users: { type: 'string', default: '1000' },
+    contacts: { type: 'string', default: '1' },
     ...OUR_PROXY_ARGS,
     duration: { type: 'string', default: '10' },
     repeat: { type: 'string', default: '1' },
@@ -31,10 +33,18 @@ const { values: o } = parseBenchArgs(USAGE, {
 // read before any target starts: a bad --set is one line and exit 2
 const ourOptions = orUsage(USAGE, () => ourProxyOptions(o));
 const users = benchUsers(Number(o.users));
+const contacts = Number(o.contacts);
+if (!Number.isInteger(contacts) || contacts < 1 || contacts > 16) {
+  console.error(`--contacts must be an integer 1..16, got ${JSON.stringify(o.contacts)}\n${USAGE}`);
+  process.exit(2);
+}
 const durationS = Number(o.duration);
 const repeat = parseRepeat(o.repeat);
 const command = `node dist/bench/register.js ${process.argv.slice(2).join(' ')}`.trim();
 const wanted = availableTargets(o.targets);
+
+/** registrations/s of the pre-registration of the extra contacts: well inside both targets' reach */
+const PRE_RATE = 1000;
 
 stopChildrenOnSignal();
 const usersCsv = writeUsersCsv(users);
@@ -46,6 +56,16 @@ try {
   for (const w of wanted) {
     if (w === 'kamailio') targets.push(await startKamailio({ uasPort, users, maxMs: 60 * 60 * 1000 }));
     else if (w === 'ours') targets.push(await startOurProxy({ ...ourOptions, uasPort, users, algorithms: ['MD5'], maxMs: 60 * 60 * 1000 }));
+  }
+  // AORs of several contacts (a user with a desk phone, a softphone, a mobile...): before the
+  // sweep every user registers once from each of contacts - 1 other ports; the sweep's steps then
+  // refresh the first contact while the AOR holds all of them (every 200 lists them all)
+  for (const t of targets) {
+    for (let c = 1; c < contacts; c++) {
+      const r = await runStep(t, registerSpec(PRE_RATE, users.length / PRE_RATE, usersCsv, await freeUdpPort()));
+      process.stdout.write(`${stepLine(r)}  (pre-registration: contact ${c + 1} of each user)\n`);
+      if (r.successful < users.length) throw new Error(`${t.name}: pre-registration of contact ${c + 1} left ${users.length - r.successful} users without it`);
+    }
   }
   const res = await sweep(targets, parseRates(o.rates), (rate) => registerSpec(rate, durationS, usersCsv, uacPort), 5000, repeat);
   let md = mdTable(STEP_HEADERS, res.flatMap((r) => r.steps).map(stepRow));
@@ -59,7 +79,7 @@ try {
     md += `\n\n${mdTable(SUMMARY_HEADERS, s.rows)}\n\n${s.lines.join('\n\n')}`;
     summary = s.data;
   }
-  md += `\n\n${users.length} users, MD5 digest with qop=auth on both, ${durationS} s per step; one registration = ` +
+  md += `\n\n${users.length} users${contacts > 1 ? ` of ${contacts} contacts each (the steps refresh one)` : ''}, MD5 digest with qop=auth on both, ${durationS} s per step; one registration = ` +
     'REGISTER, 401, REGISTER with credentials, 200.';
   console.log(writeResults('register', command, { users: users.length, durationS, sweeps: res, summary }, md).slice(2).join('\n'));
 } finally {
