@@ -11,7 +11,7 @@
 // the main thread's, and would cut that binding's life short. repair() puts the newer one back and
 // the result goes to every shard, the sender included.
 import type { Binding, BindingUpdate } from './binding.js';
-import { sameContactUri } from './contact-match.js';
+import { findContact } from './contact-match.js';
 
 /** how long before a held version expires the latest one must be on its way to the shards */
 export const MARGIN_MS = 30_000;
@@ -127,7 +127,8 @@ function samePath(a: readonly string[] | undefined, b: readonly string[] | undef
 function repair(update: BindingUpdate, latest: BindingUpdate): BindingUpdate {
   let bindings: Binding[] | undefined;
   update.bindings.forEach((b, i) => {
-    const l = latest.bindings.find((x) => sameContactUri(x.contact, b.contact));
+    const j = findContact(latest.bindings, b.contact);
+    const l = j === -1 ? undefined : latest.bindings[j]!;
     if (l !== undefined && (l.updatedAt ?? 0) > (b.updatedAt ?? 0)) (bindings ??= [...update.bindings])[i] = l;
   });
   return bindings === undefined ? update : { aor: update.aor, bindings };

@@ -11,7 +11,7 @@ import { parseUri } from '../sip/uri.js';
 import { createError } from '../errors.js';
 import type { DigestAuthenticator } from './authenticator.js';
 import type { Binding, BindingUpdate, ContactSource } from './binding.js';
-import { sameContactUri } from './contact-match.js';
+import { findContact } from './contact-match.js';
 import { canonicalAor, type LocationService } from './location-store.js';
 
 export interface RegistrarOptions {
@@ -147,7 +147,7 @@ export class Registrar {
 
     const next = [...existing];
     for (const c of wanted) {
-      const i = next.findIndex((b) => sameContactUri(b.contact, c.uri));
+      const i = findContact(next, c.uri);
       if (i === -1) {
         if (c.expires > 0) next.push(this.#binding(req, c, callId, cseq, source, now));
         continue;

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { DigestAuthenticator } from '../../lib/registrar/authenticator.js';
 import type { ContactSource } from '../../lib/registrar/binding.js';
-import { sameContactUri } from '../../lib/registrar/contact-match.js';
+import { findContact, sameContactUri } from '../../lib/registrar/contact-match.js';
 import { LocationStore } from '../../lib/registrar/location-store.js';
 import { NonceManager } from '../../lib/registrar/nonce.js';
 import { Registrar } from '../../lib/registrar/registrar.js';
@@ -231,4 +231,13 @@ t.test('Contact URI equality (RFC 3261 19.1.4)', async (t) => {
   }
   t.notOk(sameContactUri('sip:alice@example.com?subject=x', 'sip:alice@example.com'), 'headers never ignored');
   t.ok(sameContactUri('sip:alice@example.com?a=1&b=2', 'sip:alice@example.com?b=2&a=1'));
+});
+
+t.test('findContact: the binding of the same URI, by its text or by URI equality', async (t) => {
+  const set = [{ contact: 'sip:alice@10.0.0.5;transport=udp' }, { contact: 'sip:alice@10.0.0.6' }, { contact: 'sip:alice@10.0.0.7:5062' }];
+  t.equal(findContact(set, 'sip:alice@10.0.0.7:5062'), 2, 'the same text, behind two others');
+  t.equal(findContact(set, 'sip:alice@10.0.0.5;TRANSPORT=UDP;ob'), 0, 'written differently, the same URI');
+  t.equal(findContact(set, 'sip:alice@10.0.0.7'), -1, 'no port is not port 5062');
+  t.equal(findContact([], 'sip:alice@10.0.0.5'), -1);
+  t.equal(findContact([{ contact: 'not a uri' }, { contact: 'sip:alice@10.0.0.6' }], 'sip:alice@10.0.0.6'), 1, 'a stored value that does not parse matches nothing');
 });
