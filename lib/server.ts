@@ -31,6 +31,7 @@ import { loadTlsSettings, type TlsSettings } from './transport/tls-listener.js';
 import { TransportManager } from './transport/transport-manager.js';
 import { SourceTargets } from './transport/source-targets.js';
 import { UdpRxQueueReader } from './transport/udp-rx-queue.js';
+import { bindingUpdateFromWire, bindingUpdateToWire } from './registrar/binding-wire.js';
 import type { InboundMessage, ListenerConfig, SendTarget } from './transport/types.js';
 
 export interface MainStats {
@@ -126,7 +127,7 @@ export async function startProxy(config: Config, log: Logger): Promise<ProxyHand
   // plain refreshes reach the other shards only before their copy would expire (binding-fanout.ts)
   const fanout = new BindingFanout();
   const fanoutTimer = setInterval(() => {
-    for (const u of fanout.due(Date.now())) pool.broadcast({ t: 'bind', u });
+    for (const u of fanout.due(Date.now())) pool.broadcast({ t: 'bind', u: bindingUpdateToWire(u) });
   }, 1000).unref();
   const onBatch = (shardId: number, batch: FromShardBatch): void => {
     for (const item of batch.out) {
@@ -135,9 +136,11 @@ export async function startProxy(config: Config, log: Logger): Promise<ProxyHand
       } else if (item.t === 'sip') {
         transports.send(item.to, Buffer.from(item.d.buffer, item.d.byteOffset, item.d.byteLength));
       } else if (item.t === 'bind') {
-        const d = fanout.accept(item.u, Date.now());
+        const update = bindingUpdateFromWire(item.u);
+        const d = fanout.accept(update, Date.now());
         location.apply(d.update);
-        if (d.send) pool.broadcast({ t: 'bind', u: d.update }, d.toSender ? -1 : shardId);
+        // an update passed on unrepaired goes out as it came
+        if (d.send) pool.broadcast({ t: 'bind', u: d.update === update ? item.u : bindingUpdateToWire(d.update) }, d.toSender ? -1 : shardId);
       } else if (item.t === 'peer') {
         peerStates.apply(item.s);
         pool.broadcast({ t: 'peer', s: item.s }, shardId);

@@ -6,7 +6,7 @@ import type { LineUnregistered } from '../peers/peer-runtime.js';
 import type { PeerState } from '../peers/peer-state.js';
 import type { Rel100Learned } from '../policy/rel100.js';
 import type { HistogramSnapshot } from '../metrics/histogram.js';
-import type { BindingUpdate } from '../registrar/binding.js';
+import type { WireBindingUpdate } from '../registrar/binding-wire.js';
 import type { ListenerConfig, SendTarget } from '../transport/types.js';
 import type { PackedSip } from './sip-frames.js';
 
@@ -37,7 +37,8 @@ export type ToShard =
   | { t: 'sip'; d: Uint8Array; s: SendTarget }
   /** a run of messages in one transferred buffer, each with the target it came from (sip-frames.ts) */
   | PackedSip
-  | { t: 'bind'; u: BindingUpdate }
+  /** a binding set to apply (binding-wire.ts: bindings as arrays) */
+  | { t: 'bind'; u: WireBindingUpdate }
   | { t: 'peer'; s: PeerState }
   /** a 100rel disable learned (l) or reset by the operator (l null) for peer p */
   | { t: 'rel100'; p: string; l: Rel100Learned | null }
@@ -64,7 +65,8 @@ export type FromShard =
    * items (sip-frames.ts packSipAfterControl: those are handled first), each with its destination
    */
   | PackedSip
-  | { t: 'bind'; u: BindingUpdate }
+  /** a REGISTER changed an AOR's bindings (binding-wire.ts: bindings as arrays) */
+  | { t: 'bind'; u: WireBindingUpdate }
   | { t: 'peer'; s: PeerState }
   /** this shard learned a 100rel disable (a PRACK refused by an `auto` peer) */
   | { t: 'rel100'; l: Rel100Learned }

@@ -25,6 +25,7 @@ import type { ConfigApplied, DialogPage, FromShard, FromShardBatch, MovedDialog,
 import { packDialog, unpackDialog } from './dialog-checkpoint.js';
 import { Handover } from './handover.js';
 import { forEachSip } from './sip-frames.js';
+import { bindingUpdateFromWire, bindingUpdateToWire } from '../registrar/binding-wire.js';
 import { NetworkList } from '../security/trusted-networks.js';
 
 const DIALOG_SWEEP_MS = 60_000;
@@ -87,7 +88,7 @@ export class ShardRuntime {
       stats: this.stats,
       location: this.location,
       log: this.log,
-      onBindingUpdate: (u) => { this.stats.registrations++; this.emit({ t: 'bind', u }); },
+      onBindingUpdate: (u) => { this.stats.registrations++; this.emit({ t: 'bind', u: bindingUpdateToWire(u) }); },
       onAuthFailure: (source) => { this.stats.authFailures++; this.emit({ t: 'authfail', a: source.address }); },
       toTag: this.toTag,
       now: () => clock.now(),
@@ -227,7 +228,7 @@ export class ShardRuntime {
           forEachSip(item, (view, s) => this.receiveSip(view, s));
           break;
         case 'bind':
-          this.location.replace(item.u);
+          this.location.replace(bindingUpdateFromWire(item.u));
           break;
         case 'peer':
           this.peers.apply(item.s);
