@@ -136,7 +136,7 @@ export async function startProxy(config: Config, log: Logger): Promise<ProxyHand
       } else if (item.t === 'sip') {
         transports.send(item.to, Buffer.from(item.d.buffer, item.d.byteOffset, item.d.byteLength));
       } else if (item.t === 'bind') {
-        const update = bindingUpdateFromWire(item.u);
+        const update = bindingUpdateFromWire(item.u, location.store.stored(item.u.aor));
         const d = fanout.accept(update, Date.now());
         location.apply(d.update);
         // an update passed on unrepaired goes out as it came

@@ -31,10 +31,22 @@ export function bindingUpdateToWire(u: BindingUpdate): WireBindingUpdate {
   return { aor: u.aor, b };
 }
 
-export function bindingUpdateFromWire(w: WireBindingUpdate): BindingUpdate {
+/**
+ * The update as objects. `known`: the receiver's bindings of the AOR; a binding that arrives
+ * unchanged is the known object itself. A refresh of one contact of an AOR of n re-sends all n,
+ * and n - 1 of them would otherwise be new objects replacing equal ones in the location store:
+ * objects that live there long enough to be copied out of the young generation, then garbage for
+ * the next full collection.
+ */
+export function bindingUpdateFromWire(w: WireBindingUpdate, known?: readonly Binding[]): BindingUpdate {
   const bindings = new Array<Binding>(w.b.length);
   for (let i = 0; i < bindings.length; i++) {
     const a = w.b[i]!;
+    const same = known === undefined ? undefined : findEqual(known, a);
+    if (same !== undefined) {
+      bindings[i] = same;
+      continue;
+    }
     const x: Binding = {
       contact: a[0], expiresAt: a[1], q: a[2], callId: a[3], cseq: a[4],
       source: { transport: a[5], address: a[6], port: a[7], connId: a[8] },
@@ -48,4 +60,21 @@ export function bindingUpdateFromWire(w: WireBindingUpdate): BindingUpdate {
     bindings[i] = x;
   }
   return { aor: w.aor, bindings };
+}
+
+function findEqual(known: readonly Binding[], a: WireBinding): Binding | undefined {
+  for (const k of known) {
+    if (k.contact !== a[0]) continue;
+    const s = k.source;
+    return k.expiresAt === a[1] && k.q === a[2] && k.callId === a[3] && k.cseq === a[4] && s.transport === a[5]
+      && s.address === a[6] && s.port === a[7] && s.connId === a[8] && (k.updatedAt ?? -1) === a[9]
+      && (k.instance ?? null) === a[10] && (k.regId ?? -1) === a[11] && samePath(k.path, a[12])
+      && (k.userAgent ?? null) === a[13] ? k : undefined;
+  }
+  return undefined;
+}
+
+function samePath(p: readonly string[] | undefined, q: readonly string[] | null): boolean {
+  if (p === undefined || q === null) return p === undefined && q === null;
+  return p.length === q.length && p.every((x, i) => x === q[i]);
 }

@@ -47,6 +47,11 @@ export class LocationStore implements LocationService {
     return list.filter((b) => b.expiresAt > now);
   }
 
+  /** The AOR's bindings as stored, expired ones included (no copy: do not change it). */
+  stored(aor: string): readonly Binding[] | undefined {
+    return this.#byAor.get(aor);
+  }
+
   replace(update: BindingUpdate): void {
     const old = this.#byAor.get(update.aor);
     if (old !== undefined) this.#bindings -= old.length;

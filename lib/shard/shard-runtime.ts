@@ -228,7 +228,7 @@ export class ShardRuntime {
           forEachSip(item, (view, s) => this.receiveSip(view, s));
           break;
         case 'bind':
-          this.location.replace(bindingUpdateFromWire(item.u));
+          this.location.replace(bindingUpdateFromWire(item.u, this.location.stored(item.u.aor)));
           break;
         case 'peer':
           this.peers.apply(item.s);

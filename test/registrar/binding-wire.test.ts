@@ -32,3 +32,21 @@ t.test('the wire form carries values only: no property names per binding', async
   t.ok(Array.isArray(w.b[0]), 'a binding is an array');
   t.ok(serialize(w).length < serialize({ aor: 'sip:a@h', bindings: [bare] }).length, 'and clones smaller than the object');
 });
+
+t.test('a binding that arrives unchanged is the receiver\'s own object; a changed one is new', async (t) => {
+  const wire = (bindings: Binding[]) => deserialize(serialize(bindingUpdateToWire({ aor: 'sip:alice@example.com', bindings }))) as ReturnType<typeof bindingUpdateToWire>;
+  const refreshed: Binding = { ...full, expiresAt: full.expiresAt + 60_000, cseq: 1, updatedAt: full.updatedAt! + 60_000 };
+  const back = bindingUpdateFromWire(wire([bare, refreshed]), [full, bare]);
+  t.equal(back.bindings[0], bare, 'unchanged: the known object');
+  t.not(back.bindings[1], full, 'refreshed: a new object');
+  t.strictSame(back.bindings[1], refreshed);
+  for (const changed of [
+    { ...bare, source: { ...bare.source, port: 5070 } }, { ...bare, userAgent: 'x' }, { ...bare, path: ['<sip:p;lr>'] },
+  ] satisfies Binding[]) {
+    const b = bindingUpdateFromWire(wire([changed]), [bare]).bindings[0]!;
+    t.not(b, bare);
+    t.strictSame(b, changed);
+  }
+  const withPath = bindingUpdateFromWire(wire([full]), [{ ...full, path: ['<sip:edge1.example.com;lr>'] }]).bindings[0]!;
+  t.strictSame(withPath.path, full.path, 'a different Path is a change');
+});
