@@ -55,6 +55,23 @@ export async function freeUdpPort(): Promise<number> {
   return port;
 }
 
+/**
+ * A free UDP port for sipp's remote-control socket, below Linux's ephemeral range (32768-60999):
+ * a port the kernel handed us for port 0 could be handed to another test's socket between our
+ * close and sipp's bind (seen once in CI: sipp exit 254, "Unable to bind remote control socket").
+ * Here only another explicit pick can collide, one in 12,000.
+ */
+export async function freeControlPort(): Promise<number> {
+  for (let i = 0; i < 50; i++) {
+    const port = 20000 + Math.floor(Math.random() * 12000);
+    const s = await bindUdp(port);
+    if (s === undefined) continue;
+    await closeAll([s]);
+    return port;
+  }
+  return freeUdpPort();
+}
+
 /** A free pair p, p+2: sipp binds its media socket on -mp and the video one on -mp + 2. */
 export async function freeMediaPort(): Promise<number> {
   for (let i = 0; i < 50; i++) {
@@ -142,7 +159,7 @@ function readIf(path: string): string {
 /** Start sipp in the background (e.g. a UAS); every run is bounded by opts.timeoutMs. */
 export async function startSipp(args: readonly string[], opts: SippOptions): Promise<SippHandle> {
   const dir = mkdtempSync(join(tmpdir(), 'sipp-'));
-  const controlPort = await freeUdpPort();
+  const controlPort = await freeControlPort();
   const full = [
     ...args,
     '-nostdin',
