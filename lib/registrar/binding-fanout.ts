@@ -10,7 +10,7 @@
 // builds its full set from its held version: its copy of a binding refreshed since is older than
 // the main thread's, and would cut that binding's life short. repair() puts the newer one back and
 // the result goes to every shard, the sender included.
-import type { Binding, BindingUpdate } from './binding.js';
+import { samePath, type Binding, type BindingUpdate } from './binding.js';
 import { findContact } from './contact-match.js';
 
 /** how long before a held version expires the latest one must be on its way to the shards */
@@ -116,11 +116,6 @@ function sameRoute(a: Binding, b: Binding): boolean {
   const t = b.source;
   return a.q === b.q && s.transport === t.transport && s.address === t.address && s.port === t.port && s.connId === t.connId
     && a.instance === b.instance && a.regId === b.regId && a.userAgent === b.userAgent && samePath(a.path, b.path);
-}
-
-function samePath(a: readonly string[] | undefined, b: readonly string[] | undefined): boolean {
-  if (a === undefined || b === undefined) return a === b;
-  return a.length === b.length && a.every((p, i) => p === b[i]);
 }
 
 /** `update` with each binding that the main thread holds a later refresh of replaced by that. */

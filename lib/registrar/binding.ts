@@ -1,5 +1,5 @@
 // Location-service records. Plain data only: bindings cross threads (postMessage structured
-// clone) and go to disk (msgpackr), so no classes, Maps or functions in here.
+// clone) and go to disk (msgpackr), so no classes, Maps or functions in the records.
 
 /** Where a REGISTER came from: the proxy routes to NATed phones by this, not by the Contact. */
 export interface ContactSource {
@@ -35,4 +35,10 @@ export interface Binding {
 export interface BindingUpdate {
   aor: string;
   bindings: Binding[];
+}
+
+/** Two Path lists (RFC 3327) are the same: both absent, or the same values in the same order. */
+export function samePath(a: readonly string[] | undefined, b: readonly string[] | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  return a.length === b.length && a.every((p, i) => p === b[i]);
 }
