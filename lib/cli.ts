@@ -22,7 +22,7 @@ async function main(): Promise<void> {
   }
   const log = createLogger(config.log.level);
   const missing = missingProxyFlags(process.execArgv, process.env.NODE_OPTIONS);
-  if (missing.length > 0) log.info({ missing }, 'node started without these options (npm start passes them; lib/node-flags.ts says why): the main thread holds more memory under load');
+  if (missing.length > 0) log.info({ missing }, 'node started without these options (npm start passes them; lib/node-flags.ts says why): more memory on the main thread under load, or more latency where V8 has more helper threads than spare CPUs');
   const proxy = await startProxy(config, log);
   const admin = await startAdmin(proxy, { log, configPath: path }).catch(async (err: unknown) => {
     await proxy.close();
