@@ -15,10 +15,10 @@
 // CPUs it may run on less one (at least one), the rule of the shards' 'auto'. More helpers than
 // spare CPUs hurt latency: a parallel scavenge waits for helpers the kernel has not scheduled,
 // and at start four concurrent compile jobs take the CPUs the first calls need. On the 2-CPU
-// bench machine (1 helper instead of 4), calls at 4,000/s: p99 call setup 12-16 -> 4-8 ms,
-// slow calls (8 ms and more) in the first 0.5 s 298-426 -> 16-96 of ~2,000; at 6,000/s p99
-// 32-36 -> 12-16 ms and CPU per call -3 to -7%; REGISTER at 12,000/s: CPU within noise
-// (bench/PERFORMANCE.md round 11).
+// bench machine (1 helper instead of 4), calls at 4,000/s: p99 call setup 12-16 -> 4-12 ms,
+// slow calls (8 ms and more) in the first 0.5 s 298-426 -> 16-96 of ~2,000; CPU within noise
+// for calls and REGISTERs (A/B 1.028 and 0.980); at 6,000/s, near that machine's limit, p99
+// within its noise (bench/PERFORMANCE.md round 11).
 export const PROXY_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=4', '--v8-pool-size=0'];
 
 /** Those of PROXY_NODE_FLAGS (by option name) set neither on the command line nor in NODE_OPTIONS. */
