@@ -102,7 +102,10 @@ export class CallDriver {
       return;
     }
     for (const [d, s] of items) run.add(d, { ...s });
-    this.rt.handleBatch([run.close()!]);
+    const packed = run.close()!;
+    // through the structured clone a MessagePort makes: the batch, the run and its targets then
+    // have the object shapes real traffic brings, and code compiled here stays valid for it
+    this.rt.handleBatch(structuredClone([packed], { transfer: [packed.b] }));
   }
 
   /** The first request of this method the shard sent in the last step, as text. */

@@ -4,11 +4,15 @@
 // per call for its first seconds; a proxy (re)started under full load then had both shards at ~90%
 // of a core, the main thread starved of CPU and the socket queue past the overload threshold
 // (README, Performance). A registration storm after a restart met cold registrar code the same
-// way. The messages go in and out in packed runs, as the worker channel carries them, so its code
-// is warm too. What remains at the start of traffic is V8 re-optimizing: the real shard's own
-// closures and its structured-cloned messages send ~15 optimized functions back (wrong call
-// target, wrong map) and its helper threads spend ~300 ms recompiling (`perf`, `--trace-deopt`);
-// at 12,000 REGISTERs/s the first ~300 ms still wait up to 70-90 ms, against 110-125 ms unwarmed.
+// way. The messages go in and out in packed runs, as the worker channel carries them, and each
+// batch goes through structuredClone as a MessagePort's do, so its code is warm too and compiled
+// for the object shapes real traffic brings. With plain objects, 15 functions compiled in the
+// warm-up were thrown away once real batches came (`--trace-deopt`, 12 with the clone), and at
+// 12,000 REGISTERs/s 2,364-2,654 of the first 0.5 s's ~5,900 registrations took 8 ms or more
+// (up to 20-40 ms); with the clone 203-1,194 (up to 8-24 ms; bench/PERFORMANCE.md round 11). What
+// remains at the start of traffic is V8 re-optimizing ~12 functions for what the warm-up never
+// sends (likely the periodic stats requests and the completed store growing past its first index) and the shard's own
+// closures (wrong call target).
 // The scratch shard gets its own config (no lines or trunks: nothing registers upstream, nothing
 // counts against a trunk's shared call counters, one route to a made-up UAS, one made-up user with a
 // random password), its own location store and nonce secret, and what it sends goes to a sink: only
