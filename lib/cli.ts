@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Entry point: `node dist/lib/cli.js [--config FILE]`. A bad config is reported (path, value, what
-// is allowed) and the process exits non-zero before anything is bound.
+// is allowed) and the process exits non-zero before anything is bound; so is a bad command line.
 import { parseArgs } from 'node:util';
 import { isSipProxyError } from './errors.js';
 import { defaultConfigPath, loadConfigFile } from './config/load-config.js';
@@ -10,9 +10,31 @@ import { startProxy } from './server.js';
 import { startAdmin } from '../admin/admin-server.js';
 import { reloadConfig } from '../admin/reload.js';
 
+const USAGE = `usage: node [node options] dist/lib/cli.js [--config FILE]   (npm start runs it with the node options it needs)
+  -c, --config FILE  the YAML config (default: ${defaultConfigPath()}, which listens on loopback
+                     only; its comments say what to change); the README's "Configuration reference" lists every setting
+  -h, --help         this text
+signals: SIGHUP re-reads the config file, SIGTERM/SIGINT stop gracefully (a second one stops at once)
+`;
+
+/** --config's value; --help prints the usage and exits 0, anything else unknown exits 2 (no stack trace). */
+function configArg(argv: readonly string[]): string | undefined {
+  let values;
+  try {
+    ({ values } = parseArgs({ args: [...argv], options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' } } }));
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n${USAGE}`);
+    process.exit(2);
+  }
+  if (values.help === true) {
+    process.stdout.write(USAGE);
+    process.exit(0);
+  }
+  return values.config;
+}
+
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { config: { type: 'string', short: 'c' } } });
-  const path = values.config ?? defaultConfigPath();
+  const path = configArg(process.argv.slice(2)) ?? defaultConfigPath();
   let config;
   try {
     config = loadConfigFile(path);

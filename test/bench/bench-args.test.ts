@@ -78,3 +78,23 @@ t.test('--set values: JSON when it parses, else the text; a bad path is refused'
   t.throws(() => parseSetting('shard..batchMax=1'), /expected path=value/);
   t.throws(() => parseSetting('noequals'), /expected path=value/);
 });
+
+t.test('npm run fuzz: usage, and a wrong command line exits 2 before any fuzzing', async (t) => {
+  const fuzz = (...args: string[]): { status: number | null; out: string; err: string } => {
+    const r = spawnSync(process.execPath, [join(dist, '..', 'test', 'fuzz', 'lib', 'cli.js'), ...args], { encoding: 'utf8', timeout: 20_000 });
+    return { status: r.status, out: r.stdout, err: r.stderr };
+  };
+  const help = fuzz('--help');
+  t.equal(help.status, 0);
+  t.match(help.out, /^npm run fuzz -- \[--seconds 60\]/);
+  for (const [args, why] of [[['--seconds', 'x'], /^--seconds must be a positive number of seconds, got 'x'/], [['--seconds', '0'], /got '0'/],
+    [['--seed=-1'], /^--seed must be a non-negative integer, got '-1'/], [['--target', 'foo'], /^--target must be one of in-thread, wire, both, got 'foo'/],
+    [['--bogus'], /^Unknown option '--bogus'/]] as const) {
+    const r = fuzz(...args);
+    t.equal(r.status, 2, args.join(' '));
+    t.match(r.err, why);
+    t.match(r.err, /npm run fuzz -- \[--seconds 60\]/, 'the usage follows');
+    t.notMatch(r.err, /\n\s+at /, 'no stack trace');
+    t.equal(r.out, '', 'nothing fuzzed');
+  }
+});

@@ -1,7 +1,7 @@
 // A bad config stops the process before anything is bound, naming the path, the value and what is
 // allowed, with a non-zero exit code.
 import t from 'tap';
-import { spawnSync } from 'node:child_process';
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -32,4 +32,22 @@ t.test('a missing config file is named in the error', async (t) => {
   const r = spawnSync(process.execPath, [cli, '--config', '/nonexistent/proxy.yaml'], { encoding: 'utf8', timeout: 20_000 });
   t.equal(r.status, 2);
   t.match(r.stderr, /\/nonexistent\/proxy\.yaml/);
+});
+
+t.test('the command line: --help prints the usage, a wrong option or a stray argument exits 2 without a stack trace', async (t) => {
+  const run = (...args: string[]): SpawnSyncReturns<string> => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 20_000 });
+  for (const flag of ['--help', '-h']) {
+    const help = run(flag);
+    t.equal(help.status, 0, flag);
+    t.match(help.stdout, /^usage: node \[node options\] dist\/lib\/cli\.js \[--config FILE\]/);
+    t.match(help.stdout, /default\.yaml/, 'names the default config');
+    t.equal(help.stderr, '', 'nothing on stderr: it did not start');
+  }
+  for (const [args, why] of [[['--bogus'], /^Unknown option '--bogus'/], [['--config'], /argument missing/], [['proxy.yaml'], /Unexpected argument 'proxy\.yaml'/]] as const) {
+    const r = run(...args);
+    t.equal(r.status, 2, args.join(' '));
+    t.match(r.stderr, why);
+    t.match(r.stderr, /\nusage: /, 'the usage follows');
+    t.notMatch(r.stderr, /\n\s+at /, 'no stack trace');
+  }
 });

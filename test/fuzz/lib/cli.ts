@@ -1,13 +1,28 @@
 // `npm run fuzz -- --seconds N [--seed S] [--target in-thread|wire|both]`: a long fuzzing run.
 // Every failing input is saved under test/fuzz/corpus/ (replayed by test/fuzz/corpus-replay.test.ts);
 // exit 1 when anything failed.
-import { parseArgs } from 'node:util';
+import { orUsage, parseBenchArgs } from '../../../bench/lib/args.js';
 import { loadSeeds, saveRegression } from './seeds.js';
 import { fuzzInThread, fuzzWire, type Finding, type FuzzReport } from './targets.js';
 
-const { values } = parseArgs({ options: { seconds: { type: 'string', default: '60' }, seed: { type: 'string' }, target: { type: 'string', default: 'both' } } });
-const seconds = Number(values.seconds);
-const seed = values.seed === undefined ? Date.now() % 2 ** 31 : Number(values.seed);
+const USAGE = 'npm run fuzz -- [--seconds 60] [--seed S] [--target in-thread|wire|both]';
+const TARGETS = ['in-thread', 'wire', 'both'];
+const { values } = parseBenchArgs(USAGE, { options: { seconds: { type: 'string', default: '60' }, seed: { type: 'string' }, target: { type: 'string', default: 'both' } } });
+const seconds = orUsage(USAGE, () => positive('--seconds', values.seconds));
+const seed = values.seed === undefined ? Date.now() % 2 ** 31 : orUsage(USAGE, () => integer('--seed', values.seed!));
+orUsage(USAGE, () => { if (!TARGETS.includes(values.target)) throw new Error(`--target must be one of ${TARGETS.join(', ')}, got '${values.target}'`); });
+
+function positive(name: string, text: string): number {
+  const n = Number(text);
+  if (text.trim() === '' || !Number.isFinite(n) || n <= 0) throw new Error(`${name} must be a positive number of seconds, got '${text}'`);
+  return n;
+}
+
+function integer(name: string, text: string): number {
+  const n = Number(text);
+  if (text.trim() === '' || !Number.isSafeInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, got '${text}'`);
+  return n;
+}
 const { seeds, rfc4475, regressions } = loadSeeds();
 process.stdout.write(`fuzzing ${seconds}s, seed ${seed}, ${seeds.length} seeds (${rfc4475} RFC 4475, ${regressions} regressions)\n`);
 const save = (f: Finding): void => {
