@@ -8,12 +8,12 @@ import { freeUdpPort } from './lib/net.js';
 import { OUR_PROXY_ARGS, OUR_PROXY_USAGE, ourProxyOptions, startOurProxy } from './lib/proxy.js';
 import { mdTable, writeResults } from './lib/results.js';
 import { callSpec } from './lib/specs.js';
-import { parseRates, STEP_HEADERS, stepLine, stepRow, sweep } from './lib/sweep.js';
+import { bestText, parseRates, parseRefine, STEP_HEADERS, stepLine, stepRow, sweep } from './lib/sweep.js';
 import { orUsage, parseBenchArgs } from './lib/args.js';
 
 export const DEFAULT_RATES = '200,400,800,1200,1600,2000,2500,3000,3500';
 
-const USAGE = `node dist/bench/calls.js [--rate 200] [--duration 10] [--hold 1000] [--sweep] [--rates 200,400,...]
+const USAGE = `node dist/bench/calls.js [--rate 200] [--duration 10] [--hold 1000] [--sweep] [--rates 200,400,...] [--refine 0]
 ${OUR_PROXY_USAGE}`;
 
 const { values: o } = parseBenchArgs(USAGE, {
@@ -24,12 +24,18 @@ const { values: o } = parseBenchArgs(USAGE, {
     hold: { type: 'string', default: '1000' },
     sweep: { type: 'boolean', default: false },
     rates: { type: 'string', default: DEFAULT_RATES },
+    refine: { type: 'string', default: '0' },
   },
 });
 const ours = orUsage(USAGE, () => ourProxyOptions(o)); // a bad --set: one line, exit 2
 const workers = ours.workers;
 const durationS = Number(o.duration);
 const holdMs = Number(o.hold);
+const refine = parseRefine(o.refine);
+if (refine > 0 && !o.sweep) {
+  process.stderr.write(`--refine bisects after a sweep's first failed rate: give --sweep too\n${USAGE}\n`);
+  process.exit(2);
+}
 const command = `node dist/bench/calls.js ${process.argv.slice(2).join(' ')}`.trim();
 
 stopChildrenOnSignal();
@@ -37,11 +43,11 @@ const uasPort = await freeUdpPort();
 const proxy = await startOurProxy({ ...ours, uasPort, maxMs: 60 * 60 * 1000 });
 try {
   if (o.sweep) {
-    const [res] = await sweep([proxy], parseRates(o.rates), (rate) => callSpec(rate, durationS, holdMs, uasPort));
-    const md = `${mdTable(STEP_HEADERS, res!.steps.map(stepRow))}\n\nHighest sustainable rate: **${res!.best} calls/s** ` +
+    const [res] = await sweep([proxy], parseRates(o.rates), (rate) => callSpec(rate, durationS, holdMs, uasPort), { refine });
+    const md = `${mdTable(STEP_HEADERS, res!.steps.map(stepRow))}\n\nHighest sustainable rate: **${bestText(res!, 'calls/s')}** ` +
       `(< ${SUSTAINABLE.maxFailedPct}% failed, retransmissions < ${SUSTAINABLE.maxRetransPct}% of sipp's messages, ` +
       `sipp reached >= ${SUSTAINABLE.minAchievedShare * 100}% of the rate; ${durationS} s per step, ${holdMs} ms hold).`;
-    console.log(`\nhighest sustainable rate: ${res!.best} calls/s`);
+    console.log(`\nhighest sustainable rate: ${bestText(res!, 'calls/s')}`);
     console.log(writeResults('calls', command, { workers, durationS, holdMs, sweep: res }, md).slice(2).join('\n'));
   } else {
     const r = await runStep(proxy, callSpec(Number(o.rate), durationS, holdMs, uasPort));

@@ -9,12 +9,12 @@ import { freeUdpPort } from './lib/net.js';
 import { OUR_PROXY_ARGS, OUR_PROXY_USAGE, ourProxyOptions, startOurProxy } from './lib/proxy.js';
 import { mdTable, writeResults } from './lib/results.js';
 import { callSpec } from './lib/specs.js';
-import { parseRates, parseRepeat, STEP_HEADERS, stepRow, sweep } from './lib/sweep.js';
+import { parseRates, parseRefine, parseRepeat, STEP_HEADERS, stepRow, sweep } from './lib/sweep.js';
 import { summarize, SUMMARY_HEADERS } from './lib/compare-summary.js';
 import type { Target } from './lib/target.js';
 import { orUsage, parseBenchArgs } from './lib/args.js';
 
-const USAGE = `node dist/bench/compare.js [--duration 10] [--repeat 1] [--hold 1000] [--rates 200,400,...]
+const USAGE = `node dist/bench/compare.js [--duration 10] [--repeat 1] [--hold 1000] [--rates 200,400,...] [--refine 0]
 ${OUR_PROXY_USAGE}`;
 
 const { values: o } = parseBenchArgs(USAGE, {
@@ -22,6 +22,7 @@ const { values: o } = parseBenchArgs(USAGE, {
     ...OUR_PROXY_ARGS,
     duration: { type: 'string', default: '10' },
     repeat: { type: 'string', default: '1' },
+    refine: { type: 'string', default: '0' },
     hold: { type: 'string', default: '1000' },
     rates: { type: 'string', default: '200,400,800,1200,1600,2000,2500,3000,3500' },
   },
@@ -34,6 +35,7 @@ if (!kamailioInstalled()) {
 }
 const durationS = Number(o.duration);
 const repeat = parseRepeat(o.repeat);
+const refine = parseRefine(o.refine);
 const holdMs = Number(o.hold);
 const command = `node dist/bench/compare.js ${process.argv.slice(2).join(' ')}`.trim();
 
@@ -43,7 +45,7 @@ const targets: Target[] = [];
 try {
   targets.push(await startKamailio({ uasPort, maxMs: 60 * 60 * 1000 }));
   targets.push(await startOurProxy({ ...ourOptions, uasPort, maxMs: 60 * 60 * 1000 }));
-  const res = await sweep(targets, parseRates(o.rates), (rate) => callSpec(rate, durationS, holdMs, uasPort), 5000, repeat);
+  const res = await sweep(targets, parseRates(o.rates), (rate) => callSpec(rate, durationS, holdMs, uasPort), { repeat, refine });
   const [kam, ours] = [res[0]!, res[1]!];
   const s = summarize(ours, kam, 'calls/s', 'CPU s/1000 calls');
   console.log(`\n${s.lines.join('\n')}`);

@@ -12,11 +12,11 @@ import { OUR_PROXY_ARGS, OUR_PROXY_USAGE, ourProxyOptions, startOurProxy } from 
 import { mdTable, writeResults } from './lib/results.js';
 import { registerSpec, writeUsersCsv } from './lib/specs.js';
 import { runStep } from './lib/load-step.js';
-import { parseRates, parseRepeat, STEP_HEADERS, stepLine, stepRow, sweep } from './lib/sweep.js';
+import { bestText, parseRates, parseRefine, parseRepeat, STEP_HEADERS, stepLine, stepRow, sweep } from './lib/sweep.js';
 import { benchUsers, type Target } from './lib/target.js';
 import { orUsage, parseBenchArgs } from './lib/args.js';
 
-const USAGE = `node dist/bench/register.js [--users 1000] [--contacts 1] [--duration 10] [--repeat 1] [--rates 500,1000,...] [--targets ours,kamailio]
+const USAGE = `node dist/bench/register.js [--users 1000] [--contacts 1] [--duration 10] [--repeat 1] [--rates 500,1000,...] [--refine 0] [--targets ours,kamailio]
 ${OUR_PROXY_USAGE}`;
 
 const { values: o } = parseBenchArgs(USAGE, {
@@ -26,6 +26,7 @@ const { values: o } = parseBenchArgs(USAGE, {
     ...OUR_PROXY_ARGS,
     duration: { type: 'string', default: '10' },
     repeat: { type: 'string', default: '1' },
+    refine: { type: 'string', default: '0' },
     rates: { type: 'string', default: '500,1000,1500,2000,2500,3000,4000,5000,6000' },
     targets: { type: 'string', default: 'kamailio,ours' },
   },
@@ -40,6 +41,7 @@ if (!Number.isInteger(contacts) || contacts < 1 || contacts > 16) {
 }
 const durationS = Number(o.duration);
 const repeat = parseRepeat(o.repeat);
+const refine = parseRefine(o.refine);
 const command = `node dist/bench/register.js ${process.argv.slice(2).join(' ')}`.trim();
 const wanted = availableTargets(o.targets);
 
@@ -67,9 +69,9 @@ try {
       if (r.successful < users.length) throw new Error(`${t.name}: pre-registration of contact ${c + 1} left ${users.length - r.successful} users without it`);
     }
   }
-  const res = await sweep(targets, parseRates(o.rates), (rate) => registerSpec(rate, durationS, usersCsv, uacPort), 5000, repeat);
+  const res = await sweep(targets, parseRates(o.rates), (rate) => registerSpec(rate, durationS, usersCsv, uacPort), { repeat, refine });
   let md = mdTable(STEP_HEADERS, res.flatMap((r) => r.steps).map(stepRow));
-  for (const r of res) console.log(`${r.target}: highest sustainable rate ${r.best} registrations/s`);
+  for (const r of res) console.log(`${r.target}: highest sustainable rate ${bestText(r, 'registrations/s')}`);
   let summary: Record<string, number> | undefined;
   const ours = res.find((r) => r.target.startsWith('sipshard'));
   const kam = res.find((r) => r.target.startsWith('kamailio'));

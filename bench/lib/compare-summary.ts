@@ -5,13 +5,14 @@
 import type { CpuSplit } from './proc.js';
 import type { StepResult } from './load-step.js';
 import { fmt, type Cell } from './results.js';
-import type { SweepOutcome } from './sweep.js';
+import { bestText, latencyCell, type SweepOutcome } from './sweep.js';
 
 export const SUMMARY_HEADERS = ['', 'sipshard', 'kamailio', 'ratio ours/kamailio'];
 
 export function summarize(ours: SweepOutcome, kam: SweepOutcome, rateUnit: string, cpuUnit: string):
   { rows: Cell[][]; lines: string[]; data: Record<string, number> } {
-  const common = Math.min(ours.best, kam.best);
+  // CPU is compared at a rate of the --rates list both ran (--refine's rates differ per target)
+  const common = Math.min(ours.gridBest, kam.gridBest);
   // the run with the median CPU among those at the common rate (the lower middle of an even count)
   const at = (o: SweepOutcome): StepResult | undefined => medianRun(o.steps.filter((s) => s.rate === common));
   const a = at(ours);
@@ -19,8 +20,9 @@ export function summarize(ours: SweepOutcome, kam: SweepOutcome, rateUnit: strin
   const cpuCell = (o: SweepOutcome, s: StepResult | undefined): string => `${fmt(s?.cpuPer1000 ?? NaN, 3)}${rangeNote(o.steps.filter((x) => x.rate === common))}`;
   const lowest = Math.min(...[...ours.steps, ...kam.steps].map((x) => x.rate));
   // a target that failed the lowest rate tried sustained none of them: said so, not "0/s"
-  const best = (o: SweepOutcome): string => (o.best === 0 ? `none (failed ${lowest}/s)` : `${o.atTopRate ? '>= ' : ''}${o.best}`);
-  const bestIn = (o: SweepOutcome): string => (o.best === 0 ? `none (failed ${lowest} ${rateUnit})` : `${best(o)} ${rateUnit}`);
+  const best = (o: SweepOutcome): string => (o.best === 0 ? `none (failed ${o.failedAt ?? lowest}/s)`
+    : `${o.atTopRate ? '>= ' : ''}${o.best}${o.failedAt === undefined ? '' : ` (${o.failedAt} failed)`}`);
+  const bestIn = (o: SweepOutcome): string => bestText({ ...o, failedAt: o.failedAt ?? (o.best === 0 ? lowest : undefined) }, rateUnit);
   const rateRatio = (): string => (ours.atTopRate && kam.atTopRate ? 'n/a (both passed every rate)'
     : ours.best === 0 && kam.best === 0 ? '-'
       : kam.best === 0 ? `> ${fmt(ours.best / lowest, 2)} (kamailio sustained no rate tried)`
@@ -33,7 +35,7 @@ export function summarize(ours: SweepOutcome, kam: SweepOutcome, rateUnit: strin
     [`highest sustainable ${rateUnit}`, best(ours), best(kam), rateRatio()],
     [`${cpuUnit} at ${common}/s`, cpuCell(ours, a), cpuCell(kam, b), ratio(a?.cpuPer1000, b?.cpuPer1000)],
     [`${cpuUnit} by thread, main / shards / other`, splitText, '-', ''],
-    [`p50 / p99 ms at ${common}/s`, a ? `${a.p50Ms} / ${a.p99Ms}` : '-', b ? `${b.p50Ms} / ${b.p99Ms}` : '-', ''],
+    [`p50 / p99 ms at ${common}/s`, a ? latencyCell(a, ' / ') : '-', b ? latencyCell(b, ' / ') : '-', ''],
     [`memory MB at ${common}/s (ours VmHWM, Kamailio sum of PSS)`, fmt(a?.memMb ?? NaN, 0), fmt(b?.memMb ?? NaN, 0), ratio(a?.memMb, b?.memMb)],
   ];
   const lines = [

@@ -1,5 +1,7 @@
 // Rate sweeps: run steps at rising rates until one is not sustainable; with several targets the
-// steps alternate (target A at rate r, target B at rate r, then the next rate).
+// steps alternate (target A at rate r, target B at rate r, then the next rate). With --refine N,
+// each target that failed a rate then bisects between its last sustained rate and the first it
+// failed, N times: the highest sustainable rate to within a step of the bisection, not of --rates.
 import { sleep } from './child.js';
 import { unsustainable, type StepResult, type StepSpec } from './load-step.js';
 import { fmt, type Cell } from './results.js';
@@ -10,8 +12,12 @@ import { runStep } from './load-step.js';
 export interface SweepOutcome {
   target: string;
   steps: (StepResult & { verdict: string })[];
-  /** Highest sustainable rate, 0 when the first step already failed. */
+  /** Highest sustainable rate (the bisection's, with --refine), 0 when none was. */
   best: number;
+  /** Highest sustainable rate of the --rates list: the rate two targets' CPU is compared at. */
+  gridBest: number;
+  /** Lowest rate that failed (undefined when none did). */
+  failedAt?: number;
   /** True when even the last rate tried was sustainable: the limit lies higher (or in the load generator). */
   atTopRate: boolean;
 }
@@ -24,42 +30,112 @@ export function parseRepeat(s: string): number {
   process.exit(2);
 }
 
+/** --refine's value: bisection steps after the first failed rate, 0 (none) to 10. */
+export function parseRefine(s: string): number {
+  const n = Number(s);
+  if (Number.isInteger(n) && n >= 0 && n <= 10) return n;
+  process.stderr.write(`--refine: got ${JSON.stringify(s)}, allowed: a whole number 0..10 (bisection steps between the last sustained and the first failed rate)\n`);
+  process.exit(2);
+}
+
 export function parseRates(s: string): number[] {
   return s.split(',').map((x) => Number(x.trim())).filter((n) => Number.isFinite(n) && n > 0);
 }
 
 /**
+ * The rate halfway between a sustained `lo` and a failed `hi`, rounded to a tenth of the gap's order
+ * of magnitude (3000..3500 -> 3250, 3250..3500 -> 3380); undefined once the gap is under 1% of `hi`
+ * (below what a run's noise can tell apart) or no whole rate lies between.
+ */
+export function midRate(lo: number, hi: number): number | undefined {
+  const gap = hi - lo;
+  if (gap < Math.max(2, hi / 100)) return undefined;
+  const unit = Math.max(1, 10 ** (Math.floor(Math.log10(gap)) - 1));
+  const mid = Math.round((lo + hi) / 2 / unit) * unit;
+  return mid > lo && mid < hi ? mid : undefined;
+}
+
+export interface SweepOptions {
+  /** pause after each step, ms (default 5,000: sipp's sockets and the targets' timers settle) */
+  pauseMs?: number;
+  /** runs of each rate (default 1) */
+  repeat?: number;
+  /** bisection steps after a target's first failed rate (default 0) */
+  refine?: number;
+  /** the step runner (default runStep; tests pass their own) */
+  run?: (target: Target, spec: StepSpec) => Promise<StepResult>;
+  /** where each step's line goes (default stdout) */
+  print?: (line: string) => void;
+}
+
+interface Progress {
+  outcome: SweepOutcome;
+  /** failed a rate: no more steps of the rate list */
+  done: boolean;
+}
+
+/**
  * `repeat` runs each rate that many times (targets alternating within each round): a rate counts
  * as sustained only when every run of it was, and the summaries take the median of its runs.
+ * `refine` bisection steps follow for each target that failed a rate, each of `repeat` runs, the
+ * targets alternating.
  */
 export async function sweep(targets: readonly Target[], rates: readonly number[], spec: (rate: number) => StepSpec,
-  pauseMs = 5000, repeat = 1): Promise<SweepOutcome[]> {
-  const out = targets.map((t) => ({ target: t.name, steps: [] as SweepOutcome['steps'], best: 0, done: false }));
+  opts: SweepOptions = {}): Promise<SweepOutcome[]> {
+  const { pauseMs = 5000, repeat = 1, refine = 0, run = runStep } = opts;
+  const print = opts.print ?? ((line: string): void => { process.stdout.write(`${line}\n`); });
+  const top = rates[rates.length - 1];
+  const all: Progress[] = targets.map((t) => ({ outcome: { target: t.name, steps: [], best: 0, gridBest: 0, atTopRate: false }, done: false }));
+  /** one run of `rate` on target i; true when sustained */
+  const step = async (i: number, rate: number): Promise<boolean> => {
+    const r = await run(targets[i]!, spec(rate));
+    const why = unsustainable(r);
+    all[i]!.outcome.steps.push({ ...r, verdict: why === '' ? 'ok' : why });
+    print(`${stepLine(r)}  ${why === '' ? 'ok' : `NOT sustainable: ${why}`}` +
+      `${r.traces === undefined ? '' : `  (sipp traces: ${r.traces})`}`);
+    await sleep(pauseMs);
+    return why === '';
+  };
   for (const rate of rates) {
     for (let round = 0; round < repeat; round++) {
-      for (const [i, t] of targets.entries()) {
-        const o = out[i]!;
-        if (o.done) continue;
-        const r = await runStep(t, spec(rate));
-        const why = unsustainable(r);
-        o.steps.push({ ...r, verdict: why === '' ? 'ok' : why });
-        process.stdout.write(`${stepLine(r)}  ${why === '' ? 'ok' : `NOT sustainable: ${why}`}` +
-          `${r.traces === undefined ? '' : `  (sipp traces: ${r.traces})`}\n`);
-        if (why !== '') o.done = true;
-        else if (round === repeat - 1) o.best = rate;
-        await sleep(pauseMs);
+      for (const [i, p] of all.entries()) {
+        if (p.done) continue;
+        if (!(await step(i, rate))) {
+          p.done = true;
+          p.outcome.failedAt = rate;
+        } else if (round === repeat - 1) p.outcome.best = p.outcome.gridBest = rate;
       }
     }
-    if (out.every((o) => o.done)) break;
+    if (all.every((p) => p.done)) break;
   }
-  const top = rates[rates.length - 1];
-  return out.map(({ done: _done, ...o }) => ({ ...o, atTopRate: o.best === top }));
+  for (let k = 0; k < refine; k++) {
+    // this step's rate for each target still bisecting
+    const mids = all.map((p) => (p.outcome.failedAt === undefined ? undefined : midRate(p.outcome.best, p.outcome.failedAt)));
+    if (mids.every((m) => m === undefined)) break;
+    const failed = all.map(() => false);
+    for (let round = 0; round < repeat; round++) {
+      for (const [i, mid] of mids.entries()) if (mid !== undefined && !failed[i] && !(await step(i, mid))) failed[i] = true;
+    }
+    for (const [i, mid] of mids.entries()) {
+      if (mid === undefined) continue;
+      if (failed[i]) all[i]!.outcome.failedAt = mid;
+      else all[i]!.outcome.best = mid;
+    }
+  }
+  return all.map(({ outcome }) => ({ ...outcome, atTopRate: outcome.failedAt === undefined && outcome.best === top }));
+}
+
+/** A sweep's highest sustainable rate as a line says it: '3250 calls/s (3380 failed)', '>= 3500
+ *  calls/s', 'none (failed 200 calls/s)'. */
+export function bestText(o: SweepOutcome, unit: string): string {
+  if (o.best === 0) return `none${o.failedAt === undefined ? '' : ` (failed ${o.failedAt} ${unit})`}`;
+  return `${o.atTopRate ? '>= ' : ''}${o.best} ${unit}${o.failedAt === undefined ? '' : ` (${o.failedAt} failed)`}`;
 }
 
 export function stepLine(r: StepResult): string {
   return `${r.target.padEnd(24)} rate ${String(r.rate).padStart(5)}/s: ${r.successful}/${r.attempted} ok, ${r.failed} failed, ` +
     `retrans ${r.retransUac}+${r.retransUas} (${fmt(r.retransPct, 2)}%), achieved ${fmt(r.achievedRate, 0)}/s, ` +
-    `p50/p99 ${r.p50Ms}/${r.p99Ms} ms, CPU ${fmt(r.cpuPer1000, 3)} s/1000${r.cpuSplitS ? ` (${splitCell(r.cpuSplitS)} s)` : ''}, mem ${fmt(r.memMb, 0)} MB, load ${fmt(r.loadAvg)}`;
+    `p50/p99 ${latencyCell(r)} ms, CPU ${fmt(r.cpuPer1000, 3)} s/1000${r.cpuSplitS ? ` (${splitCell(r.cpuSplitS)} s)` : ''}, mem ${fmt(r.memMb, 0)} MB, load ${fmt(r.loadAvg)}`;
 }
 
 export const STEP_HEADERS = ['target', 'rate/s', 'achieved/s', 'attempted', 'successful', 'failed', 'retrans uac+uas (%)',
@@ -67,8 +143,13 @@ export const STEP_HEADERS = ['target', 'rate/s', 'achieved/s', 'attempted', 'suc
 
 export function stepRow(r: StepResult & { verdict?: string }): Cell[] {
   return [r.target, r.rate, fmt(r.achievedRate, 0), r.attempted, r.successful, r.failed,
-    `${r.retransUac}+${r.retransUas} (${fmt(r.retransPct, 2)})`, `${r.p50Ms}/${r.p99Ms}`, fmt(r.cpuPer1000, 3), r.cpuSplitS ? splitCell(r.cpuSplitS) : '-', fmt(r.memMb, 0),
+    `${r.retransUac}+${r.retransUas} (${fmt(r.retransPct, 2)})`, latencyCell(r), fmt(r.cpuPer1000, 3), r.cpuSplitS ? splitCell(r.cpuSplitS) : '-', fmt(r.memMb, 0),
     fmt(r.loadAvg), r.verdict ?? ''];
+}
+
+/** 'p50/p99' setup ms in whole ms: sipp's rtt records carry a fraction (164.001) its clock cannot resolve. */
+export function latencyCell(r: Pick<StepResult, 'p50Ms' | 'p99Ms'>, sep = '/'): string {
+  return `${fmt(r.p50Ms, 0)}${sep}${fmt(r.p99Ms, 0)}`;
 }
 
 /** 'main/shards/other' CPU seconds of a step, e.g. '4.10/6.32/0.85'. */

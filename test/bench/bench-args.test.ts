@@ -49,6 +49,18 @@ t.test('an unknown option or a bad positional argument: one line and the usage, 
   t.match(p.err, /argument 1 must be a non-negative number, got 'many'/);
 });
 
+t.test('--refine: listed, a value outside 0..10 or without a sweep exits 2 before anything starts', async (t) => {
+  for (const script of ['calls.js', 'compare.js', 'register.js']) t.match(run(script, '--help').out, /\[--refine 0\]/, `${script} lists --refine`);
+  for (const [script, ...sweep] of [['calls.js', '--sweep'], ['register.js']]) {
+    const r = run(script!, ...sweep, '--refine', '11');
+    t.equal(r.status, 2, `${script}: --refine 11`);
+    t.match(r.err, /^--refine: got "11", allowed: a whole number 0\.\.10/);
+  }
+  const noSweep = run('calls.js', '--refine', '2');
+  t.equal(noSweep.status, 2);
+  t.match(noSweep.err, /^--refine bisects after a sweep's first failed rate: give --sweep too/);
+});
+
 t.test('ab.js: usage, and a wrong command line exits 2 before anything is built', async (t) => {
   const help = run('ab.js', '--help');
   t.equal(help.status, 0);

@@ -10,7 +10,7 @@ const step = (target: string, rate: number, cpu: number, split?: StepResult['cpu
   failedPct: 0, achievedRate: rate, p50Ms: 1, p99Ms: 4, cpuS: rate * 10 * cpu / 1000, cpuPer1000: cpu, memMb: 100, loadAvg: 1, verdict: 'ok',
   ...(split === undefined ? {} : { cpuSplitS: split }),
 });
-const sweep = (target: string, steps: Array<StepResult & { verdict: string }>, best: number): SweepOutcome => ({ target, steps, best, atTopRate: false });
+const sweep = (target: string, steps: Array<StepResult & { verdict: string }>, best: number): SweepOutcome => ({ target, steps, best, gridBest: best, atTopRate: false });
 
 t.test('the median run of three at the common rate, with the range', async (t) => {
   const ours = sweep('sipshard', [

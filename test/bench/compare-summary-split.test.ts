@@ -10,7 +10,7 @@ const step = (target: string, rate: number, extra: Partial<StepResult> = {}): St
   target, rate, planned: rate * 10, attempted: rate * 10, successful: rate * 10, failed: 0, retransUac: 0, retransUas: 0, retransPct: 0,
   failedPct: 0, achievedRate: rate, p50Ms: 1, p99Ms: 4, cpuS: rate * 10 * 0.0004, cpuPer1000: 0.4, memMb: 100, loadAvg: 1, verdict: 'ok', ...extra,
 });
-const sweep = (target: string, steps: Array<StepResult & { verdict: string }>, best: number): SweepOutcome => ({ target, steps, best, atTopRate: false });
+const sweep = (target: string, steps: Array<StepResult & { verdict: string }>, best: number): SweepOutcome => ({ target, steps, best, gridBest: best, atTopRate: false });
 
 t.test('our CPU per 1,000 at the common rate, by thread group', async (t) => {
   // 20,000 calls at 2,000/s: 2 s main, 5 s shards, 1 s other
