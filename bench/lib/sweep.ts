@@ -68,12 +68,6 @@ export interface SweepOptions {
   print?: (line: string) => void;
 }
 
-interface Progress {
-  outcome: SweepOutcome;
-  /** failed a rate: no more steps of the rate list */
-  done: boolean;
-}
-
 /**
  * `repeat` runs each rate that many times (targets alternating within each round): a rate counts
  * as sustained only when every run of it was, and the summaries take the median of its runs.
@@ -85,12 +79,13 @@ export async function sweep(targets: readonly Target[], rates: readonly number[]
   const { pauseMs = 5000, repeat = 1, refine = 0, run = runStep } = opts;
   const print = opts.print ?? ((line: string): void => { process.stdout.write(`${line}\n`); });
   const top = rates[rates.length - 1];
-  const all: Progress[] = targets.map((t) => ({ outcome: { target: t.name, steps: [], best: 0, gridBest: 0, atTopRate: false }, done: false }));
+  // a target that failed a rate (failedAt set) runs no more of the list
+  const all: SweepOutcome[] = targets.map((t) => ({ target: t.name, steps: [], best: 0, gridBest: 0, atTopRate: false }));
   /** one run of `rate` on target i; true when sustained */
   const step = async (i: number, rate: number): Promise<boolean> => {
     const r = await run(targets[i]!, spec(rate));
     const why = unsustainable(r);
-    all[i]!.outcome.steps.push({ ...r, verdict: why === '' ? 'ok' : why });
+    all[i]!.steps.push({ ...r, verdict: why === '' ? 'ok' : why });
     print(`${stepLine(r)}  ${why === '' ? 'ok' : `NOT sustainable: ${why}`}` +
       `${r.traces === undefined ? '' : `  (sipp traces: ${r.traces})`}`);
     await sleep(pauseMs);
@@ -98,19 +93,17 @@ export async function sweep(targets: readonly Target[], rates: readonly number[]
   };
   for (const rate of rates) {
     for (let round = 0; round < repeat; round++) {
-      for (const [i, p] of all.entries()) {
-        if (p.done) continue;
-        if (!(await step(i, rate))) {
-          p.done = true;
-          p.outcome.failedAt = rate;
-        } else if (round === repeat - 1) p.outcome.best = p.outcome.gridBest = rate;
+      for (const [i, o] of all.entries()) {
+        if (o.failedAt !== undefined) continue;
+        if (!(await step(i, rate))) o.failedAt = rate;
+        else if (round === repeat - 1) o.best = o.gridBest = rate;
       }
     }
-    if (all.every((p) => p.done)) break;
+    if (all.every((o) => o.failedAt !== undefined)) break;
   }
   for (let k = 0; k < refine; k++) {
     // this step's rate for each target still bisecting
-    const mids = all.map((p) => (p.outcome.failedAt === undefined ? undefined : midRate(p.outcome.best, p.outcome.failedAt)));
+    const mids = all.map((o) => (o.failedAt === undefined ? undefined : midRate(o.best, o.failedAt)));
     if (mids.every((m) => m === undefined)) break;
     const failed = all.map(() => false);
     for (let round = 0; round < repeat; round++) {
@@ -118,11 +111,11 @@ export async function sweep(targets: readonly Target[], rates: readonly number[]
     }
     for (const [i, mid] of mids.entries()) {
       if (mid === undefined) continue;
-      if (failed[i]) all[i]!.outcome.failedAt = mid;
-      else all[i]!.outcome.best = mid;
+      if (failed[i]) all[i]!.failedAt = mid;
+      else all[i]!.best = mid;
     }
   }
-  return all.map(({ outcome }) => ({ ...outcome, atTopRate: outcome.failedAt === undefined && outcome.best === top }));
+  return all.map((o) => ({ ...o, atTopRate: o.failedAt === undefined && o.best === top }));
 }
 
 /** A sweep's highest sustainable rate as a line says it: '3250 calls/s (3380 failed)', '>= 3500
