@@ -32,10 +32,9 @@ const workers = ours.workers;
 const durationS = Number(o.duration);
 const holdMs = Number(o.hold);
 const refine = parseRefine(o.refine);
-if (refine > 0 && !o.sweep) {
-  process.stderr.write(`--refine bisects after a sweep's first failed rate: give --sweep too\n${USAGE}\n`);
-  process.exit(2);
-}
+orUsage(USAGE, () => {
+  if (refine > 0 && !o.sweep) throw new Error("--refine bisects after a sweep's first failed rate: give --sweep too");
+});
 const command = `node dist/bench/calls.js ${process.argv.slice(2).join(' ')}`.trim();
 
 stopChildrenOnSignal();

@@ -24,17 +24,19 @@ export interface SweepOutcome {
 
 /** --repeat's value: a whole number of runs per rate, 1 or more (exits with a message otherwise). */
 export function parseRepeat(s: string): number {
-  const n = Number(s);
-  if (Number.isInteger(n) && n >= 1 && n <= 20) return n;
-  process.stderr.write(`--repeat: got ${JSON.stringify(s)}, allowed: a whole number 1..20 (runs of each rate)\n`);
-  process.exit(2);
+  return wholeNumberOption('--repeat', s, 1, 20, 'runs of each rate');
 }
 
 /** --refine's value: bisection steps after the first failed rate, 0 (none) to 10. */
 export function parseRefine(s: string): number {
+  return wholeNumberOption('--refine', s, 0, 10, 'bisection steps between the last sustained and the first failed rate');
+}
+
+/** A whole-number option within [min, max]; anything else: what was wrong, exit 2. */
+function wholeNumberOption(name: string, s: string, min: number, max: number, meaning: string): number {
   const n = Number(s);
-  if (Number.isInteger(n) && n >= 0 && n <= 10) return n;
-  process.stderr.write(`--refine: got ${JSON.stringify(s)}, allowed: a whole number 0..10 (bisection steps between the last sustained and the first failed rate)\n`);
+  if (Number.isInteger(n) && n >= min && n <= max) return n;
+  process.stderr.write(`${name}: got ${JSON.stringify(s)}, allowed: a whole number ${min}..${max} (${meaning})\n`);
   process.exit(2);
 }
 
