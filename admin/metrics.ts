@@ -111,6 +111,14 @@ export function renderMetrics(proxy: ProxyHandle, reports: readonly ShardStatsRe
   const reg = proxy.location.store.size();
   m.gauge('sipshard_registered_aors', 'Addresses-of-record with at least one binding.', reg.aors);
   m.gauge('sipshard_registered_contacts', 'Bindings (contacts) in the location service.', reg.bindings);
+  const journal = proxy.location.journal?.stats;
+  if (journal !== undefined) {
+    m.counter('sipshard_journal_records_total', 'Changes (bindings, learned peer state) written to the write-ahead log of registrar.storePath.', journal.puts);
+    m.counter('sipshard_journal_writes_total', 'write(2) calls to that log: the changes of one shard batch go in one.', journal.writes);
+    m.counter('sipshard_journal_errors_total', 'Failed writes, fsyncs or compactions of the journal (the log names the cause).', journal.errors);
+    m.counter('sipshard_journal_compactions_total', 'Snapshots written, each emptying the log.', journal.compactions);
+    m.gauge('sipshard_journal_log_bytes', 'Bytes in the write-ahead log since the last snapshot.', journal.walBytes);
+  }
 
   m.histogram('sipshard_call_setup_seconds', 'Time from an initial INVITE reaching its shard to the first 2xx sent upstream.', mergedSetup(reports), 1 / 1000);
   return m.toString();

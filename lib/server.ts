@@ -129,11 +129,24 @@ export async function startProxy(config: Config, log: Logger): Promise<ProxyHand
   const fanoutTimer = setInterval(() => {
     for (const u of fanout.due(Date.now())) pool.broadcast({ t: 'bind', u: bindingUpdateToWire(u) });
   }, 1000).unref();
+  const journal = location.journal;
   const onBatch = (shardId: number, batch: FromShardBatch): void => {
+    // a batch's bindings (and learned peer state) go to the journal in one write, before the first
+    // of its sends (its control items come first: packSipAfterControl)
+    journal?.hold();
+    try {
+      handleBatch(shardId, batch);
+    } finally {
+      journal?.flush();
+    }
+  };
+  const handleBatch = (shardId: number, batch: FromShardBatch): void => {
     for (const item of batch.out) {
       if (item.t === 'sipb') {
+        journal?.flush();
         transports.sendPacked(item);
       } else if (item.t === 'sip') {
+        journal?.flush();
         transports.send(item.to, Buffer.from(item.d.buffer, item.d.byteOffset, item.d.byteLength));
       } else if (item.t === 'bind') {
         const update = bindingUpdateFromWire(item.u, location.store.stored(item.u.aor));

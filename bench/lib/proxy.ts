@@ -1,6 +1,7 @@
 // Starts our proxy (node dist/lib/cli.js) as a child process from a generated temp config:
-// UDP on 127.0.0.1:<free port>, location store in memory, warnings only, 4 MB receive buffer,
-// route '9' -> the benchmark UAS (strip 1), optional bench users.
+// UDP on 127.0.0.1:<free port>, location store in memory (or, with --journal, journaled in the
+// temp dir as the default config journals it), warnings only, 4 MB receive buffer, route '9' ->
+// the benchmark UAS (strip 1), optional bench users.
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,6 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { parseArgs } from 'node:util';
 import { resolveWorkerCount } from '../../lib/config/load-config.js';
+import type { FsyncPolicy } from '../../lib/persist/journal.js';
 import { PROXY_NODE_FLAGS } from '../../lib/node-flags.js';
 import { reportLog, startBounded } from './child.js';
 import { freeUdpPort, waitForSip } from './net.js';
@@ -35,9 +37,13 @@ export interface OurProxyOptions {
   nodeFlags?: string[];
   /** transport.udpBatchSend (absent: the config default, on) */
   udpBatchSend?: boolean;
+  /** the location journal (registrar.storePath) in the run's temp dir with this fsync; absent: in memory */
+  journal?: FsyncPolicy;
   /** config settings by dotted path, applied last (--set shard.batchMax=128) */
   settings?: Array<[path: string, value: unknown]>;
 }
+
+const JOURNAL_POLICIES: readonly FsyncPolicy[] = ['always', 'interval', 'never'];
 
 /** The command-line options every load bench takes for our proxy (parseArgs form). */
 export const OUR_PROXY_ARGS = {
@@ -48,6 +54,8 @@ export const OUR_PROXY_ARGS = {
   'stateless-challenge': { type: 'boolean', default: false },
   'node-flags': { type: 'string' },
   'udp-batch-send': { type: 'string', default: 'on' },
+  /** registrar.storePath in the run's temp dir (new each run) with this registrar.fsync */
+  journal: { type: 'string' },
   /** any config setting, by dotted path: --set shard.batchMax=128 (repeatable; JSON values, else a string) */
   set: { type: 'string', multiple: true },
 } as const;
@@ -60,10 +68,13 @@ export const OUR_PROXY_USAGE = `our proxy:
   [--workers N]  (default: the proxy's 'auto', CPUs less one: ${OUR_PROXY_ARGS.workers.default} here)
   [--cpu-prof DIR]  (V8 CPU profiles of its threads, written when it stops)
   [--young-generation-mb N] [--stateless-challenge] [--udp-batch-send on|off]
+  [--journal always|interval|never]  (the location journal on, as in the default config, with this fsync; default: in memory)
   [--node-flags='--max-semi-space-size=8 ...'] [--set shard.batchMax=128 ...]  (any config setting, repeatable)`;
 
 /** OurProxyOptions from those options' values. */
-export function ourProxyOptions(v: OurProxyArgValues): Pick<OurProxyOptions, 'workers' | 'cpuProfDir' | 'youngGenerationMb' | 'statelessChallenge' | 'nodeFlags' | 'udpBatchSend' | 'settings'> {
+export function ourProxyOptions(v: OurProxyArgValues): Pick<OurProxyOptions, 'workers' | 'cpuProfDir' | 'youngGenerationMb' | 'statelessChallenge' | 'nodeFlags' | 'udpBatchSend' | 'journal' | 'settings'> {
+  const journal = v.journal as FsyncPolicy | undefined;
+  if (journal !== undefined && !JOURNAL_POLICIES.includes(journal)) throw new Error(`--journal: got "${journal}", allowed: ${JOURNAL_POLICIES.join(', ')}`);
   return {
     workers: Number(v.workers ?? OUR_PROXY_ARGS.workers.default),
     cpuProfDir: v['cpu-prof'],
@@ -71,6 +82,7 @@ export function ourProxyOptions(v: OurProxyArgValues): Pick<OurProxyOptions, 'wo
     statelessChallenge: v['stateless-challenge'] === true,
     nodeFlags: v['node-flags']?.split(/\s+/).filter((f) => f !== ''),
     udpBatchSend: v['udp-batch-send'] !== 'off',
+    journal,
     settings: (v.set ?? []).map(parseSetting),
   };
 }
@@ -100,15 +112,17 @@ function setAt(config: Record<string, unknown>, path: string, value: unknown): v
   node[keys[keys.length - 1]!] = value;
 }
 
-export async function startOurProxy(o: OurProxyOptions): Promise<Target> {
-  const dir = mkdtempSync(join(tmpdir(), 'bench-proxy-'));
-  const port = await freeUdpPort();
+/** The config our proxy runs a bench on: listening on `port`, its files (if any) under `dir`. */
+export function ourBenchConfig(o: OurProxyOptions, dir: string, port: number): Record<string, unknown> {
   const config: Record<string, unknown> = {
     workers: o.workers,
     log: { level: 'warn' },
     listen: [{ transport: 'udp', address: '127.0.0.1', port }],
     transport: { udpRecvBufferBytes: 4194304, udpSendBufferBytes: 4194304, ...(o.udpBatchSend === false ? { udpBatchSend: false } : {}) },
-    registrar: { storePath: '', ...(o.statelessChallenge === true ? { statelessChallenge: true } : {}) },
+    registrar: {
+      ...(o.journal === undefined ? { storePath: '' } : { storePath: join(dir, 'location.msgpack'), fsync: o.journal }),
+      ...(o.statelessChallenge === true ? { statelessChallenge: true } : {}),
+    },
     shard: {
       ...(o.youngGenerationMb === undefined ? {} : { youngGenerationMb: o.youngGenerationMb }),
       // profiling: no drain wait at stop (nothing is pending after the last step) before the threads
@@ -123,6 +137,13 @@ export async function startOurProxy(o: OurProxyOptions): Promise<Target> {
     routes: [{ prefix: '9', destination: `sip:127.0.0.1:${o.uasPort}`, strip: 1 }],
   };
   for (const [path, value] of o.settings ?? []) setAt(config, path, value);
+  return config;
+}
+
+export async function startOurProxy(o: OurProxyOptions): Promise<Target> {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-proxy-'));
+  const port = await freeUdpPort();
+  const config = ourBenchConfig(o, dir, port);
   if (o.cpuProfDir !== undefined) mkdirSync(o.cpuProfDir, { recursive: true });
   const profilesBefore = o.cpuProfDir === undefined ? 0 : cpuProfiles(o.cpuProfDir).length;
   const configPath = join(dir, 'bench.yaml');

@@ -1,7 +1,9 @@
 // Crash-safe key/value state of the main thread: a write-ahead log of changes (`<path>.wal`) plus a
 // compacted snapshot (`<path>`), both msgpackr. Every put() reaches the kernel with write(2) before
-// it returns, so a process crash or kill -9 loses nothing that was acknowledged; fsync decides what a
-// power loss may take (see FsyncPolicy). Values are whole replacements (last write wins per key),
+// it returns, or, between hold() and flush(), at the flush: the main thread holds the puts of a
+// shard's batch and flushes them in one write (and one fdatasync under 'always') before the first
+// message of that batch leaves, so a process crash or kill -9 loses nothing that was acknowledged;
+// fsync decides what a power loss may take (see FsyncPolicy). Values are whole replacements (last write wins per key),
 // so replaying a log over a snapshot that already holds some of it is harmless: compaction needs no
 // sequence numbers, and a crash between writing the snapshot and truncating the log only replays.
 //
@@ -24,10 +26,12 @@ export const FSYNC_INTERVAL_MS = 1000;
 const HEADER_BYTES = 8; // u32 length, u32 crc32 of the payload
 const MAX_RECORD_BYTES = 64 * 1024 * 1024;
 const SNAPSHOT_VERSION = 2;
+/** the records of a group are assembled here; a larger group's buffer is let go after its flush */
+const GROUP_BUFFER_BYTES = 64 * 1024;
 
 /** What a store of keyed state needs; one namespace per kind of state. */
 export interface StateJournal {
-  /** Record the new value of `key` (undefined deletes it); durable against a crash on return. */
+  /** Record the new value of `key` (undefined deletes it); durable against a crash on return (while the journal is held, once it is flushed). */
   put(ns: string, key: string, value: unknown): void;
   /** Where compaction reads the current state of a namespace from. */
   provide(ns: string, dump: () => Iterable<[string, unknown]>): void;
@@ -46,6 +50,8 @@ export interface JournalOptions {
 
 export interface JournalStats {
   puts: number;
+  /** write(2) calls of records: a flush of a group of puts is one */
+  writes: number;
   compactions: number;
   walBytes: number;
   /** records dropped at load because the log ended mid-record (a crash during a write) */
@@ -57,7 +63,7 @@ export interface JournalStats {
 const packr = new Packr({ useRecords: false });
 
 export class Journal implements StateJournal {
-  readonly stats: JournalStats = { puts: 0, compactions: 0, walBytes: 0, tornRecords: 0, errors: 0 };
+  readonly stats: JournalStats = { puts: 0, writes: 0, compactions: 0, walBytes: 0, tornRecords: 0, errors: 0 };
   readonly #path: string;
   readonly #walPath: string;
   readonly #fsync: FsyncPolicy;
@@ -67,6 +73,11 @@ export class Journal implements StateJournal {
   #fd = -1;
   #dirty = false;
   #timer: NodeJS.Timeout | undefined;
+  /** records not yet written: bytes [0, #groupBytes) of #group, #groupRecords of them */
+  #group = Buffer.allocUnsafe(GROUP_BUFFER_BYTES);
+  #groupBytes = 0;
+  #groupRecords = 0;
+  #holding = false;
 
   constructor(opts: JournalOptions) {
     this.#opts = opts;
@@ -125,22 +136,53 @@ export class Journal implements StateJournal {
 
   put(ns: string, key: string, value: unknown): void {
     if (this.#fd < 0) throw createError('SIP_ERR_SNAPSHOT', 'journal not loaded');
-    // pack() returns a view into msgpackr's arena: it is copied into the record right away
+    // pack() returns a view into msgpackr's arena: it is copied into the group right away
     const payload = packr.pack([ns, key, value ?? null]);
-    const rec = Buffer.allocUnsafe(HEADER_BYTES + payload.length);
-    rec.writeUInt32BE(payload.length, 0);
-    rec.writeUInt32BE(crc32(payload), 4);
-    rec.set(payload, HEADER_BYTES);
+    const at = this.#groupBytes;
+    const end = at + HEADER_BYTES + payload.length;
+    if (end > this.#group.length) {
+      const grown = Buffer.allocUnsafe(Math.max(end, 2 * this.#group.length));
+      this.#group.copy(grown, 0, 0, at);
+      this.#group = grown;
+    }
+    this.#group.writeUInt32BE(payload.length, at);
+    this.#group.writeUInt32BE(crc32(payload), at + 4);
+    this.#group.set(payload, at + HEADER_BYTES);
+    this.#groupBytes = end;
+    this.#groupRecords++;
+    if (!this.#holding) this.flush();
+  }
+
+  /**
+   * Keep the puts from now on in memory until flush(): one write(2) (and under 'always' one
+   * fdatasync) for all of them. Whoever holds must flush before acting on any of them (sending the
+   * answer a put stands behind) and before returning to the event loop.
+   */
+  hold(): void {
+    this.#holding = true;
+  }
+
+  /** Write the held puts, if any, and stop holding. */
+  flush(): void {
+    this.#holding = false;
+    if (this.#groupRecords === 0) return;
+    const records = this.#groupRecords;
+    const bytes = this.#groupBytes;
+    this.#groupRecords = 0;
+    this.#groupBytes = 0;
     try {
-      writeAll(this.#fd, rec);
-      this.stats.puts++;
-      this.stats.walBytes += rec.length;
+      writeAll(this.#fd, this.#group.subarray(0, bytes));
+      this.stats.puts += records;
+      this.stats.writes++;
+      this.stats.walBytes += bytes;
       if (this.#fsync === 'always') fdatasyncSync(this.#fd);
       else this.#dirty = true;
     } catch (err) {
       this.stats.errors++;
       this.#opts.onError?.(err, 'journal write');
       return;
+    } finally {
+      if (this.#group.length > GROUP_BUFFER_BYTES) this.#group = Buffer.allocUnsafe(GROUP_BUFFER_BYTES);
     }
     if (this.stats.walBytes >= this.#compactBytes) this.compact();
   }
@@ -160,6 +202,9 @@ export class Journal implements StateJournal {
   /** Write the whole state as a snapshot (temp file, fsync, rename, fsync dir), then empty the log. */
   compact(): void {
     if (this.#fd < 0) return;
+    // held records are older than the state compaction dumps: they go first, or they would be
+    // replayed over it at the next start
+    this.flush();
     const ns: Record<string, Array<[string, unknown]>> = {};
     for (const [name, dump] of this.#dumps) ns[name] = [...dump()];
     try {

@@ -77,6 +77,11 @@ t.test('admin API', async (t) => {
     t.match(metrics, /^sipshard_completed_transactions 1$/m);
     t.match(metrics, /^sipshard_completed_store_bytes 1048576$/m, 'one 1 MiB chunk');
     t.match(metrics, /^sipshard_transactions [1-9]/m, 'and counted among the open transactions');
+    // the binding went to the location journal before its 200 (one record, one write)
+    t.match(metrics, /^sipshard_journal_records_total 1$/m);
+    t.match(metrics, /^sipshard_journal_writes_total 1$/m);
+    t.match(metrics, /^sipshard_journal_errors_total 0$/m);
+    t.match(metrics, /^sipshard_journal_log_bytes [1-9]/m);
   });
 
   await t.test('config get masks secrets', async (t) => {

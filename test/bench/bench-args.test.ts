@@ -4,7 +4,7 @@
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { parseSetting } from '../../bench/lib/proxy.js';
+import { ourBenchConfig, ourProxyOptions, parseSetting, type OurProxyArgValues } from '../../bench/lib/proxy.js';
 
 const dist = join(import.meta.dirname, '..', '..', 'dist', 'bench');
 const run = (script: string, ...args: string[]): { status: number | null; out: string; err: string } => {
@@ -78,6 +78,21 @@ t.test('ab.js: usage, and a wrong command line exits 2 before anything is built'
   t.equal(badRef.status, 2);
   t.match(badRef.err, /^--base: 'no-such-ref-anywhere' is not a commit of this checkout/);
   t.notMatch(badRef.err, /\n\s+at /, 'no stack trace');
+});
+
+t.test('--journal: the location journal in the run\'s dir with that fsync; in memory without it', async (t) => {
+  const config = (args: OurProxyArgValues): { registrar: Record<string, unknown> } =>
+    ourBenchConfig({ ...ourProxyOptions(args), uasPort: 5080, maxMs: 1000 }, '/tmp/run-dir', 5060) as { registrar: Record<string, unknown> };
+  t.same(config({}).registrar, { storePath: '' }, 'default: in memory, as Kamailio\'s db_mode 0');
+  t.same(config({ journal: 'always' }).registrar, { storePath: '/tmp/run-dir/location.msgpack', fsync: 'always' });
+  t.equal(config({ journal: 'interval', set: ['registrar.fsync=never'] }).registrar.fsync, 'never', '--set comes last and wins');
+  t.throws(() => ourProxyOptions({ journal: 'sometimes' }), /^--journal: got "sometimes", allowed: always, interval, never$/);
+  for (const script of ['calls.js', 'compare.js', 'register.js']) {
+    t.match(run(script, '--help').out, /\[--journal always\|interval\|never\]/, `${script} lists --journal`);
+    const r = run(script, '--journal', 'sometimes');
+    t.equal(r.status, 2, `${script}: a bad --journal exits 2 before anything starts`);
+    t.match(r.err, /^--journal: got "sometimes"/);
+  }
 });
 
 t.test('--set values: JSON when it parses, else the text; a bad path is refused', async (t) => {

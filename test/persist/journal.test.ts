@@ -1,4 +1,5 @@
-// The journal alone: replay over a snapshot, a torn last record, compaction, version 1 snapshots.
+// The journal alone: replay over a snapshot, a torn last record, compaction, version 1 snapshots,
+// puts held and written as one group.
 import t from 'tap';
 import { appendFileSync, mkdtempSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -60,6 +61,63 @@ t.test('compaction: snapshot written, log emptied, state identical', async (t) =
   t.ok(statSync(`${path}.wal`).size < 4096);
   const s = new Journal({ path, fsync: 'never' }).load().get('x')!;
   t.same([...s].sort(), [...state].sort());
+});
+
+t.test('held puts reach the log only at flush(), all in one write', async (t) => {
+  const path = tmp();
+  const a = new Journal({ path, fsync: 'always' });
+  a.load();
+  a.put('x', 'k0', 'alone');
+  t.same([a.stats.puts, a.stats.writes], [1, 1], 'not held: written before put() returns');
+  const before = statSync(`${path}.wal`).size;
+  a.hold();
+  a.put('x', 'k1', 'one');
+  a.put('x', 'k2', { n: 2 });
+  a.put('x', 'k0', undefined);
+  t.equal(statSync(`${path}.wal`).size, before, 'nothing written while held');
+  t.same([a.stats.puts, a.stats.writes], [1, 1]);
+  a.flush();
+  t.ok(statSync(`${path}.wal`).size > before, 'written at the flush');
+  t.same([a.stats.puts, a.stats.writes, a.stats.errors], [4, 2, 0], 'three records, one write');
+  a.flush();
+  t.equal(a.stats.writes, 2, 'an empty flush writes nothing');
+  a.put('x', 'k3', 'three');
+  t.equal(a.stats.writes, 3, 'the flush ended the hold');
+  // no close(): what a kill -9 leaves
+  t.same([...new Journal({ path, fsync: 'never' }).load().get('x')!], [['k1', 'one'], ['k2', { n: 2 }], ['k3', 'three']]);
+});
+
+t.test('a group larger than the assembly buffer is written whole, and the next one too', async (t) => {
+  const path = tmp();
+  const a = new Journal({ path, fsync: 'never' });
+  a.load();
+  const big = 'v'.repeat(1000);
+  a.hold();
+  for (let i = 0; i < 300; i++) a.put('x', `k${i}`, `${i}:${big}`); // ~300 kB, past the 64 kB buffer
+  a.flush();
+  a.hold();
+  a.put('x', 'after', 'small');
+  a.flush();
+  t.equal(a.stats.writes, 2);
+  const s = new Journal({ path, fsync: 'never' }).load().get('x')!;
+  t.equal(s.size, 301);
+  t.equal(s.get('k299'), `299:${big}`);
+  t.equal(s.get('after'), 'small');
+});
+
+t.test('compaction while held writes the held puts first: the snapshot is not replayed over', async (t) => {
+  const path = tmp();
+  const state = new Map<string, unknown>([['k', 'old']]);
+  const a = new Journal({ path, fsync: 'never' });
+  a.load();
+  a.provide('x', () => state.entries());
+  a.hold();
+  a.put('x', 'k', 'old');
+  state.set('k', 'new'); // a later change, already in the state compaction dumps
+  a.compact();
+  a.flush();
+  t.equal(a.stats.compactions, 1);
+  t.same([...new Journal({ path, fsync: 'never' }).load().get('x')!], [['k', 'new']]);
 });
 
 t.test('a version 1 location snapshot is still read', async (t) => {
