@@ -3,9 +3,10 @@
 // it returns, or, between hold() and flush(), at the flush: the main thread holds the puts of a
 // shard's batch and flushes them in one write (and one fdatasync under 'always') before the first
 // message of that batch leaves, so a process crash or kill -9 loses nothing that was acknowledged;
-// fsync decides what a power loss may take (see FsyncPolicy). Values are whole replacements (last write wins per key),
-// so replaying a log over a snapshot that already holds some of it is harmless: compaction needs no
-// sequence numbers, and a crash between writing the snapshot and truncating the log only replays.
+// fsync decides what a power loss may take (see FsyncPolicy). Values are whole replacements (last
+// write wins per key), so replaying a log over a snapshot that already holds some of it is
+// harmless: compaction needs no sequence numbers, and a crash between writing the snapshot and
+// truncating the log only replays.
 //
 // Namespaces keep unrelated state apart in one store: the location service uses 'location';
 // learned peer state (100rel mode, trunk up/down) is meant to use its own namespace the same way.
@@ -31,7 +32,10 @@ const GROUP_BUFFER_BYTES = 64 * 1024;
 
 /** What a store of keyed state needs; one namespace per kind of state. */
 export interface StateJournal {
-  /** Record the new value of `key` (undefined deletes it); durable against a crash on return (while the journal is held, once it is flushed). */
+  /**
+   * Record the new value of `key` (undefined deletes it); durable against a crash on return, or
+   * while the journal is held, once it is flushed.
+   */
   put(ns: string, key: string, value: unknown): void;
   /** Where compaction reads the current state of a namespace from. */
   provide(ns: string, dump: () => Iterable<[string, unknown]>): void;
