@@ -17,7 +17,9 @@ import { benchUsers, type Target } from './lib/target.js';
 import { orUsage, parseBenchArgs } from './lib/args.js';
 
 const USAGE = `node dist/bench/register.js [--users 1000] [--contacts 1] [--duration 10] [--repeat 1] [--rates 500,1000,...] [--refine 0] [--targets ours,kamailio]
+  [--kamailio-register stateless|stateful]  (Kamailio answers REGISTERs statelessly, sl; stateful: through a transaction, as ours)
 ${OUR_PROXY_USAGE}`;
+const KAMAILIO_REGISTER = ['stateless', 'stateful'];
 
 const { values: o } = parseBenchArgs(USAGE, {
   options: {
@@ -29,10 +31,15 @@ const { values: o } = parseBenchArgs(USAGE, {
     refine: { type: 'string', default: '0' },
     rates: { type: 'string', default: '500,1000,1500,2000,2500,3000,4000,5000,6000' },
     targets: { type: 'string', default: 'kamailio,ours' },
+    'kamailio-register': { type: 'string', default: 'stateless' },
   },
 });
 // read before any target starts: a bad --set is one line and exit 2
 const ourOptions = orUsage(USAGE, () => ourProxyOptions(o));
+const statefulRegister = orUsage(USAGE, () => {
+  if (!KAMAILIO_REGISTER.includes(o['kamailio-register'])) throw new Error(`--kamailio-register: got "${o['kamailio-register']}", allowed: ${KAMAILIO_REGISTER.join(', ')}`);
+  return o['kamailio-register'] === 'stateful';
+});
 const users = benchUsers(Number(o.users));
 const contacts = Number(o.contacts);
 if (!Number.isInteger(contacts) || contacts < 1 || contacts > 16) {
@@ -56,7 +63,7 @@ const uacPort = await freeUdpPort();
 const targets: Target[] = [];
 try {
   for (const w of wanted) {
-    if (w === 'kamailio') targets.push(await startKamailio({ uasPort, users, maxMs: 60 * 60 * 1000 }));
+    if (w === 'kamailio') targets.push(await startKamailio({ uasPort, users, statefulRegister, maxMs: 60 * 60 * 1000 }));
     else if (w === 'ours') targets.push(await startOurProxy({ ...ourOptions, uasPort, users, algorithms: ['MD5'], maxMs: 60 * 60 * 1000 }));
   }
   // AORs of several contacts (a user with a desk phone, a softphone, a mobile...): before the

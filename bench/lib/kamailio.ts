@@ -11,7 +11,10 @@ import { processTree, pssKb } from './proc.js';
 import type { BenchUser, Target } from './target.js';
 
 export const KAMAILIO = process.env.KAMAILIO ?? '/usr/sbin/kamailio';
-const CFG = fileURLToPath(new URL('../../../bench/kamailio/kamailio.cfg', import.meta.url));
+// from dist/bench/lib when the benches run, from bench/lib when a test imports this module
+const CFG = ['../../../bench/kamailio/kamailio.cfg', '../../bench/kamailio/kamailio.cfg']
+  .map((rel) => fileURLToPath(new URL(rel, import.meta.url)))
+  .find((path) => existsSync(path)) ?? 'bench/kamailio/kamailio.cfg';
 
 export const kamailioInstalled = (): boolean => existsSync(KAMAILIO);
 
@@ -20,6 +23,8 @@ export interface KamailioOptions {
   users?: BenchUser[];
   /** Shared memory in MB (transactions, dialogs, location); 256 ran out at 1600 calls/s. */
   shmMb?: number;
+  /** REGISTERs answered through a transaction (t_newtran), as ours are; default: statelessly (sl) */
+  statefulRegister?: boolean;
   maxMs: number;
 }
 
@@ -36,6 +41,7 @@ export async function startKamailio(o: KamailioOptions): Promise<Target> {
   const port = await freeUdpPort();
   const pidFile = join(dir, 'kamailio.pid');
   const args = ['-f', cfg, '-l', `udp:127.0.0.1:${port}`, '-A', `UAS_HOSTPORT="127.0.0.1:${o.uasPort}"`,
+    ...(o.statefulRegister === true ? ['-A', 'STATEFUL_REGISTER'] : []),
     '-DD', '-E', '-w', dir, '-Y', dir, '-P', pidFile, '-m', String(o.shmMb ?? 1024), '-M', '16'];
   const proc = startBounded('kamailio', KAMAILIO, args, o.maxMs, { cwd: dir, logFile: join(dir, 'kamailio.log') });
   const family = (): number[] => processTree(proc.pid);
@@ -60,7 +66,7 @@ export async function startKamailio(o: KamailioOptions): Promise<Target> {
   }
   known = family();
   return {
-    name: 'kamailio (2 children)',
+    name: o.statefulRegister === true ? 'kamailio (2 children, stateful REGISTER)' : 'kamailio (2 children)',
     port,
     cpuPids: family,
     // Processes share memory (shm): PSS splits shared pages, so the sum is the family's footprint.

@@ -95,6 +95,14 @@ t.test('--journal: the location journal in the run\'s dir with that fsync; in me
   }
 });
 
+t.test('register.js --kamailio-register: listed; a value other than stateless or stateful exits 2', async (t) => {
+  t.match(run('register.js', '--help').out, /\[--kamailio-register stateless\|stateful\]/);
+  const r = run('register.js', '--kamailio-register', 'sometimes');
+  t.equal(r.status, 2);
+  t.match(r.err, /^--kamailio-register: got "sometimes", allowed: stateless, stateful/);
+  t.notMatch(r.err, /\n\s+at /, 'no stack trace');
+});
+
 t.test('--set values: JSON when it parses, else the text; a bad path is refused', async (t) => {
   t.same(parseSetting('shard.batchMax=128'), ['shard.batchMax', 128]);
   t.same(parseSetting('transport.udpBatchSend=false'), ['transport.udpBatchSend', false]);
