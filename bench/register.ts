@@ -14,12 +14,12 @@ import { registerSpec, writeUsersCsv } from './lib/specs.js';
 import { runStep } from './lib/load-step.js';
 import { bestText, parseRates, parseRefine, parseRepeat, STEP_HEADERS, stepLine, stepRow, sweep } from './lib/sweep.js';
 import { benchUsers, type Target } from './lib/target.js';
-import { orUsage, parseBenchArgs } from './lib/args.js';
+import { oneOf, orUsage, parseBenchArgs } from './lib/args.js';
 
 const USAGE = `node dist/bench/register.js [--users 1000] [--contacts 1] [--duration 10] [--repeat 1] [--rates 500,1000,...] [--refine 0] [--targets ours,kamailio]
   [--kamailio-register stateless|stateful]  (Kamailio answers REGISTERs statelessly, sl; stateful: through a transaction, as ours)
 ${OUR_PROXY_USAGE}`;
-const KAMAILIO_REGISTER = ['stateless', 'stateful'];
+const KAMAILIO_REGISTER = ['stateless', 'stateful'] as const;
 
 const { values: o } = parseBenchArgs(USAGE, {
   options: {
@@ -36,10 +36,7 @@ const { values: o } = parseBenchArgs(USAGE, {
 });
 // read before any target starts: a bad --set is one line and exit 2
 const ourOptions = orUsage(USAGE, () => ourProxyOptions(o));
-const statefulRegister = orUsage(USAGE, () => {
-  if (!KAMAILIO_REGISTER.includes(o['kamailio-register'])) throw new Error(`--kamailio-register: got "${o['kamailio-register']}", allowed: ${KAMAILIO_REGISTER.join(', ')}`);
-  return o['kamailio-register'] === 'stateful';
-});
+const statefulRegister = orUsage(USAGE, () => oneOf('--kamailio-register', o['kamailio-register'], KAMAILIO_REGISTER)) === 'stateful';
 const users = benchUsers(Number(o.users));
 const contacts = Number(o.contacts);
 if (!Number.isInteger(contacts) || contacts < 1 || contacts > 16) {

@@ -37,3 +37,9 @@ export function positionalNumber(usage: string, i: number, fallback: number, arg
   }
   return n;
 }
+
+/** `value` when it is one of `allowed`; otherwise throws what was wrong (for orUsage). */
+export function oneOf<T extends string>(name: string, value: string, allowed: readonly T[]): T {
+  if ((allowed as readonly string[]).includes(value)) return value as T;
+  throw new Error(`${name}: got "${value}", allowed: ${allowed.join(', ')}`);
+}

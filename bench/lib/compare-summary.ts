@@ -13,16 +13,17 @@ export function summarize(ours: SweepOutcome, kam: SweepOutcome, rateUnit: strin
   { rows: Cell[][]; lines: string[]; data: Record<string, number> } {
   // CPU is compared at a rate of the --rates list both ran (--refine's rates differ per target)
   const common = Math.min(ours.gridBest, kam.gridBest);
+  const oursRuns = ours.steps.filter((s) => s.rate === common);
+  const kamRuns = kam.steps.filter((s) => s.rate === common);
   // the run with the median CPU among those at the common rate (the lower middle of an even count)
-  const at = (o: SweepOutcome): StepResult | undefined => medianRun(o.steps.filter((s) => s.rate === common));
-  const a = at(ours);
-  const b = at(kam);
-  const cpuCell = (o: SweepOutcome, s: StepResult | undefined): string => `${fmt(s?.cpuPer1000 ?? NaN, 3)}${rangeNote(o.steps.filter((x) => x.rate === common))}`;
+  const a = medianRun(oursRuns);
+  const b = medianRun(kamRuns);
+  const cpuCell = (runs: readonly StepResult[], s: StepResult | undefined): string => `${fmt(s?.cpuPer1000 ?? NaN, 3)}${rangeNote(runs)}`;
   const lowest = Math.min(...[...ours.steps, ...kam.steps].map((x) => x.rate));
   // a target that failed the lowest rate tried sustained none of them: said so, not "0/s"
-  const best = (o: SweepOutcome): string => (o.best === 0 ? `none (failed ${o.failedAt ?? lowest}/s)`
-    : `${o.atTopRate ? '>= ' : ''}${o.best}${o.failedAt === undefined ? '' : ` (${o.failedAt} failed)`}`);
-  const bestIn = (o: SweepOutcome): string => bestText({ ...o, failedAt: o.failedAt ?? (o.best === 0 ? lowest : undefined) }, rateUnit);
+  const withFailure = (o: SweepOutcome): SweepOutcome => (o.best === 0 && o.failedAt === undefined ? { ...o, failedAt: lowest } : o);
+  const best = (o: SweepOutcome): string => bestText(withFailure(o));
+  const bestIn = (o: SweepOutcome): string => bestText(withFailure(o), rateUnit);
   const rateRatio = (): string => (ours.atTopRate && kam.atTopRate ? 'n/a (both passed every rate)'
     : ours.best === 0 && kam.best === 0 ? '-'
       : kam.best === 0 ? `> ${fmt(ours.best / lowest, 2)} (kamailio sustained no rate tried)`
@@ -33,7 +34,7 @@ export function summarize(ours: SweepOutcome, kam: SweepOutcome, rateUnit: strin
   const splitText = split === undefined ? '-' : `${fmt(split.main, 3)} / ${fmt(split.shards, 3)} / ${fmt(split.other, 3)}`;
   const rows: Cell[][] = [
     [`highest sustainable ${rateUnit}`, best(ours), best(kam), rateRatio()],
-    [`${cpuUnit} at ${common}/s`, cpuCell(ours, a), cpuCell(kam, b), ratio(a?.cpuPer1000, b?.cpuPer1000)],
+    [`${cpuUnit} at ${common}/s`, cpuCell(oursRuns, a), cpuCell(kamRuns, b), ratio(a?.cpuPer1000, b?.cpuPer1000)],
     [`${cpuUnit} by thread, main / shards / other`, splitText, '-', ''],
     [`p50 / p99 ms at ${common}/s`, a ? latencyCell(a, ' / ') : '-', b ? latencyCell(b, ' / ') : '-', ''],
     [`memory MB at ${common}/s (ours VmHWM, Kamailio sum of PSS)`, fmt(a?.memMb ?? NaN, 0), fmt(b?.memMb ?? NaN, 0), ratio(a?.memMb, b?.memMb)],
@@ -42,7 +43,7 @@ export function summarize(ours: SweepOutcome, kam: SweepOutcome, rateUnit: strin
     `highest sustainable rate: sipshard ${bestIn(ours)}, kamailio ${bestIn(kam)} ` +
       `(ratio ours/kamailio ${rateRatio()}; '>=' marks a target that passed the highest rate tried)`,
     ...(common === 0 ? [`${cpuUnit}: not compared, no rate tried was sustained by both (try lower --rates)`] : [
-      `${cpuUnit} at ${common}/s: sipshard ${cpuCell(ours, a)}, kamailio ${cpuCell(kam, b)} (ratio ours/kamailio ${ratio(a?.cpuPer1000, b?.cpuPer1000)})`,
+      `${cpuUnit} at ${common}/s: sipshard ${cpuCell(oursRuns, a)}, kamailio ${cpuCell(kamRuns, b)} (ratio ours/kamailio ${ratio(a?.cpuPer1000, b?.cpuPer1000)})`,
       `sipshard ${cpuUnit} at ${common}/s by thread, main / shards / other: ${splitText}`,
     ]),
   ];

@@ -11,6 +11,7 @@ import type { parseArgs } from 'node:util';
 import { resolveWorkerCount } from '../../lib/config/load-config.js';
 import type { FsyncPolicy } from '../../lib/persist/journal.js';
 import { PROXY_NODE_FLAGS } from '../../lib/node-flags.js';
+import { oneOf } from './args.js';
 import { reportLog, startBounded } from './child.js';
 import { freeUdpPort, waitForSip } from './net.js';
 import { peakRssKb, rssKb, threadCpu } from './proc.js';
@@ -73,8 +74,7 @@ export const OUR_PROXY_USAGE = `our proxy:
 
 /** OurProxyOptions from those options' values. */
 export function ourProxyOptions(v: OurProxyArgValues): Pick<OurProxyOptions, 'workers' | 'cpuProfDir' | 'youngGenerationMb' | 'statelessChallenge' | 'nodeFlags' | 'udpBatchSend' | 'journal' | 'settings'> {
-  const journal = v.journal as FsyncPolicy | undefined;
-  if (journal !== undefined && !JOURNAL_POLICIES.includes(journal)) throw new Error(`--journal: got "${journal}", allowed: ${JOURNAL_POLICIES.join(', ')}`);
+  const journal = v.journal === undefined ? undefined : oneOf('--journal', v.journal, JOURNAL_POLICIES);
   return {
     workers: Number(v.workers ?? OUR_PROXY_ARGS.workers.default),
     cpuProfDir: v['cpu-prof'],

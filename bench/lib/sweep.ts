@@ -121,10 +121,12 @@ export async function sweep(targets: readonly Target[], rates: readonly number[]
 }
 
 /** A sweep's highest sustainable rate as a line says it: '3250 calls/s (3380 failed)', '>= 3500
- *  calls/s', 'none (failed 200 calls/s)'. */
-export function bestText(o: SweepOutcome, unit: string): string {
-  if (o.best === 0) return `none${o.failedAt === undefined ? '' : ` (failed ${o.failedAt} ${unit})`}`;
-  return `${o.atTopRate ? '>= ' : ''}${o.best} ${unit}${o.failedAt === undefined ? '' : ` (${o.failedAt} failed)`}`;
+ *  calls/s', 'none (failed 200 calls/s)'; without a unit as a table cell says it: '3250 (3380
+ *  failed)', '>= 3500', 'none (failed 200/s)'. */
+export function bestText(o: SweepOutcome, unit?: string): string {
+  const rate = (r: number): string => (unit === undefined ? `${r}` : `${r} ${unit}`);
+  if (o.best === 0) return `none${o.failedAt === undefined ? '' : ` (failed ${unit === undefined ? `${o.failedAt}/s` : rate(o.failedAt)})`}`;
+  return `${o.atTopRate ? '>= ' : ''}${rate(o.best)}${o.failedAt === undefined ? '' : ` (${o.failedAt} failed)`}`;
 }
 
 export function stepLine(r: StepResult): string {
