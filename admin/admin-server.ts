@@ -108,7 +108,7 @@ export async function startAdmin(proxy: ProxyHandle, opts: AdminOptions): Promis
   const json = (body: unknown): Reply => ({ body });
 
   const routes = new Map<string, Route>([
-    ['/api/health', { public: true, GET: () => json({ status: 'ok', uptimeSeconds: Math.round((Date.now() - proxy.startedAt) / 1000), workers: proxy.pool.size }) }],
+    ['/api/health', { public: true, GET: () => json({ status: 'ok', uptimeSeconds: Math.round((Date.now() - proxy.startedAt) / 1000), workers: proxy.pool.workerThreads }) }],
     ['/api/stats', { GET: async () => json(buildStats(proxy, await proxy.shardStats().catch(shardTimeout), sampler.rates())) }],
     ['/api/workers', {
       GET: () => json(workersView(proxy)),

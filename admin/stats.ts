@@ -148,7 +148,7 @@ export function buildStats(proxy: ProxyHandle, reports: readonly ShardStatsRepor
     },
     shards,
     main: {
-      noCallId: mainStats.noCallId, registerChallenged: mainStats.registerChallenged, shardRestarts: proxy.pool.restarts, workers: proxy.pool.size, ...resizeFigures(proxy),
+      noCallId: mainStats.noCallId, registerChallenged: mainStats.registerChallenged, shardRestarts: proxy.pool.restarts, workers: proxy.pool.workerThreads, ...resizeFigures(proxy),
       overload: { shedding: proxy.overload.shedding, ...proxy.overload.stats },
       handOver: { ...proxy.pool.handOver },
     },

@@ -11,7 +11,10 @@ export function workersView(proxy: ProxyHandle): unknown {
   const retiring = new Set(pool.retiringIds());
   const r = proxy.resizeStats();
   return {
-    count: pool.size,
+    count: pool.workerThreads,
+    /** workers: 0, the one shard on the main thread (its batches that threw: inlineErrors) */
+    shardOnMainThread: pool.workerThreads === 0,
+    inlineErrors: pool.inlineErrors,
     max: MAX_WORKERS,
     restarts: pool.restarts,
     maxInFlight: proxy.config.shard.maxInFlight,

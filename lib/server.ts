@@ -95,8 +95,9 @@ function guardOptions(sec: Config['security']): Omit<SourceGuardOptions, 'now' |
 
 export async function startProxy(config: Config, log: Logger): Promise<ProxyHandle> {
   const workers = resolveWorkerCount(config);
-  /** Call-IDs hash into this many shards; a resize changes it (every later shard init reads it) */
-  let shardCount = workers;
+  /** Call-IDs hash into this many shards; a resize changes it (every later shard init reads it).
+   *  `workers: 0` is one shard, on the main thread */
+  let shardCount = Math.max(1, workers);
   const location = new PersistentLocation(config.registrar.storePath, log, config.registrar.fsync);
   const guard = new SourceGuard({
     ...guardOptions(config.security),
@@ -114,7 +115,7 @@ export async function startProxy(config: Config, log: Logger): Promise<ProxyHand
   const nonceSecret = randomBytes(32);
   const mainStats: MainStats = {
     noCallId: 0, overload503: 0, overloadDropped: 0, shardRestarts: 0, draining503: 0, registerChallenged: 0,
-    overload503ByShard: new Array<number>(workers).fill(0), overloadDroppedByShard: new Array<number>(workers).fill(0),
+    overload503ByShard: new Array<number>(shardCount).fill(0), overloadDroppedByShard: new Array<number>(shardCount).fill(0),
   };
   let current = config;
   let draining = false;
@@ -349,7 +350,9 @@ export async function startProxy(config: Config, log: Logger): Promise<ProxyHand
     async reload(next: Config): Promise<void> {
       assertLiveReloadable(current, next);
       const count = resolveWorkerCount(next); // `auto` resolves as at start
-      if (count !== pool.size) resizer.check(count);
+      // worker threads, not shards: `workers: 0` runs one shard without a thread
+      const resize = count !== pool.workerThreads;
+      if (resize) resizer.check(count);
       const applied = await sendConfig(next);
       const failed = applied.filter((a) => !a.ok);
       if (failed.length > 0) {
@@ -358,7 +361,7 @@ export async function startProxy(config: Config, log: Logger): Promise<ProxyHand
       }
       const previous = current;
       current = next; // shards a resize starts get the new config
-      if (count !== pool.size) {
+      if (resize) {
         try {
           await resizer.resize(count);
         } catch (err) {

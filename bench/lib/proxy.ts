@@ -157,7 +157,7 @@ export async function startOurProxy(o: OurProxyOptions): Promise<Target> {
     throw err;
   }
   return {
-    name: `sipshard (${o.workers} workers)`,
+    name: o.workers === 0 ? 'sipshard (0 workers: shard on the main thread)' : `sipshard (${o.workers} workers)`,
     port,
     cpuPids: () => [proc.pid],
     cpuSplit: () => threadCpu(proc.pid),

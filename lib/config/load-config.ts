@@ -184,15 +184,17 @@ export function loadConfigFile(path: string): Config {
 }
 
 /**
- * Worker thread count: `auto` is one per CPU but one, at least 1, at most MAX_WORKERS. The main
- * thread is busy too (every datagram in and out, a third of the proxy's CPU under call load):
- * with a shard per CPU besides it, the threads outnumber the cores and pay for it in context
- * switches (2 cores: 1 shard used 8-12% less CPU per call than 2 at 3,500-5,500 calls/s and carried
- * the same rates, README "Performance").
+ * Worker thread count: `auto` is one per CPU but one, at most MAX_WORKERS. The main thread is busy
+ * too (every datagram in and out, a third of the proxy's CPU under call load): with a shard per
+ * CPU besides it, the threads outnumber the cores and pay for it in context switches (2 cores: 1
+ * shard used 8-12% less CPU per call than 2 at 3,500-5,500 calls/s and carried the same rates,
+ * README "Performance"). On one CPU that is 0, the shard on the main thread: a worker could not run
+ * beside it, and handing each message to a thread that has to be switched in costs more than the
+ * message (bench/PERFORMANCE.md, round 14).
  */
 export function resolveWorkerCount(config: Pick<Config, 'workers'>, cpus = availableParallelism()): number {
   if (config.workers !== 'auto') return config.workers;
-  return Math.min(MAX_WORKERS, Math.max(1, cpus - 1));
+  return Math.min(MAX_WORKERS, Math.max(0, cpus - 1));
 }
 
 /** The directory holding package.json, from lib/config (TS sources) or dist/lib/config (compiled). */

@@ -325,9 +325,9 @@ export const ConfigSchema = Type.Object(
         description: 'Domains (hosts of Request-URIs) we are registrar and proxy for; other domains are proxied onward.',
       },
     ),
-    workers: Type.Union([Type.Literal('auto'), Type.Integer({ minimum: 1, maximum: MAX_WORKERS })], {
+    workers: Type.Union([Type.Literal('auto'), Type.Integer({ minimum: 0, maximum: MAX_WORKERS })], {
       default: 'auto',
-      description: `Worker threads (shards); 'auto' is the number of CPUs less one (the main thread owns the sockets and needs a core of its own), at least 1, capped at ${MAX_WORKERS}. A reload may change it while calls flow (resharding).`,
+      description: `Worker threads (shards); 'auto' is the number of CPUs less one (the main thread owns the sockets and needs a core of its own; so 0 on one CPU), capped at ${MAX_WORKERS}. 0: no worker thread, the one shard runs on the main thread: no thread hand-over per message, the least CPU per call on a machine of 1-2 CPUs, but one CPU for everything (README, Performance). A reload may change it while calls flow (resharding), except to or from 0 (restart).`,
     }),
     log: Type.Object(
       { level: StringEnum(LOG_LEVELS, { default: 'info', description: 'Minimum level written (JSON lines to stdout).' }) },

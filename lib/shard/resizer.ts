@@ -26,6 +26,8 @@ import type { SendTarget } from '../transport/types.js';
 
 export interface ResizablePool {
   readonly size: number;
+  /** 0 while the one shard runs on the main thread (`workers: 0`): no resize then */
+  readonly workerThreads: number;
   liveIds(): number[];
   retiringIds(): number[];
   prepare(count: number): number[];
@@ -122,6 +124,9 @@ export class Resizer<M> {
 
   /** Throws SIP_ERR_RESIZE_COUNT or SIP_ERR_RESIZE_BUSY when a resize to `count` cannot start now. */
   check(count: number): void {
+    if (count === 0 || this.deps.pool.workerThreads === 0) {
+      throw createError('SIP_ERR_RESIZE_COUNT', `workers: ${this.deps.pool.workerThreads} -> ${JSON.stringify(count)}: 0 (the shard on the main thread) is a setting for the start only; restart the proxy to change to or from it`);
+    }
     if (!Number.isInteger(count) || count < 1 || count > MAX_WORKERS) {
       throw createError('SIP_ERR_RESIZE_COUNT', `workers: got ${JSON.stringify(count)}, allowed: an integer 1..${MAX_WORKERS} (or 'auto' in the config)`);
     }

@@ -2,7 +2,7 @@
 // each streaming batches over its own MessagePort; per-turn batching, in-flight accounting,
 // replacement of a shard whose thread dies, and the slots of a change of worker count (new shards
 // launched; removed shards kept running, *retiring*, until their pinned calls have left).
-import { MessageChannel, type MessagePort } from 'node:worker_threads';
+import { MessageChannel } from 'node:worker_threads';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
@@ -11,8 +11,11 @@ import type { Logger } from '../log.js';
 import type { SendTarget } from '../transport/types.js';
 import type { FromShardBatch, ShardInit, ToShard } from './channel.js';
 import { ShardOutbox } from './shard-outbox.js';
+import { InlineShard } from './inline-shard.js';
+import { createError } from '../errors.js';
 
 export interface ShardPoolOptions {
+  /** worker threads, one shard each; 0: one shard on the main thread (inline-shard.ts) */
   workers: number;
   batchMax: number;
   /** posts a shard may have unanswered before SIP messages for it wait (shard-outbox.ts); 0: never wait */
@@ -31,7 +34,8 @@ export interface ShardPoolOptions {
 }
 
 interface ShardSlot {
-  port: MessagePort;
+  /** hands a batch to the shard: its MessagePort, or the inline shard */
+  post: (items: ToShard[], transfer?: ArrayBuffer[]) => void;
   outbox: ShardOutbox;
   generation: number;
   /** its id is >= the worker count: it only finishes its pinned calls */
@@ -57,7 +61,10 @@ export function shardWorkerFile(): string {
 }
 
 export class ShardPool {
-  private readonly pool: Piscina;
+  /** absent with `workers: 0` (the shard runs on the main thread: no thread to start) */
+  private readonly pool: Piscina | undefined;
+  /** the shard on the main thread, with `workers: 0` */
+  private inlineShard: InlineShard | undefined;
   /** by shard id; ids >= count are retiring shards (or holes once stopped) */
   private readonly slots: Array<ShardSlot | undefined> = [];
   private count: number;
@@ -73,7 +80,12 @@ export class ShardPool {
   readonly handOver = { batches: 0, messages: 0, holdsExpired: 0 };
 
   constructor(private readonly opts: ShardPoolOptions) {
-    this.count = opts.workers;
+    this.count = Math.max(1, opts.workers);
+    if (opts.workers === 0) {
+      this.pool = undefined;
+      this.slots.push(this.launchInline());
+      return;
+    }
     this.pool = new Piscina({
       filename: opts.filename ?? shardWorkerFile(),
       // one warm spare (modules loaded) takes over a dead shard at once instead of a cold thread start
@@ -95,9 +107,19 @@ export class ShardPool {
     for (let i = 0; i < opts.workers; i++) this.slots.push(this.launch(i, 0, true));
   }
 
-  /** The worker count: Call-IDs hash into [0, size). */
+  /** The shard count: Call-IDs hash into [0, size). */
   get size(): number {
     return this.count;
+  }
+
+  /** Worker threads running shards: the shard count, or 0 while the one shard runs on the main thread. */
+  get workerThreads(): number {
+    return this.pool === undefined ? 0 : this.count;
+  }
+
+  /** Batches the shard on the main thread failed on (0 with worker threads: a failing one is replaced, see restarts). */
+  get inlineErrors(): number {
+    return this.inlineShard?.errors ?? 0;
   }
 
   /** Ids of every running shard, retiring ones included. */
@@ -132,14 +154,14 @@ export class ShardPool {
       handOver.messages += messages;
       port1.postMessage(items, transfer);
     }, this.opts.batchMax, this.opts.postsInFlight);
-    const slot: ShardSlot = { port: port1, outbox, generation, retiring: false, dead: false };
+    const slot: ShardSlot = { post: (items, transfer) => port1.postMessage(items, transfer ?? []), outbox, generation, retiring: false, dead: false };
     port1.on('message', (batch: FromShardBatch) => {
       if (slot.dead) return;
       this.opts.onBatch(shardId, batch);
       // after the answer's own items: what they queued for this shard goes in the same post
       outbox.acked(batch.n);
     });
-    this.pool.run({ port: port2, init: this.opts.init(shardId), warmUp }, { transferList: [port2] }).then(
+    this.pool!.run({ port: port2, init: this.opts.init(shardId), warmUp }, { transferList: [port2] }).then(
       () => undefined,
       (err: unknown) => {
         slot.dead = true;
@@ -162,12 +184,37 @@ export class ShardPool {
     return slot;
   }
 
+  /** `workers: 0`: shard 0 on this thread, warmed up as a start's shards are. */
+  private launchInline(): ShardSlot {
+    const handOver = this.handOver;
+    let slot: ShardSlot | undefined;
+    const shard = new InlineShard(this.opts.init(0), true, (batch) => {
+      this.opts.onBatch(0, batch);
+      slot!.outbox.acked(batch.n);
+    }, this.opts.log);
+    const outbox = new ShardOutbox((items, _transfer, messages) => {
+      handOver.batches++;
+      handOver.messages += messages;
+      shard.post(items);
+    }, this.opts.batchMax, this.opts.postsInFlight);
+    this.inlineShard = shard;
+    slot = { post: (items) => shard.post(items), outbox, generation: 0, retiring: false, dead: false };
+    return slot;
+  }
+
+  /** The shard count cannot change while the shard runs on the main thread (`workers: 0`, restart-only). */
+  private get resizable(): Piscina {
+    if (this.pool === undefined) throw createError('SIP_ERR_RESIZE_COUNT', 'workers: 0 (the shard on the main thread) cannot change while running; restart with the new count');
+    return this.pool;
+  }
+
   /**
    * Start shards [size, count) ahead of a resize, so their threads boot while the old count still
    * routes everything (they get no traffic yet, and own no peer: their init has the old count).
    * Returns the ids started.
    */
   prepare(count: number): number[] {
+    void this.resizable;
     const ids: number[] = [];
     for (let i = this.count; i < count; i++) if (this.slots[i] === undefined) ids.push(i);
     this.threadsFor(this.liveIds().length + ids.length);
@@ -181,6 +228,7 @@ export class ShardPool {
    * told every shard the new count first (lib/shard/resizer.ts).
    */
   resize(count: number): void {
+    void this.resizable;
     const before = this.count;
     this.count = count;
     const missing: number[] = [];
@@ -200,14 +248,16 @@ export class ShardPool {
 
   /** One thread per running shard plus the warm spare; piscina reads its options object live. */
   private threadsFor(shards: number): void {
-    this.pool.options.minThreads = shards + 1;
-    this.pool.options.maxThreads = shards + 1;
+    const pool = this.resizable;
+    pool.options.minThreads = shards + 1;
+    pool.options.maxThreads = shards + 1;
   }
 
   /** After a grow the spare may be missing: a task that ends at once makes piscina start it. */
   private keepSpare(): void {
-    const missing = this.liveIds().length + 1 - this.pool.threads.length;
-    for (let i = 0; i < missing; i++) this.pool.run({ warm: true }).catch(() => undefined);
+    const pool = this.resizable;
+    const missing = this.liveIds().length + 1 - pool.threads.length;
+    for (let i = 0; i < missing; i++) pool.run({ warm: true }).catch(() => undefined);
   }
 
   /** Stop a retiring shard (it has no pinned call left). */
@@ -215,7 +265,7 @@ export class ShardPool {
     const slot = this.slots[shardId];
     if (slot === undefined || !slot.retiring) return;
     slot.outbox.flush();
-    slot.port.postMessage([{ t: 'stop' }]);
+    slot.post([{ t: 'stop' }]);
     this.slots[shardId] = undefined;
     this.trim();
     this.threadsFor(this.liveIds().length); // its thread, idle once stopped, is reaped
@@ -282,8 +332,9 @@ export class ShardPool {
     this.closing = true;
     clearTimeout(this.holdTimer);
     for (const slot of this.slots) {
-      slot?.port.postMessage([{ t: 'stop' }]);
+      slot?.post([{ t: 'stop' }]);
     }
+    if (this.pool === undefined) return;
     await this.pool.close({ force: false }).catch(() => undefined);
     await this.pool.destroy().catch(() => undefined);
   }

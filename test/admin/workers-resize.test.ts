@@ -119,10 +119,12 @@ t.test('resizing through the admin API and config reload', async (t) => {
 
   await t.test('reload: an invalid count is refused naming path, value and what is allowed; auto resolves as at start', async (t) => {
     const running = JSON.parse(JSON.stringify(proxy.config));
-    const bad = await call('/api/config/reload', { method: 'POST', body: JSON.stringify({ ...running, workers: 0 }) });
+    const bad = await call('/api/config/reload', { method: 'POST', body: JSON.stringify({ ...running, workers: -1 }) });
     t.equal(bad.status, 422);
-    t.match(bad.body.error.problems, [`workers: got 0, must be 'auto' or an integer 1..64`]);
+    t.match(bad.body.error.problems, [`workers: got -1, must be 'auto' or an integer 0..64`]);
     t.equal(proxy.pool.size, 2, 'the old count keeps running');
+    const inline = await call('/api/config/validate', { method: 'POST', body: JSON.stringify({ ...running, workers: 0 }) });
+    t.same(inline.body.restartRequired, ['workers'], 'to the shard on the main thread only by a restart');
     const valid = await call('/api/config/validate', { method: 'POST', body: JSON.stringify({ ...running, workers: 5 }) });
     t.same(valid.body.restartRequired, [], 'a new count needs no restart');
     const auto = await call('/api/config/reload', { method: 'POST', body: JSON.stringify({ ...running, workers: 'auto' }) });

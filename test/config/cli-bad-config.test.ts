@@ -16,12 +16,12 @@ t.test('invalid config: exit 2, one line per problem, port left unbound', async 
   const port = probe.address().port;
   probe.close();
   const file = join(dir, 'bad.yaml');
-  writeFileSync(file, `listen:\n  - { transport: udp, address: 127.0.0.1, port: ${port} }\n  - { transport: sctp, address: 127.0.0.1, port: 5060 }\nworkers: 0\n`);
+  writeFileSync(file, `listen:\n  - { transport: udp, address: 127.0.0.1, port: ${port} }\n  - { transport: sctp, address: 127.0.0.1, port: 5060 }\nworkers: -1\n`);
   const r = spawnSync(process.execPath, [cli, '--config', file], { encoding: 'utf8', timeout: 20_000 });
   t.equal(r.status, 2);
   t.match(r.stderr, /bad\.yaml/);
   t.match(r.stderr, /listen\[1\]\.transport: got "sctp", must be one of udp, tcp, tls/);
-  t.match(r.stderr, /workers: got 0, must be 'auto' or an integer 1\.\.64/);
+  t.match(r.stderr, /workers: got -1, must be 'auto' or an integer 0\.\.64/);
   // nothing was bound: the port is still free
   const again = createSocket('udp4');
   await new Promise<void>((resolve, reject) => { again.once('error', reject); again.bind(port, '127.0.0.1', resolve); });

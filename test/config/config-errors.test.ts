@@ -38,7 +38,7 @@ t.test('unknown key lists the allowed keys and suggests the near one', async (t)
 
 t.test('wrong types', async (t) => {
   const msg = configErrorOf(t, 'workers: lots\nproxy: { recordRoute: "yes" }\ntransport: 5\ndomains: localhost\nusers:\n  - { username: 100, password: x }\n');
-  t.match(msg, `workers: got "lots", must be 'auto' or an integer 1..64`);
+  t.match(msg, `workers: got "lots", must be 'auto' or an integer 0..64`);
   t.match(msg, 'proxy.recordRoute: got "yes", must be true or false');
   t.match(msg, 'transport: got 5, must be a mapping with keys maxMessageBytes,');
   t.match(msg, 'domains: got "localhost", must be a non-empty list');
@@ -101,7 +101,7 @@ t.test('an unreadable file is SIP_ERR_CONFIG_FILE', async (t) => {
 t.test('several errors are reported together, one per line', async (t) => {
   const msg = configErrorOf(
     t,
-    'lisen: []\nworkers: 0\nlisten: [{ transport: udp, address: 1.2.3, port: -1 }]\nusers: [{ username: "a b", password: "" }]\nroutes: [{ prefix: x, destination: "http://gw" }]\n',
+    'lisen: []\nworkers: -1\nlisten: [{ transport: udp, address: 1.2.3, port: -1 }]\nusers: [{ username: "a b", password: "" }]\nroutes: [{ prefix: x, destination: "http://gw" }]\n',
   );
   const lines = msg.split('\n');
   t.match(lines[0], /^invalid config test\.yaml: 8 problems$/);

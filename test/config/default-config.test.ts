@@ -85,11 +85,11 @@ t.test('the result is deep-frozen and the input is not modified', async (t) => {
   }, TypeError);
 });
 
-t.test('resolveWorkerCount: auto leaves a CPU to the main thread, at least 1, at most 64', async (t) => {
-  t.equal(resolveWorkerCount({ workers: 'auto' }, 1), 1);
+t.test('resolveWorkerCount: auto leaves a CPU to the main thread, at most 64; one CPU: the shard on the main thread', async (t) => {
+  t.equal(resolveWorkerCount({ workers: 'auto' }, 1), 0);
   t.equal(resolveWorkerCount({ workers: 'auto' }, 2), 1);
   t.equal(resolveWorkerCount({ workers: 'auto' }, 8), 7);
   t.equal(resolveWorkerCount({ workers: 'auto' }, 200), 64);
-  t.equal(resolveWorkerCount({ workers: 'auto' }), Math.max(1, availableParallelism() - 1));
+  t.equal(resolveWorkerCount({ workers: 'auto' }), Math.max(0, availableParallelism() - 1));
   t.equal(resolveWorkerCount({ workers: 3 }, 2), 3, 'an explicit count is kept, even above the CPUs');
 });

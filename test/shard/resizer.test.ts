@@ -11,6 +11,9 @@ import { dialogKey } from '../../lib/dialog/dialog-table.js';
 
 class FakePool implements ResizablePool {
   size: number;
+  /** 0: the one shard on the main thread (workers: 0) */
+  inline = false;
+  get workerThreads(): number { return this.inline ? 0 : this.size; }
   live = new Set<number>();
   retiring = new Set<number>();
   sent: Array<[number, ToShard]> = [];
@@ -186,7 +189,8 @@ t.test('a shard that does not answer in time: the resize goes on, its late answe
 
 t.test('refusals carry stable codes: bad counts, a resize while one runs', async (t) => {
   const { resizer } = setup(2);
-  for (const bad of [0, -1, 65, 1.5, Number.NaN]) {
+  t.match(thrown(() => resizer.check(0)), { code: 'SIP_ERR_RESIZE_COUNT', message: /workers: 2 -> 0: 0 \(the shard on the main thread\) is a setting for the start only/ }, 'count 0');
+  for (const bad of [-1, 65, 1.5, Number.NaN]) {
     t.match(thrown(() => resizer.check(bad)), { code: 'SIP_ERR_RESIZE_COUNT', message: /allowed: an integer 1\.\.64/ }, `count ${bad}`);
   }
   const same = await resizer.resize(2);
@@ -197,6 +201,15 @@ t.test('refusals carry stable codes: bad counts, a resize while one runs', async
   for (const id of [0, 1, 2]) resizer.onAnswer({ shardId: id, count: 3, moved: [], pinned: [] });
   await first;
   resizer.stop();
+});
+
+t.test('a shard on the main thread (workers: 0) is never resized: restart-only', async (t) => {
+  const { pool, resizer } = setup(1);
+  pool.inline = true;
+  t.match(thrown(() => resizer.check(2)), { code: 'SIP_ERR_RESIZE_COUNT', message: /workers: 0 -> 2: .*restart the proxy/ });
+  await t.rejects(resizer.resize(2), { code: 'SIP_ERR_RESIZE_COUNT' });
+  t.same(pool.sent, [], 'no shard was asked anything');
+  t.same(pool.liveIds(), [0]);
 });
 
 t.test('a retiring shard that dies: its pins go, its checkpointed dialogs go to their new owners', async (t) => {
