@@ -6,11 +6,11 @@
 import { killAll, stopChildrenOnSignal } from './lib/child.js';
 import { kamailioInstalled, KAMAILIO, startKamailio } from './lib/kamailio.js';
 import { freeUdpPort } from './lib/net.js';
-import { OUR_PROXY_ARGS, OUR_PROXY_USAGE, ourProxyOptions, startOurProxy } from './lib/proxy.js';
+import { OUR_PROXY_ARGS, OUR_PROXY_USAGE, ourProxyVariants, startOurProxy } from './lib/proxy.js';
 import { mdTable, writeResults } from './lib/results.js';
 import { callSpec } from './lib/specs.js';
-import { parseRates, parseRefine, parseRepeat, STEP_HEADERS, stepRow, sweep } from './lib/sweep.js';
-import { summarize, SUMMARY_HEADERS } from './lib/compare-summary.js';
+import { parseRates, parseRefine, parseRepeat, STEP_HEADERS, stepRow, sweep, type SweepOutcome } from './lib/sweep.js';
+import { summarize, summaryHeaders } from './lib/compare-summary.js';
 import type { Target } from './lib/target.js';
 import { orUsage, parseBenchArgs } from './lib/args.js';
 
@@ -28,7 +28,7 @@ const { values: o } = parseBenchArgs(USAGE, {
   },
 });
 // read before any target starts: a bad --set is one line and exit 2
-const ourOptions = orUsage(USAGE, () => ourProxyOptions(o));
+const ourVariants = orUsage(USAGE, () => ourProxyVariants(o));
 if (!kamailioInstalled()) {
   console.log(`bench:compare skipped: Kamailio is not installed (${KAMAILIO} missing; apt-get install kamailio)`);
   process.exit(0);
@@ -44,14 +44,17 @@ const uasPort = await freeUdpPort();
 const targets: Target[] = [];
 try {
   targets.push(await startKamailio({ uasPort, maxMs: 60 * 60 * 1000 }));
-  targets.push(await startOurProxy({ ...ourOptions, uasPort, maxMs: 60 * 60 * 1000 }));
+  for (const v of ourVariants) targets.push(await startOurProxy({ ...v, uasPort, maxMs: 60 * 60 * 1000 }));
   const res = await sweep(targets, parseRates(o.rates), (rate) => callSpec(rate, durationS, holdMs, uasPort), { repeat, refine });
-  const [kam, ours] = [res[0]!, res[1]!];
-  const s = summarize(ours, kam, 'calls/s', 'CPU s/1000 calls');
-  console.log(`\n${s.lines.join('\n')}`);
-  const md = `${mdTable(STEP_HEADERS, [...kam.steps, ...ours.steps].map(stepRow))}\n\n${mdTable(SUMMARY_HEADERS, s.rows)}\n\n` +
-    `${s.lines.join('\n\n')}\n\n${durationS} s per step, ${holdMs} ms call hold, steps alternate Kamailio / ours at each rate.`;
-  console.log(writeResults('compare', command, { durationS, holdMs, kamailio: kam, ours, summary: s.data }, md).slice(2).join('\n'));
+  const [kam, ...ours] = res as [SweepOutcome, ...SweepOutcome[]];
+  // one of our configs: its column is 'sipshard'; several (--workers 1,0): each by its target name
+  const summaries = ours.map((r) => summarize(r, kam, 'calls/s', 'CPU s/1000 calls', ours.length > 1 ? r.target : 'sipshard'));
+  console.log(`\n${summaries.map((s) => s.lines.join('\n')).join('\n\n')}`);
+  const md = `${mdTable(STEP_HEADERS, res.flatMap((r) => r.steps).map(stepRow))}\n\n` +
+    summaries.map((s, i) => `${mdTable(summaryHeaders(ours.length > 1 ? ours[i]!.target : undefined), s.rows)}\n\n${s.lines.join('\n\n')}\n\n`).join('') +
+    `${durationS} s per step, ${holdMs} ms call hold, steps alternate Kamailio / ours at each rate.`;
+  const variants = ours.length > 1 ? { variants: ours.map((r, i) => ({ ours: r, summary: summaries[i]!.data })) } : {};
+  console.log(writeResults('compare', command, { durationS, holdMs, kamailio: kam, ours: ours[0], summary: summaries[0]!.data, ...variants }, md).slice(2).join('\n'));
 } finally {
   for (const t of targets) await t.stop();
   await killAll();

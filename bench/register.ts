@@ -5,10 +5,10 @@
 import { rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { killAll, stopChildrenOnSignal } from './lib/child.js';
-import { summarize, SUMMARY_HEADERS } from './lib/compare-summary.js';
+import { summarize, summaryHeaders } from './lib/compare-summary.js';
 import { availableTargets, startKamailio } from './lib/kamailio.js';
 import { freeUdpPort } from './lib/net.js';
-import { OUR_PROXY_ARGS, OUR_PROXY_USAGE, ourProxyOptions, startOurProxy } from './lib/proxy.js';
+import { OUR_PROXY_ARGS, OUR_PROXY_USAGE, ourProxyVariants, startOurProxy } from './lib/proxy.js';
 import { mdTable, writeResults } from './lib/results.js';
 import { registerSpec, writeUsersCsv } from './lib/specs.js';
 import { runStep } from './lib/load-step.js';
@@ -35,7 +35,7 @@ const { values: o } = parseBenchArgs(USAGE, {
   },
 });
 // read before any target starts: a bad --set is one line and exit 2
-const ourOptions = orUsage(USAGE, () => ourProxyOptions(o));
+const ourVariants = orUsage(USAGE, () => ourProxyVariants(o));
 const statefulRegister = orUsage(USAGE, () => oneOf('--kamailio-register', o['kamailio-register'], KAMAILIO_REGISTER)) === 'stateful';
 const users = benchUsers(Number(o.users));
 const contacts = Number(o.contacts);
@@ -61,7 +61,7 @@ const targets: Target[] = [];
 try {
   for (const w of wanted) {
     if (w === 'kamailio') targets.push(await startKamailio({ uasPort, users, statefulRegister, maxMs: 60 * 60 * 1000 }));
-    else if (w === 'ours') targets.push(await startOurProxy({ ...ourOptions, uasPort, users, algorithms: ['MD5'], maxMs: 60 * 60 * 1000 }));
+    else if (w === 'ours') for (const v of ourVariants) targets.push(await startOurProxy({ ...v, uasPort, users, algorithms: ['MD5'], maxMs: 60 * 60 * 1000 }));
   }
   // AORs of several contacts (a user with a desk phone, a softphone, a mobile...): before the
   // sweep every user registers once from each of contacts - 1 other ports; the sweep's steps then
@@ -76,18 +76,22 @@ try {
   const res = await sweep(targets, parseRates(o.rates), (rate) => registerSpec(rate, durationS, usersCsv, uacPort), { repeat, refine });
   let md = mdTable(STEP_HEADERS, res.flatMap((r) => r.steps).map(stepRow));
   for (const r of res) console.log(`${r.target}: highest sustainable rate ${bestText(r, 'registrations/s')}`);
-  let summary: Record<string, number> | undefined;
-  const ours = res.find((r) => r.target.startsWith('sipshard'));
+  const summaries: Array<Record<string, number>> = [];
+  const ours = res.filter((r) => r.target.startsWith('sipshard'));
   const kam = res.find((r) => r.target.startsWith('kamailio'));
-  if (ours !== undefined && kam !== undefined) {
-    const s = summarize(ours, kam, 'registrations/s', 'CPU s/1000 registrations');
-    console.log(s.lines.join('\n'));
-    md += `\n\n${mdTable(SUMMARY_HEADERS, s.rows)}\n\n${s.lines.join('\n\n')}`;
-    summary = s.data;
+  if (kam !== undefined) {
+    // one of our configs: its column is 'sipshard'; several (--workers 1,0): each by its target name
+    for (const r of ours) {
+      const name = ours.length > 1 ? r.target : undefined;
+      const s = summarize(r, kam, 'registrations/s', 'CPU s/1000 registrations', name);
+      console.log(s.lines.join('\n'));
+      md += `\n\n${mdTable(summaryHeaders(name), s.rows)}\n\n${s.lines.join('\n\n')}`;
+      summaries.push(s.data);
+    }
   }
   md += `\n\n${users.length} users${contacts > 1 ? ` of ${contacts} contacts each (the steps refresh one)` : ''}, MD5 digest with qop=auth on both, ${durationS} s per step; one registration = ` +
     'REGISTER, 401, REGISTER with credentials, 200.';
-  console.log(writeResults('register', command, { users: users.length, durationS, sweeps: res, summary }, md).slice(2).join('\n'));
+  console.log(writeResults('register', command, { users: users.length, durationS, sweeps: res, summary: summaries[0], ...(summaries.length > 1 ? { summaries } : {}) }, md).slice(2).join('\n'));
 } finally {
   for (const t of targets) await t.stop();
   await killAll();

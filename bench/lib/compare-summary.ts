@@ -7,9 +7,12 @@ import type { StepResult } from './load-step.js';
 import { fmt, type Cell } from './results.js';
 import { bestText, latencyCell, type SweepOutcome } from './sweep.js';
 
-export const SUMMARY_HEADERS = ['', 'sipshard', 'kamailio', 'ratio ours/kamailio'];
+/** The summary table's headers; `oursName` names our column (a run of several of our configs names each). */
+export function summaryHeaders(oursName = 'sipshard'): string[] {
+  return ['', oursName, 'kamailio', 'ratio ours/kamailio'];
+}
 
-export function summarize(ours: SweepOutcome, kam: SweepOutcome, rateUnit: string, cpuUnit: string):
+export function summarize(ours: SweepOutcome, kam: SweepOutcome, rateUnit: string, cpuUnit: string, oursName = 'sipshard'):
   { rows: Cell[][]; lines: string[]; data: Record<string, number> } {
   // CPU is compared at a rate of the --rates list both ran (--refine's rates differ per target)
   const common = Math.min(ours.gridBest, kam.gridBest);
@@ -27,7 +30,7 @@ export function summarize(ours: SweepOutcome, kam: SweepOutcome, rateUnit: strin
   const rateRatio = (): string => (ours.atTopRate && kam.atTopRate ? 'n/a (both passed every rate)'
     : ours.best === 0 && kam.best === 0 ? '-'
       : kam.best === 0 ? `> ${fmt(ours.best / lowest, 2)} (kamailio sustained no rate tried)`
-        : ours.best === 0 ? `< ${fmt(lowest / kam.best, 2)} (sipshard sustained no rate tried)`
+        : ours.best === 0 ? `< ${fmt(lowest / kam.best, 2)} (${oursName} sustained no rate tried)`
           : `${kam.atTopRate ? '<= ' : ours.atTopRate ? '>= ' : ''}${ratio(ours.best, kam.best)}`);
   const ratio = (x: number | undefined, y: number | undefined): string => (x !== undefined && y !== undefined && y > 0 ? fmt(x / y, 2) : '-');
   const split = per1000Split(a);
@@ -40,11 +43,11 @@ export function summarize(ours: SweepOutcome, kam: SweepOutcome, rateUnit: strin
     [`memory MB at ${common}/s (ours VmHWM, Kamailio sum of PSS)`, fmt(a?.memMb ?? NaN, 0), fmt(b?.memMb ?? NaN, 0), ratio(a?.memMb, b?.memMb)],
   ];
   const lines = [
-    `highest sustainable rate: sipshard ${bestIn(ours)}, kamailio ${bestIn(kam)} ` +
+    `highest sustainable rate: ${oursName} ${bestIn(ours)}, kamailio ${bestIn(kam)} ` +
       `(ratio ours/kamailio ${rateRatio()}; '>=' marks a target that passed the highest rate tried)`,
     ...(common === 0 ? [`${cpuUnit}: not compared, no rate tried was sustained by both (try lower --rates)`] : [
-      `${cpuUnit} at ${common}/s: sipshard ${cpuCell(oursRuns, a)}, kamailio ${cpuCell(kamRuns, b)} (ratio ours/kamailio ${ratio(a?.cpuPer1000, b?.cpuPer1000)})`,
-      `sipshard ${cpuUnit} at ${common}/s by thread, main / shards / other: ${splitText}`,
+      `${cpuUnit} at ${common}/s: ${oursName} ${cpuCell(oursRuns, a)}, kamailio ${cpuCell(kamRuns, b)} (ratio ours/kamailio ${ratio(a?.cpuPer1000, b?.cpuPer1000)})`,
+      `${oursName} ${cpuUnit} at ${common}/s by thread, main / shards / other: ${splitText}`,
     ]),
   ];
   if (common === 0) rows.splice(1, rows.length - 1, [`${cpuUnit}`, 'not compared: no rate tried was sustained by both', '', '']);

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { parseArgs } from 'node:util';
 import { resolveWorkerCount } from '../../lib/config/load-config.js';
+import { MAX_WORKERS } from '../../lib/config/limits.js';
 import type { FsyncPolicy } from '../../lib/persist/journal.js';
 import { PROXY_NODE_FLAGS } from '../../lib/node-flags.js';
 import { oneOf } from './args.js';
@@ -67,16 +68,30 @@ export type OurProxyArgValues = Partial<ReturnType<typeof parseArgs<{ options: t
 /** Their usage lines, for the scripts' --help. */
 export const OUR_PROXY_USAGE = `our proxy:
   [--workers N]  (default: the proxy's 'auto', CPUs less one: ${OUR_PROXY_ARGS.workers.default} here)
+                 (0: the shard on the main thread; compare.js and register.js take a list, --workers 1,0: a target per count, alternating)
   [--cpu-prof DIR]  (V8 CPU profiles of its threads, written when it stops)
   [--young-generation-mb N] [--stateless-challenge] [--udp-batch-send on|off]
   [--journal always|interval|never]  (the location journal on, as in the default config, with this fsync; default: in memory)
   [--node-flags='--max-semi-space-size=8 ...'] [--set shard.batchMax=128 ...]  (any config setting, repeatable)`;
 
-/** OurProxyOptions from those options' values. */
-export function ourProxyOptions(v: OurProxyArgValues): Pick<OurProxyOptions, 'workers' | 'cpuProfDir' | 'youngGenerationMb' | 'statelessChallenge' | 'nodeFlags' | 'udpBatchSend' | 'journal' | 'settings'> {
+type OurArgOptions = Pick<OurProxyOptions, 'workers' | 'cpuProfDir' | 'youngGenerationMb' | 'statelessChallenge' | 'nodeFlags' | 'udpBatchSend' | 'journal' | 'settings'>;
+
+/** `--workers`: one count, or a comma-separated list of them (distinct, in the order given). */
+export function parseWorkerCounts(text: string): number[] {
+  const counts = text.split(',').map((c) => c.trim());
+  if (counts.some((c) => !/^\d+$/.test(c) || Number(c) > MAX_WORKERS)) {
+    throw new Error(`--workers: got "${text}", allowed: an integer 0..${MAX_WORKERS} (0: the shard on the main thread), or for compare.js and register.js a comma-separated list of them`);
+  }
+  return [...new Set(counts.map(Number))];
+}
+
+/** OurProxyOptions from those options' values; `--workers` must be one count here. */
+export function ourProxyOptions(v: OurProxyArgValues): OurArgOptions {
   const journal = v.journal === undefined ? undefined : oneOf('--journal', v.journal, JOURNAL_POLICIES);
+  const workers = parseWorkerCounts(v.workers ?? OUR_PROXY_ARGS.workers.default);
+  if (workers.length > 1) throw new Error(`--workers: got "${v.workers}", one count here (compare.js and register.js take a list, a target per count)`);
   return {
-    workers: Number(v.workers ?? OUR_PROXY_ARGS.workers.default),
+    workers: workers[0]!,
     cpuProfDir: v['cpu-prof'],
     youngGenerationMb: v['young-generation-mb'] === undefined ? undefined : Number(v['young-generation-mb']),
     statelessChallenge: v['stateless-challenge'] === true,
@@ -85,6 +100,11 @@ export function ourProxyOptions(v: OurProxyArgValues): Pick<OurProxyOptions, 'wo
     journal,
     settings: (v.set ?? []).map(parseSetting),
   };
+}
+
+/** One set of our proxy's options per count of `--workers` (compare.js and register.js run each as a target). */
+export function ourProxyVariants(v: OurProxyArgValues): OurArgOptions[] {
+  return parseWorkerCounts(v.workers ?? OUR_PROXY_ARGS.workers.default).map((w) => ourProxyOptions({ ...v, workers: String(w) }));
 }
 
 /** `a.b.c=value`: the value as JSON when it parses (numbers, booleans, arrays), else the text. */

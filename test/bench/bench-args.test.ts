@@ -4,7 +4,7 @@
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { ourBenchConfig, ourProxyOptions, parseSetting, type OurProxyArgValues } from '../../bench/lib/proxy.js';
+import { ourBenchConfig, ourProxyOptions, ourProxyVariants, parseSetting, type OurProxyArgValues } from '../../bench/lib/proxy.js';
 
 const dist = join(import.meta.dirname, '..', '..', 'dist', 'bench');
 const run = (script: string, ...args: string[]): { status: number | null; out: string; err: string } => {
@@ -132,4 +132,22 @@ t.test('npm run fuzz: usage, and a wrong command line exits 2 before any fuzzing
     t.notMatch(r.err, /\n\s+at /, 'no stack trace');
     t.equal(r.out, '', 'nothing fuzzed');
   }
+});
+
+t.test('--workers: one count for calls.js, a list for compare.js and register.js; a bad count exits 2', async (t) => {
+  const list = run('calls.js', '--workers', '0,1');
+  t.equal(list.status, 2);
+  t.match(list.err, /^--workers: got "0,1", one count here \(compare\.js and register\.js take a list/);
+  for (const script of ['calls.js', 'compare.js', 'register.js']) {
+    const bad = run(script, '--workers', '1,x');
+    t.equal(bad.status, 2, `${script}: --workers 1,x`);
+    t.match(bad.err, /^--workers: got "1,x", allowed: an integer 0\.\.64 \(0: the shard on the main thread\)/);
+    t.match(run(script, '--help').out, /--workers 1,0: a target per count/, `${script} documents the list`);
+  }
+});
+
+t.test('ourProxyVariants: one set of options per count, in the order given, each count once', async (t) => {
+  const v = ourProxyVariants({ workers: '1, 0,1', set: ['shard.batchMax=128'] });
+  t.same(v.map((o) => o.workers), [1, 0]);
+  t.same(v.map((o) => o.settings), [[['shard.batchMax', 128]], [['shard.batchMax', 128]]], 'the other options go to each');
 });

@@ -1,7 +1,7 @@
 // bench:compare / bench:register summaries give our CPU per 1,000 at the common rate split by
 // thread group (bench/lib/compare-summary.ts), from the steps' cpuSplitS.
 import t from 'tap';
-import { summarize } from '../../bench/lib/compare-summary.js';
+import { summarize, summaryHeaders } from '../../bench/lib/compare-summary.js';
 import type { StepResult } from '../../bench/lib/load-step.js';
 import type { SweepOutcome } from '../../bench/lib/sweep.js';
 import { stepRow, STEP_HEADERS } from '../../bench/lib/sweep.js';
@@ -43,4 +43,13 @@ t.test('a target that failed the lowest rate tried: "none", a bounded rate ratio
   t.match(s.lines[0], /^highest sustainable rate: sipshard 4500 calls\/s, kamailio none \(failed 4000 calls\/s\) /);
   const mirrored = summarize(sweep('sipshard', [failed('sipshard', 4000)], 0), sweep('kamailio', [step('kamailio', 4000), step('kamailio', 5000)], 5000), 'calls/s', 'CPU s/1000 calls');
   t.equal(mirrored.rows[0]![3], '< 0.80 (sipshard sustained no rate tried)');
+});
+
+t.test('a summary for one of several of our configs names it in its column and lines', async (t) => {
+  const name = 'sipshard (0 workers: shard on the main thread)';
+  const s = summarize(sweep(name, [step(name, 1000)], 1000), sweep('kamailio', [step('kamailio', 1000)], 1000), 'calls/s', 'CPU s/1000 calls', name);
+  t.same(summaryHeaders(name), ['', name, 'kamailio', 'ratio ours/kamailio']);
+  t.match(s.lines[0], `highest sustainable rate: ${name} 1000`);
+  t.match(s.lines[1], `CPU s/1000 calls at 1000/s: ${name} `);
+  t.notMatch(s.lines.join('\n'), /sipshard [^(]/, 'no line names the default column');
 });
