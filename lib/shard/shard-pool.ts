@@ -1,7 +1,8 @@
 // The main thread's side of the shards: a piscina pool running one long-lived task per thread,
 // each streaming batches over its own MessagePort; per-turn batching, in-flight accounting,
 // replacement of a shard whose thread dies, and the slots of a change of worker count (new shards
-// launched; removed shards kept running, *retiring*, until their pinned calls have left).
+// launched; removed shards kept running, *retiring*, until their pinned calls have left). With
+// `workers: 0` no pool: the one shard runs on the main thread behind the same outbox (inline-shard.ts).
 import { MessageChannel } from 'node:worker_threads';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -161,7 +162,7 @@ export class ShardPool {
       // after the answer's own items: what they queued for this shard goes in the same post
       outbox.acked(batch.n);
     });
-    this.pool!.run({ port: port2, init: this.opts.init(shardId), warmUp }, { transferList: [port2] }).then(
+    this.threadPool().run({ port: port2, init: this.opts.init(shardId), warmUp }, { transferList: [port2] }).then(
       () => undefined,
       (err: unknown) => {
         slot.dead = true;
@@ -202,8 +203,8 @@ export class ShardPool {
     return slot;
   }
 
-  /** The shard count cannot change while the shard runs on the main thread (`workers: 0`, restart-only). */
-  private get resizable(): Piscina {
+  /** The thread pool; throws while the shard runs on the main thread (`workers: 0` is restart-only). */
+  private threadPool(): Piscina {
     if (this.pool === undefined) throw createError('SIP_ERR_RESIZE_COUNT', 'workers: 0 (the shard on the main thread) cannot change while running; restart with the new count');
     return this.pool;
   }
@@ -214,7 +215,7 @@ export class ShardPool {
    * Returns the ids started.
    */
   prepare(count: number): number[] {
-    void this.resizable;
+    this.threadPool();
     const ids: number[] = [];
     for (let i = this.count; i < count; i++) if (this.slots[i] === undefined) ids.push(i);
     this.threadsFor(this.liveIds().length + ids.length);
@@ -228,7 +229,7 @@ export class ShardPool {
    * told every shard the new count first (lib/shard/resizer.ts).
    */
   resize(count: number): void {
-    void this.resizable;
+    this.threadPool();
     const before = this.count;
     this.count = count;
     const missing: number[] = [];
@@ -248,14 +249,14 @@ export class ShardPool {
 
   /** One thread per running shard plus the warm spare; piscina reads its options object live. */
   private threadsFor(shards: number): void {
-    const pool = this.resizable;
+    const pool = this.threadPool();
     pool.options.minThreads = shards + 1;
     pool.options.maxThreads = shards + 1;
   }
 
   /** After a grow the spare may be missing: a task that ends at once makes piscina start it. */
   private keepSpare(): void {
-    const pool = this.resizable;
+    const pool = this.threadPool();
     const missing = this.liveIds().length + 1 - pool.threads.length;
     for (let i = 0; i < missing; i++) pool.run({ warm: true }).catch(() => undefined);
   }
