@@ -10,7 +10,7 @@ import { OUR_PROXY_ARGS, OUR_PROXY_USAGE, ourProxyVariants, startOurProxy } from
 import { mdTable, writeResults } from './lib/results.js';
 import { callSpec } from './lib/specs.js';
 import { parseRates, parseRefine, parseRepeat, STEP_HEADERS, stepRow, sweep, type SweepOutcome } from './lib/sweep.js';
-import { summarize, summaryHeaders } from './lib/compare-summary.js';
+import { summarizeEach } from './lib/compare-summary.js';
 import type { Target } from './lib/target.js';
 import { orUsage, parseBenchArgs } from './lib/args.js';
 
@@ -47,11 +47,10 @@ try {
   for (const v of ourVariants) targets.push(await startOurProxy({ ...v, uasPort, maxMs: 60 * 60 * 1000 }));
   const res = await sweep(targets, parseRates(o.rates), (rate) => callSpec(rate, durationS, holdMs, uasPort), { repeat, refine });
   const [kam, ...ours] = res as [SweepOutcome, ...SweepOutcome[]];
-  // one of our configs: its column is 'sipshard'; several (--workers 1,0): each by its target name
-  const summaries = ours.map((r) => summarize(r, kam, 'calls/s', 'CPU s/1000 calls', ours.length > 1 ? r.target : 'sipshard'));
+  const summaries = summarizeEach(ours, kam, 'calls/s', 'CPU s/1000 calls');
   console.log(`\n${summaries.map((s) => s.lines.join('\n')).join('\n\n')}`);
   const md = `${mdTable(STEP_HEADERS, res.flatMap((r) => r.steps).map(stepRow))}\n\n` +
-    summaries.map((s, i) => `${mdTable(summaryHeaders(ours.length > 1 ? ours[i]!.target : undefined), s.rows)}\n\n${s.lines.join('\n\n')}\n\n`).join('') +
+    summaries.map((s) => `${s.markdown}\n\n`).join('') +
     `${durationS} s per step, ${holdMs} ms call hold, steps alternate Kamailio / ours at each rate.`;
   const variants = ours.length > 1 ? { variants: ours.map((r, i) => ({ ours: r, summary: summaries[i]!.data })) } : {};
   console.log(writeResults('compare', command, { durationS, holdMs, kamailio: kam, ours: ours[0], summary: summaries[0]!.data, ...variants }, md).slice(2).join('\n'));

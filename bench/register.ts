@@ -5,7 +5,7 @@
 import { rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { killAll, stopChildrenOnSignal } from './lib/child.js';
-import { summarize, summaryHeaders } from './lib/compare-summary.js';
+import { summarizeEach } from './lib/compare-summary.js';
 import { availableTargets, startKamailio } from './lib/kamailio.js';
 import { freeUdpPort } from './lib/net.js';
 import { OUR_PROXY_ARGS, OUR_PROXY_USAGE, ourProxyVariants, startOurProxy } from './lib/proxy.js';
@@ -80,12 +80,9 @@ try {
   const ours = res.filter((r) => r.target.startsWith('sipshard'));
   const kam = res.find((r) => r.target.startsWith('kamailio'));
   if (kam !== undefined) {
-    // one of our configs: its column is 'sipshard'; several (--workers 1,0): each by its target name
-    for (const r of ours) {
-      const name = ours.length > 1 ? r.target : undefined;
-      const s = summarize(r, kam, 'registrations/s', 'CPU s/1000 registrations', name);
+    for (const s of summarizeEach(ours, kam, 'registrations/s', 'CPU s/1000 registrations')) {
       console.log(s.lines.join('\n'));
-      md += `\n\n${mdTable(summaryHeaders(name), s.rows)}\n\n${s.lines.join('\n\n')}`;
+      md += `\n\n${s.markdown}`;
       summaries.push(s.data);
     }
   }

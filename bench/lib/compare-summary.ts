@@ -4,7 +4,7 @@
 // With repeated runs of a rate (--repeat), each figure is the median run's, with the range beside it.
 import type { CpuSplit } from './proc.js';
 import type { StepResult } from './load-step.js';
-import { fmt, type Cell } from './results.js';
+import { fmt, mdTable, type Cell } from './results.js';
 import { bestText, latencyCell, type SweepOutcome } from './sweep.js';
 
 /** The summary table's headers; `oursName` names our column (a run of several of our configs names each). */
@@ -57,6 +57,19 @@ export function summarize(ours: SweepOutcome, kam: SweepOutcome, rateUnit: strin
       oursCpuPer1000: a?.cpuPer1000 ?? NaN, kamailioCpuPer1000: b?.cpuPer1000 ?? NaN,
       ...(split === undefined ? {} : { oursMainPer1000: split.main, oursShardsPer1000: split.shards, oursOtherPer1000: split.other }) },
   };
+}
+
+/**
+ * Each of our sweeps against Kamailio's, as printed lines, JSON figures and a markdown table with
+ * its lines: one config's column is 'sipshard'; several (--workers 1,0) are each named by their target.
+ */
+export function summarizeEach(ours: readonly SweepOutcome[], kam: SweepOutcome, rateUnit: string, cpuUnit: string):
+  Array<{ lines: string[]; data: Record<string, number>; markdown: string }> {
+  return ours.map((r) => {
+    const name = ours.length > 1 ? r.target : undefined;
+    const s = summarize(r, kam, rateUnit, cpuUnit, name);
+    return { lines: s.lines, data: s.data, markdown: `${mdTable(summaryHeaders(name), s.rows)}\n\n${s.lines.join('\n\n')}` };
+  });
 }
 
 /** A step's CPU split per 1000 successful calls (or registrations). */

@@ -87,11 +87,21 @@ export function parseWorkerCounts(text: string): number[] {
 
 /** OurProxyOptions from those options' values; `--workers` must be one count here. */
 export function ourProxyOptions(v: OurProxyArgValues): OurArgOptions {
-  const journal = v.journal === undefined ? undefined : oneOf('--journal', v.journal, JOURNAL_POLICIES);
   const workers = parseWorkerCounts(v.workers ?? OUR_PROXY_ARGS.workers.default);
   if (workers.length > 1) throw new Error(`--workers: got "${v.workers}", one count here (compare.js and register.js take a list, a target per count)`);
+  return optionsFor(v, workers[0]!);
+}
+
+/** One set of our proxy's options per count of `--workers` (compare.js and register.js run each as a target). */
+export function ourProxyVariants(v: OurProxyArgValues): OurArgOptions[] {
+  return parseWorkerCounts(v.workers ?? OUR_PROXY_ARGS.workers.default).map((w) => optionsFor(v, w));
+}
+
+/** The options' values for a proxy of `workers` worker threads. */
+function optionsFor(v: OurProxyArgValues, workers: number): OurArgOptions {
+  const journal = v.journal === undefined ? undefined : oneOf('--journal', v.journal, JOURNAL_POLICIES);
   return {
-    workers: workers[0]!,
+    workers,
     cpuProfDir: v['cpu-prof'],
     youngGenerationMb: v['young-generation-mb'] === undefined ? undefined : Number(v['young-generation-mb']),
     statelessChallenge: v['stateless-challenge'] === true,
@@ -100,11 +110,6 @@ export function ourProxyOptions(v: OurProxyArgValues): OurArgOptions {
     journal,
     settings: (v.set ?? []).map(parseSetting),
   };
-}
-
-/** One set of our proxy's options per count of `--workers` (compare.js and register.js run each as a target). */
-export function ourProxyVariants(v: OurProxyArgValues): OurArgOptions[] {
-  return parseWorkerCounts(v.workers ?? OUR_PROXY_ARGS.workers.default).map((w) => ourProxyOptions({ ...v, workers: String(w) }));
 }
 
 /** `a.b.c=value`: the value as JSON when it parses (numbers, booleans, arrays), else the text. */

@@ -2,11 +2,9 @@
 // instead of a MessagePort. Nothing crosses a thread, so nothing wakes one: at low and middling
 // call rates on a small machine that wake-up is most of what a call costs (bench/PERFORMANCE.md,
 // round 14); the price is one CPU for everything, sockets and SIP alike.
-import type { Logger } from '../log.js';
 import type { FromShardBatch, ShardInit, ToShard } from './channel.js';
-import { ShardRuntime } from './shard-runtime.js';
-import { warmUpShard } from './shard-warm-up.js';
-import { packSipAfterControl, shardSendData, shardSendTarget, SipRunWriter } from './sip-frames.js';
+import type { ShardRuntime } from './shard-runtime.js';
+import { startShardRuntime } from './shard-start.js';
 
 export class InlineShard {
   private readonly runtime: ShardRuntime;
@@ -17,20 +15,9 @@ export class InlineShard {
   /** batches whose handling threw (a worker thread would have died and been replaced) */
   errors = 0;
 
-  /** `onBatch`: the shard's answer, control items ahead of its sends, as a worker's arrives. */
-  constructor(init: ShardInit, warmUp: boolean, onBatch: (batch: FromShardBatch) => void, private readonly log: Logger) {
-    if (warmUp) {
-      const { warmUpCalls, warmUpRegistrations } = init.config.shard;
-      const warm = warmUpShard(init.config, init.shardId, warmUpCalls, 1000, warmUpRegistrations);
-      if (warm.error !== undefined) log.warn(warm, 'shard warm-up stopped early (the shard runs cold)');
-    }
-    // the same order and packing as a worker's posts (shard-port.ts): the main thread's onBatch
-    // relies on control items first, and sends a packed run with one sendmmsg
-    const writer = new SipRunWriter();
-    this.runtime = new ShardRuntime(init, (batch) => {
-      batch.out = packSipAfterControl(batch.out, shardSendData, shardSendTarget, writer, []);
-      onBatch(batch);
-    });
+  /** `onBatch`: the shard's answer, packed and ordered as a worker's arrives (shard-start.ts). */
+  constructor(init: ShardInit, warmUp: boolean, onBatch: (batch: FromShardBatch) => void) {
+    this.runtime = startShardRuntime(init, warmUp, onBatch);
   }
 
   /**
@@ -56,7 +43,7 @@ export class InlineShard {
       } catch (err) {
         // the thread is the proxy's own: keep it and the shard's state, drop this batch's rest
         this.errors++;
-        this.log.error({ err, shard: this.runtime.init.shardId }, 'shard on the main thread failed on a batch; its remaining messages are dropped (peers retransmit)');
+        this.runtime.log.error({ err }, 'shard on the main thread failed on a batch; its remaining messages are dropped (peers retransmit)');
       }
     }
   };

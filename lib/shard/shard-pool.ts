@@ -192,7 +192,7 @@ export class ShardPool {
     const shard = new InlineShard(this.opts.init(0), true, (batch) => {
       this.opts.onBatch(0, batch);
       slot!.outbox.acked(batch.n);
-    }, this.opts.log);
+    });
     const outbox = new ShardOutbox((items, _transfer, messages) => {
       handOver.batches++;
       handOver.messages += messages;

@@ -1,7 +1,7 @@
 // bench:compare / bench:register summaries give our CPU per 1,000 at the common rate split by
 // thread group (bench/lib/compare-summary.ts), from the steps' cpuSplitS.
 import t from 'tap';
-import { summarize, summaryHeaders } from '../../bench/lib/compare-summary.js';
+import { summarize, summarizeEach, summaryHeaders } from '../../bench/lib/compare-summary.js';
 import type { StepResult } from '../../bench/lib/load-step.js';
 import type { SweepOutcome } from '../../bench/lib/sweep.js';
 import { stepRow, STEP_HEADERS } from '../../bench/lib/sweep.js';
@@ -52,4 +52,15 @@ t.test('a summary for one of several of our configs names it in its column and l
   t.match(s.lines[0], `highest sustainable rate: ${name} 1000`);
   t.match(s.lines[1], `CPU s/1000 calls at 1000/s: ${name} `);
   t.notMatch(s.lines.join('\n'), /sipshard [^(]/, 'no line names the default column');
+});
+
+t.test('summarizeEach: one of our configs is the sipshard column, several are each named by their target', async (t) => {
+  const kam = sweep('kamailio', [step('kamailio', 1000)], 1000);
+  const [one] = summarizeEach([sweep('sipshard (1 workers)', [step('sipshard (1 workers)', 1000)], 1000)], kam, 'calls/s', 'CPU s/1000 calls');
+  t.match(one!.markdown, /^\|  \| sipshard \| kamailio \| ratio ours\/kamailio \|/);
+  t.match(one!.lines[0], /^highest sustainable rate: sipshard 1000/);
+  const names = ['sipshard (1 workers)', 'sipshard (0 workers: shard on the main thread)'];
+  const two = summarizeEach(names.map((n) => sweep(n, [step(n, 1000)], 1000)), kam, 'calls/s', 'CPU s/1000 calls');
+  t.same(two.map((s) => s.markdown.split('\n')[0]), names.map((n) => `|  | ${n} | kamailio | ratio ours/kamailio |`));
+  t.same(two.map((s) => s.data.oursCpuPer1000), [0.4, 0.4], 'each keeps its figures');
 });

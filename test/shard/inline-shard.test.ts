@@ -3,7 +3,6 @@
 // throws is counted and the shard goes on, the 'crash' hook is refused, a stopped shard ignores posts.
 import t from 'tap';
 import { randomBytes } from 'node:crypto';
-import { createLogger } from '../../lib/log.js';
 import type { FromShardBatch, ToShard } from '../../lib/shard/channel.js';
 import { InlineShard } from '../../lib/shard/inline-shard.js';
 import { forEachSip, type PackedSip } from '../../lib/shard/sip-frames.js';
@@ -32,7 +31,6 @@ function start(): { shard: InlineShard; answers: string[]; batches: FromShardBat
       batches.push(batch);
       for (const item of batch.out) if (item.t === 'sipb') forEachSip(item as PackedSip, (d) => answers.push(d.toString('latin1')));
     },
-    createLogger('silent'),
   );
   return { shard, answers, batches };
 }
