@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { parseArgs } from 'node:util';
-import { resolveWorkerCount } from '../../lib/config/load-config.js';
+import { packageRoot, resolveWorkerCount } from '../../lib/config/load-config.js';
 import { MAX_WORKERS } from '../../lib/config/limits.js';
 import type { FsyncPolicy } from '../../lib/persist/journal.js';
 import { PROXY_NODE_FLAGS } from '../../lib/node-flags.js';
@@ -18,7 +18,9 @@ import { freeUdpPort, waitForSip } from './net.js';
 import { peakRssKb, rssKb, threadCpu } from './proc.js';
 import type { BenchUser, Target } from './target.js';
 
-const CLI = fileURLToPath(new URL('../../lib/cli.js', import.meta.url)); // dist/lib/cli.js
+// dist/lib/cli.js of the same build when the benches run; from the TypeScript sources (a test that
+// starts the bench's proxy), the package's dist/ (as shardWorkerFile does for the shard entry)
+const CLI = import.meta.url.endsWith('.ts') ? join(packageRoot(), 'dist', 'lib', 'cli.js') : fileURLToPath(new URL('../../lib/cli.js', import.meta.url));
 
 export interface OurProxyOptions {
   workers: number;

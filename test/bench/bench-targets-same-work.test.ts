@@ -1,7 +1,7 @@
 // The two targets bench:compare and bench:register measure must do the same work per call and per
-// registration, or the ratios mean nothing. Each is started as the benches start it (our proxy from
-// ourBenchConfig, Kamailio from bench/kamailio/kamailio.cfg through startKamailio) and given the
-// same messages by hand, the same assertions for both:
+// registration, or the ratios mean nothing. Each is started by the benches' own launcher (our
+// proxy by startOurProxy on ourBenchConfig, Kamailio by startKamailio on
+// bench/kamailio/kamailio.cfg) and given the same messages by hand, the same assertions for both:
 // - an INVITE to the static route '9' is relayed statefully (100 Trying back, a retransmission
 //   absorbed, our Via on top, Max-Forwards down by one, the '9' stripped, Record-Route with lr);
 // - a BYE sent by Request-URI without a Route (as sipp's built-in uac sends it) still reaches the
@@ -9,46 +9,24 @@
 // - a REGISTER is challenged (MD5, qop=auth) and, answered, bound: the 200 lists the contact.
 // Kamailio is a bench tool: without it its half skips, except under CI=true (.ci/run installs it).
 import t, { type Test } from 'tap';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { kamailioInstalled, KAMAILIO, startKamailio } from '../../bench/lib/kamailio.js';
-import { freeUdpPort } from '../../bench/lib/net.js';
-import { ourBenchConfig } from '../../bench/lib/proxy.js';
+import { startOurProxy } from '../../bench/lib/proxy.js';
+import type { Target } from '../../bench/lib/target.js';
 import { answerChallenge } from '../../lib/sip/digest.js';
-import { startChildProxy, UdpPeer } from '../helpers/child-proxy.js';
+import { UdpPeer } from '../helpers/child-proxy.js';
 import { answerCalls, callerRequest, header } from '../helpers/raw-calls.js';
 
 t.setTimeout(90_000);
 
 const USER = { username: 'u0001', password: 'pw-u0001' };
 
-interface Running { port: number; stop(): Promise<void> }
+/** A target as the benches start it, its callee (the static route's UAS) on `uasPort`. */
+type StartTarget = (uasPort: number) => Promise<Target>;
 
-/** Our proxy on the config the benches give it (info logs only so the test learns it started). */
-async function startOurs(uasPort: number): Promise<Running> {
-  const dir = mkdtempSync(join(tmpdir(), 'bench-same-work-'));
-  const port = await freeUdpPort();
-  const config = ourBenchConfig({ workers: 1, uasPort, users: [USER], maxMs: 60_000, settings: [['log.level', 'info']] }, dir, port);
-  const path = join(dir, 'bench.json');
-  writeFileSync(path, JSON.stringify(config));
-  const proxy = await startChildProxy(path);
-  return {
-    port: proxy.udpPort,
-    stop: async () => {
-      proxy.child.kill('SIGKILL');
-      await proxy.exited;
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
+const startOurs: StartTarget = (uasPort) => startOurProxy({ workers: 1, uasPort, users: [USER], maxMs: 60_000 });
+const startTheirs: StartTarget = (uasPort) => startKamailio({ uasPort, users: [USER], maxMs: 60_000 });
 
-async function startTheirs(uasPort: number): Promise<Running> {
-  const k = await startKamailio({ uasPort, users: [USER], maxMs: 60_000 });
-  return { port: k.port, stop: () => k.stop() };
-}
-
-async function sameWork(t: Test, start: (uasPort: number) => Promise<Running>): Promise<void> {
+async function sameWork(t: Test, start: StartTarget): Promise<void> {
   const caller = await UdpPeer.open();
   const callee = await UdpPeer.open();
   const target = await start(callee.port);
