@@ -9,7 +9,7 @@ import { freeUdpPort } from './lib/net.js';
 import { OUR_PROXY_ARGS, OUR_PROXY_USAGE, ourProxyVariants, startOurProxy } from './lib/proxy.js';
 import { mdTable, writeResults } from './lib/results.js';
 import { callSpec } from './lib/specs.js';
-import { parseRates, parseRefine, parseRepeat, STEP_HEADERS, stepRow, sweep, type SweepOutcome } from './lib/sweep.js';
+import { parseRates, parseRefine, parseRepeat, STEP_HEADERS, stepRow, sweep, type SweepOutcome, STEP_ARGS } from './lib/sweep.js';
 import { summarizeEach } from './lib/compare-summary.js';
 import type { Target } from './lib/target.js';
 import { orUsage, parseBenchArgs } from './lib/args.js';
@@ -20,8 +20,7 @@ ${OUR_PROXY_USAGE}`;
 const { values: o } = parseBenchArgs(USAGE, {
   options: {
     ...OUR_PROXY_ARGS,
-    duration: { type: 'string', default: '10' },
-    repeat: { type: 'string', default: '1' },
+    ...STEP_ARGS,
     refine: { type: 'string', default: '0' },
     hold: { type: 'string', default: '1000' },
     rates: { type: 'string', default: '200,400,800,1200,1600,2000,2500,3000,3500' },

@@ -12,7 +12,7 @@ import { OUR_PROXY_ARGS, OUR_PROXY_USAGE, ourProxyVariants, startOurProxy } from
 import { mdTable, writeResults } from './lib/results.js';
 import { registerSpec, writeUsersCsv } from './lib/specs.js';
 import { runStep } from './lib/load-step.js';
-import { bestText, parseRates, parseRefine, parseRepeat, STEP_HEADERS, stepLine, stepRow, sweep } from './lib/sweep.js';
+import { bestText, parseRates, parseRefine, parseRepeat, STEP_HEADERS, stepLine, stepRow, sweep, STEP_ARGS } from './lib/sweep.js';
 import { benchUsers, type Target } from './lib/target.js';
 import { oneOf, orUsage, parseBenchArgs } from './lib/args.js';
 
@@ -26,8 +26,7 @@ const { values: o } = parseBenchArgs(USAGE, {
     users: { type: 'string', default: '1000' },
     contacts: { type: 'string', default: '1' },
     ...OUR_PROXY_ARGS,
-    duration: { type: 'string', default: '10' },
-    repeat: { type: 'string', default: '1' },
+    ...STEP_ARGS,
     refine: { type: 'string', default: '0' },
     rates: { type: 'string', default: '500,1000,1500,2000,2500,3000,4000,5000,6000' },
     targets: { type: 'string', default: 'kamailio,ours' },

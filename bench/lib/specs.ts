@@ -39,3 +39,16 @@ export function registerSpec(rate: number, durationS: number, usersCsv: string, 
     uacPort,
   };
 }
+
+const ECHO_XML = fileURLToPath(new URL('../../../bench/sipp/echo.xml', import.meta.url));
+
+/** Two REGISTERs each answered by an echo server (bench/floor.ts): a registration's datagrams without its SIP work. */
+export function echoSpec(rate: number, durationS: number, uacPort: number): StepSpec {
+  return {
+    rate, durationS, messagesPerCall: 2,
+    uacArgs: ['-sf', ECHO_XML],
+    tailS: 5,
+    limit: Math.max(1000, rate * 5),
+    uacPort,
+  };
+}

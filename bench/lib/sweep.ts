@@ -22,6 +22,14 @@ export interface SweepOutcome {
   atTopRate: boolean;
 }
 
+/** The step options of the benches that run targets side by side at a list of rates (parseArgs form). */
+export const STEP_ARGS = {
+  /** seconds of sipp load per step */
+  duration: { type: 'string', default: '10' },
+  /** runs of each rate (parseRepeat) */
+  repeat: { type: 'string', default: '1' },
+} as const;
+
 /** --repeat's value: a whole number of runs per rate, 1 or more (exits with a message otherwise). */
 export function parseRepeat(s: string): number {
   return wholeNumberOption('--repeat', s, 1, 20, 'runs of each rate');

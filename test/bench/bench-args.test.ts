@@ -13,7 +13,7 @@ const run = (script: string, ...args: string[]): { status: number | null; out: s
 };
 
 t.test('--help prints the usage with our proxy options and exits 0', async (t) => {
-  for (const script of ['calls.js', 'compare.js', 'register.js', 'memory.js']) {
+  for (const script of ['calls.js', 'compare.js', 'register.js', 'memory.js', 'floor.js']) {
     const r = run(script, '--help');
     t.equal(r.status, 0, script);
     t.match(r.out, new RegExp(`^node dist/bench/${script.replace('.', '\\.')} `), `${script} usage first`);
@@ -38,12 +38,15 @@ t.test('an unknown option or a bad positional argument: one line and the usage, 
   t.equal(rep.status, 2, 'memory.js: a bad --repeat exits 2 before anything starts');
   t.match(rep.err, /^--repeat: got "0", allowed: a whole number 1\.\.20/);
   t.match(run('memory.js', '--help').out, /\[--repeat 1\]/, 'memory.js lists --repeat');
-  for (const script of ['calls.js', 'compare.js', 'register.js']) {
+  for (const script of ['calls.js', 'compare.js', 'register.js', 'floor.js']) {
     const s = run(script, '--set', '=1');
     t.equal(s.status, 2, `${script}: a bad --set exits 2 before anything starts`);
     t.match(s.err, /^--set =1: expected path=value/);
     t.notMatch(s.err, /\n\s+at /, `${script}: no stack trace`);
   }
+  const tg = run('floor.js', '--targets', 'c,kamailo');
+  t.equal(tg.status, 2, 'floor.js: an unknown target exits 2 before anything starts');
+  t.match(tg.err, /^--targets: unknown kamailo; allowed: c, node-ours, node-dgram, kamailio, ours/);
   const p = run('shard-flow.js', 'many');
   t.equal(p.status, 2);
   t.match(p.err, /argument 1 must be a non-negative number, got 'many'/);
