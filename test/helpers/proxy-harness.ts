@@ -30,13 +30,30 @@ export function testConfig(overrides: ConfigOverrides = {}): Config {
   return validateConfig(merged, 'test config');
 }
 
+/**
+ * Stats asked until every shard answers. One ask waits 10 s; two test files starting proxies at
+ * once on a shared 2-CPU machine can take longer than that to boot and warm up their shards
+ * (shard.warmUp*), so a timed-out ask is asked again, up to a minute in all.
+ */
+async function shardsRunning(handle: ProxyHandle): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    try {
+      await handle.shardStats();
+      return;
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'SIP_ERR_SHARD' || Date.now() >= deadline) throw err;
+    }
+  }
+}
+
 export async function startTestProxy(overrides: ConfigOverrides = {}): Promise<ProxyHandle & { udpPort: number; tcpPort: number; tlsPort: number }> {
   const config = testConfig(overrides);
   const handle = await startProxy(config, createLogger(config.log.level));
   // shard threads boot after startProxy returns (their queue waits meanwhile): a stats round trip
   // tells they all run, so a peer's first request is not late enough to be retransmitted
   try {
-    await handle.shardStats();
+    await shardsRunning(handle);
   } catch (err) {
     await handle.close(); // a test that fails here must not leave sockets and threads behind
     throw err;
