@@ -8,15 +8,15 @@
 // Usage: --help.
 import { rmSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { killAll, sleep, stopChildrenOnSignal } from './lib/child.js';
+import { killAll, stopChildrenOnSignal } from './lib/child.js';
 import { buildCEcho, ECHO_KINDS, startEcho, type EchoKind } from './lib/echo-target.js';
 import { availableTargets, startKamailio } from './lib/kamailio.js';
-import { unsustainable, runStep, type StepResult } from './lib/load-step.js';
 import { freeUdpPort } from './lib/net.js';
 import { OUR_PROXY_ARGS, OUR_PROXY_USAGE, ourProxyVariants, startOurProxy } from './lib/proxy.js';
 import { fmt, mdTable, writeResults, type Cell } from './lib/results.js';
 import { echoSpec, registerSpec, writeUsersCsv } from './lib/specs.js';
-import { parseRates, parseRepeat, STEP_HEADERS, stepLine, stepRow, STEP_ARGS } from './lib/sweep.js';
+import { median } from './lib/stats.js';
+import { parseRates, parseRepeat, STEP_HEADERS, stepRow, STEP_ARGS, sweep } from './lib/sweep.js';
 import { benchUsers, type Target } from './lib/target.js';
 import { orUsage, parseBenchArgs } from './lib/args.js';
 
@@ -48,36 +48,30 @@ const rates = parseRates(o.rates);
 const users = benchUsers(Number(o.users));
 const command = `node dist/bench/floor.js ${process.argv.slice(2).join(' ')}`.trim();
 
-interface Entry { target: Target; registrar: boolean }
-
 stopChildrenOnSignal();
 const usersCsv = writeUsersCsv(users);
 const uasPort = await freeUdpPort(); // unused by REGISTER, but both configs name a route target
 const uacPort = await freeUdpPort(); // one Contact per user for the whole run (load-step.ts)
 const cEcho = wanted.includes('c') ? buildCEcho() : undefined;
 const maxMs = 60 * 60 * 1000;
-const entries: Entry[] = [];
+const targets: Target[] = [];
+/** the echo servers among them: sipp's echo.xml, the others (registrars) register-auth.xml */
+const echoes = new Set<Target>();
 try {
   for (const w of wanted) {
     if (w === 'c' && cEcho === undefined) continue;
-    if ((ECHO_KINDS as readonly string[]).includes(w)) entries.push({ target: await startEcho(w as EchoKind, maxMs, cEcho?.binary), registrar: false });
-    else if (w === 'kamailio') entries.push({ target: await startKamailio({ uasPort, users, maxMs }), registrar: true });
-    else for (const v of ourVariants) entries.push({ target: await startOurProxy({ ...v, uasPort, users, algorithms: ['MD5'], maxMs }), registrar: true });
+    if ((ECHO_KINDS as readonly string[]).includes(w)) {
+      const echo = await startEcho(w as EchoKind, maxMs, cEcho?.binary);
+      echoes.add(echo);
+      targets.push(echo);
+    } else if (w === 'kamailio') targets.push(await startKamailio({ uasPort, users, maxMs }));
+    else for (const v of ourVariants) targets.push(await startOurProxy({ ...v, uasPort, users, algorithms: ['MD5'], maxMs }));
   }
-  const steps: (StepResult & { verdict: string })[] = [];
-  for (const rate of rates) {
-    for (let round = 0; round < repeat; round++) {
-      for (const e of entries) {
-        const spec = e.registrar ? registerSpec(rate, durationS, usersCsv, uacPort) : echoSpec(rate, durationS, uacPort);
-        const r = await runStep(e.target, spec);
-        const verdict = unsustainable(r);
-        steps.push({ ...r, verdict: verdict === '' ? 'ok' : verdict });
-        console.log(stepLine(r) + (verdict === '' ? '' : `  NOT SUSTAINED: ${verdict}`));
-        await sleep(500);
-      }
-    }
-  }
-  const names = entries.map((e) => e.target.name);
+  // each target stops at its first unsustainable rate, as in the other sweeps
+  const res = await sweep(targets, rates, (rate, t) => (echoes.has(t) ? echoSpec(rate, durationS, uacPort) : registerSpec(rate, durationS, usersCsv, uacPort)),
+    { repeat, pauseMs: 500 });
+  const steps = res.flatMap((r) => r.steps);
+  const names = targets.map((t) => t.name);
   const summary = rates.map((rate) => {
     const cpu: Record<string, number> = {};
     for (const n of names) cpu[n] = median(steps.filter((s) => s.rate === rate && s.target === n && s.verdict === 'ok').map((s) => s.cpuPer1000));
@@ -93,16 +87,10 @@ try {
     `exchange; '-': not run or not sustained.\n\n${mdTable(STEP_HEADERS, steps.map(stepRow))}`;
   console.log(writeResults('floor', command, { durationS, repeat, users: users.length, steps, summary }, md).slice(2).join('\n'));
 } finally {
-  for (const e of entries) await e.target.stop();
+  for (const t of targets) await t.stop();
   await killAll();
   rmSync(dirname(usersCsv), { recursive: true, force: true });
   if (cEcho !== undefined) rmSync(cEcho.dir, { recursive: true, force: true });
-}
-
-function median(v: number[]): number {
-  if (v.length === 0) return NaN;
-  const s = [...v].sort((a, b) => a - b);
-  return s.length % 2 === 1 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 }
 
 /** Ratios to the C floor and each registrar's CPU above its own language's floor, where both ran. */

@@ -32,7 +32,7 @@ export function buildCEcho(): { binary: string; dir: string } | undefined {
   }
 }
 
-function asTarget(name: string, port: number, proc: Bounded, cleanup: () => void): Target {
+function asTarget(name: string, port: number, proc: Bounded): Target {
   return {
     name, port,
     cpuPids: () => [proc.pid],
@@ -40,7 +40,6 @@ function asTarget(name: string, port: number, proc: Bounded, cleanup: () => void
     currentMemoryKb: () => rssKb(proc.pid),
     async stop() {
       await proc.stop();
-      cleanup();
     },
   };
 }
@@ -63,5 +62,5 @@ export async function startEcho(kind: EchoKind, maxMs: number, cBinary?: string)
     await proc.stop();
     throw err;
   }
-  return asTarget(`echo ${kind}`, port, proc, () => undefined);
+  return asTarget(`echo ${kind}`, port, proc);
 }

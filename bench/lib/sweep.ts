@@ -79,12 +79,13 @@ export interface SweepOptions {
 }
 
 /**
+ * `spec` gives each target's step at a rate (bench:floor loads echo servers and registrars apart).
  * `repeat` runs each rate that many times (targets alternating within each round): a rate counts
  * as sustained only when every run of it was, and the summaries take the median of its runs.
  * `refine` bisection steps follow for each target that failed a rate, each of `repeat` runs, the
  * targets alternating.
  */
-export async function sweep(targets: readonly Target[], rates: readonly number[], spec: (rate: number) => StepSpec,
+export async function sweep(targets: readonly Target[], rates: readonly number[], spec: (rate: number, target: Target) => StepSpec,
   opts: SweepOptions = {}): Promise<SweepOutcome[]> {
   const { pauseMs = 5000, repeat = 1, refine = 0, run = runStep } = opts;
   const print = opts.print ?? ((line: string): void => { process.stdout.write(`${line}\n`); });
@@ -93,7 +94,7 @@ export async function sweep(targets: readonly Target[], rates: readonly number[]
   const all: SweepOutcome[] = targets.map((t) => ({ target: t.name, steps: [], best: 0, gridBest: 0, atTopRate: false }));
   /** one run of `rate` on target i; true when sustained */
   const step = async (i: number, rate: number): Promise<boolean> => {
-    const r = await run(targets[i]!, spec(rate));
+    const r = await run(targets[i]!, spec(rate, targets[i]!));
     const why = unsustainable(r);
     all[i]!.steps.push({ ...r, verdict: why === '' ? 'ok' : why });
     print(`${stepLine(r)}  ${why === '' ? 'ok' : `NOT sustainable: ${why}`}` +
