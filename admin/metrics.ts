@@ -51,6 +51,12 @@ export function renderMetrics(proxy: ProxyHandle, reports: readonly ShardStatsRe
   m.counter('sipshard_handover_batches_total', 'Batches (one postMessage each) the main thread handed to shards.', handOver.batches);
   m.counter('sipshard_handover_messages_total', 'SIP messages in those batches (divided by the batches: messages per hand-over).', handOver.messages);
   m.counter('sipshard_handover_holds_expired_total', 'Messages held for a busy shard that went on the 2 ms limit rather than with its answer (shard.postsInFlight).', handOver.holdsExpired);
+  const placement = proxy.placement;
+  if (placement !== undefined) {
+    m.gauge('sipshard_main_shard_budget_per_second', "shard.placement: load: new Call-IDs per second the main thread's shard may take now (it follows the main thread's utilization).", Math.round(placement.mainBudgetPerSecond));
+    m.counter('sipshard_calls_placed_total', 'shard.placement: load: new Call-IDs (requests that start work) placed, by where: main (the main thread\'s shard) or workers.',
+      [[{ on: 'main' }, placement.stats.placedOnMain], [{ on: 'workers' }, placement.stats.placedOnWorkers]]);
+  }
   const resize = proxy.resizeStats();
   m.counter('sipshard_worker_resizes_total', 'Changes of the worker count at run time.', resize.resizes);
   m.counter('sipshard_resize_dialogs_moved_total', 'Confirmed dialogs moved to another shard by changes of the worker count.', resize.dialogsMoved);

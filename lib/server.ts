@@ -20,6 +20,8 @@ import type { ConfigApplied, FromShardBatch, ShardStatsReport, ToShard } from '.
 import { DialogCheckpoints } from './shard/dialog-checkpoint.js';
 import { unregisterLines, waitForPending } from './shard/drain.js';
 import { callIdHash, jumpHash } from './shard/hash.js';
+import { CallPlacement, type PlacementOptions } from './shard/call-placement.js';
+import { MAIN_SHARD_ID } from './config/limits.js';
 import { isAckOfRefusal, isInitialInvite, isInvite, isNewWork, overloadResponse } from './shard/overload.js';
 import { RecentInvites } from './shard/recent-invites.js';
 import { OverloadControl, OverloadSampler } from './shard/overload-control.js';
@@ -56,6 +58,8 @@ export interface ProxyHandle {
   readonly mainStats: MainStats;
   /** whole-proxy overload control: shedding state and what it refused (lib/shard/overload-control.ts) */
   readonly overload: OverloadControl;
+  /** `shard.placement: load` with workers: the main thread's share of new Call-IDs and the counts placed */
+  readonly placement: CallPlacement | undefined;
   /** registration state of each line, up/down of each trunk, as their owning shards report them */
   peerStates(): PeerState[];
   /** peers in 100rel `auto` mode switched to disable (persisted), and the operator's reset of one */
@@ -79,9 +83,17 @@ export interface ProxyHandle {
   /** resizes done, dialogs moved, Call-IDs pinned to an old shard now */
   resizeStats(): ResizeStats;
   /** Graceful stop: refuse new INVITEs (503 + Retry-After), let open transactions finish up to
-   *  `deadlineMs` (default shard.drainSeconds), then close. Resolves with the transactions cut off. */
+   *  `deadlineMs` (default shard.drainSeconds), then close. Resolves with the transactions cut off (-1: unknown, no shard answered before the deadline). */
   shutdown(deadlineMs?: number): Promise<number>;
   close(): Promise<void>;
+}
+
+/** `shard.placement: load`: the main thread's target, and how long a Call-ID sent to a worker stays theirs. */
+function placementOptions(config: Config): PlacementOptions {
+  // an INVITE's CANCEL may come until Timer C, its retransmissions and the ACK of a non-2xx 64*T1
+  // after its final response; and a margin for a late message
+  const holdMs = config.proxy.timerCSeconds * 1000 + 64 * config.proxy.t1Ms + 5000;
+  return { busyTarget: config.shard.mainThreadBusy, holdMs, sampleMs: config.overload.sampleMs };
 }
 
 /** The source guard's limits from `security.*` (at start and on a reload). */
@@ -122,7 +134,7 @@ export async function startProxy(config: Config, log: Logger): Promise<ProxyHand
   const checkpoints = new DialogCheckpoints();
   const peerStates = new PeerStateTable();
   const rel100 = new Rel100Memory(location.journal, location.restored.get('rel100'));
-  // sized for MAX_WORKERS shards once, so a change of worker count keeps every count in place
+  // sized for every shard id once (SHARD_SLOTS), so a change of worker count keeps every count in place
   const trunkCalls = new SharedArrayBuffer(TrunkCalls.bytesFor(config.trunks.length));
 
   // plain refreshes reach the other shards only before their copy would expire (binding-fanout.ts)
@@ -178,6 +190,7 @@ export async function startProxy(config: Config, log: Logger): Promise<ProxyHand
 
   const pool = new ShardPool({
     workers,
+    mainShard: workers > 0 && config.shard.placement === 'load',
     batchMax: config.shard.batchMax,
     postsInFlight: config.shard.postsInFlight,
     youngGenerationMb: config.shard.youngGenerationMb,
@@ -191,7 +204,14 @@ export async function startProxy(config: Config, log: Logger): Promise<ProxyHand
       trunkCalls, peerStates: peerStates.snapshot(), rel100: rel100.list(), dialogs: checkpoints.forShard(shardId), nonceNotBefore: Date.now(),
     }),
   });
-  const requests = new ShardRequests(pool);
+  // questions go to the main thread's shard beside the workers too (stats, config, dialogs)
+  const requests = new ShardRequests({ liveIds: () => pool.shardIds(), dispatch: (id, item) => pool.dispatch(id, item) });
+  const placement = pool.hasMainShard ? new CallPlacement(placementOptions(config)) : undefined;
+  // a worker answers once its warm-up is over: only then may new calls go there
+  if (placement !== undefined) {
+    const ready = (): void => { placement.workersReady = true; };
+    requests.ask((id) => ({ t: 'stats', id }), pool.liveIds()).then(ready, ready);
+  }
 
   let { maxInFlight, retryAfterSeconds } = config.shard;
   const sources = new SourceTargets();
@@ -203,6 +223,7 @@ export async function startProxy(config: Config, log: Logger): Promise<ProxyHand
     if (shedding) log.warn(sample, 'overloaded: new requests get 503 (overload.*)');
     else log.info({ ...sample, shed503: overload.stats.shed503, shedDropped: overload.stats.shedDropped, admittedAnswers: overload.stats.admittedAnswers }, 'overload over: new requests accepted again');
   });
+  if (placement !== undefined) sampler.sampled = (s) => placement.adjust(s.elu);
   sampler.start(config.overload.sampleMs);
   /** until when an ACK may answer one of our stateless 503s (Timer H: 64*T1 after the last) */
   let refusalAcksUntil = 0;
@@ -264,6 +285,11 @@ export async function startProxy(config: Config, log: Logger): Promise<ProxyHand
     const callId = peekCallId(msg.data);
     if (callId === undefined) mainStats.noCallId++; // the shard answers 400 or drops it
     const hash = callIdHash(callId ?? '');
+    if (placement !== undefined && callId !== undefined && onMainShard(msg.data, callId, hash)) {
+      if (isInvite(msg.data)) recentInvites.add(hash);
+      pool.dispatchSip(MAIN_SHARD_ID, msg.data, sources.of(msg.transport, msg.remoteAddress, msg.remotePort, msg.connId));
+      return;
+    }
     let shard = jumpHash(hash, pool.size); // shardFor, with the hash kept for recentInvites
     // only while a resize settles: Call-IDs with live transactions stay on their old shard
     if (resizer.pinning && callId !== undefined) shard = resizer.pinOf(callId) ?? shard;
@@ -283,6 +309,15 @@ export async function startProxy(config: Config, log: Logger): Promise<ProxyHand
     }
     if (isInvite(msg.data)) recentInvites.add(hash);
     pool.dispatchSip(shard, msg.data, sources.of(msg.transport, msg.remoteAddress, msg.remotePort, msg.connId));
+  };
+
+  /**
+   * `shard.placement: load`: the main thread's shard has the Call-ID's state, or the message starts
+   * new work (no To tag; not an ACK or CANCEL, which follow their INVITE) and the load places it there.
+   */
+  const onMainShard = (data: Buffer, callId: string, hash: number): boolean => {
+    if (pool.mainShardOwns(callId)) return true;
+    return isNewWork(data) && placement!.placeOnMain(hash, Date.now());
   };
 
   const resizer: Resizer<InboundMessage> = new Resizer<InboundMessage>({
@@ -331,6 +366,7 @@ export async function startProxy(config: Config, log: Logger): Promise<ProxyHand
     location,
     mainStats,
     overload,
+    placement,
     peerStates: () => peerStates.snapshot(),
     rel100Learned: () => rel100.list(),
     resetRel100(peer: string): boolean {
@@ -372,6 +408,7 @@ export async function startProxy(config: Config, log: Logger): Promise<ProxyHand
       }
       ({ maxInFlight, retryAfterSeconds } = next.shard);
       overload.configure(next.overload);
+      placement?.configure(placementOptions(next));
       challenger = createStatelessChallenger(next, listeners, nonceSecret);
       challengeAnswers = new ChallengeAnswerCheck(nonceSecret, next.auth.nonceTtlSeconds);
       guard.configure(guardOptions(next.security));
@@ -386,7 +423,7 @@ export async function startProxy(config: Config, log: Logger): Promise<ProxyHand
       const started = Date.now();
       log.info({ deadlineMs }, 'draining: new calls get 503, open transactions may finish');
       const left = await waitForPending(shardStats, deadlineMs);
-      log[left === 0 ? 'info' : 'warn']({ pendingLeft: left, ms: Date.now() - started }, left === 0 ? 'drained' : 'drain deadline reached');
+      log[left === 0 ? 'info' : 'warn']({ pendingLeft: left < 0 ? 'unknown: no shard answer in time' : left, ms: Date.now() - started }, left === 0 ? 'drained' : 'drain deadline reached');
       await unregisterLines(askShards, log);
       await close();
       log.info({ ...location.store.size() }, 'state flushed, proxy stopped');

@@ -24,6 +24,8 @@ const CLI = import.meta.url.endsWith('.ts') ? join(packageRoot(), 'dist', 'lib',
 
 export interface OurProxyOptions {
   workers: number;
+  /** shard.placement (absent: the config default, hash) */
+  placement?: Placement;
   uasPort: number;
   users?: BenchUser[];
   /** Digest algorithms offered (sipp 3.6 answers only the first challenge, and only MD5). */
@@ -48,11 +50,15 @@ export interface OurProxyOptions {
 }
 
 const JOURNAL_POLICIES: readonly FsyncPolicy[] = ['always', 'interval', 'never'];
+type Placement = 'hash' | 'load';
+const PLACEMENTS: readonly Placement[] = ['hash', 'load'];
 
 /** The command-line options every load bench takes for our proxy (parseArgs form). */
 export const OUR_PROXY_ARGS = {
   /** the proxy's own default, 'auto' resolved here (CPUs less one) */
   workers: { type: 'string', default: String(resolveWorkerCount({ workers: 'auto' })) },
+  /** shard.placement, or a list of them (compare.js, register.js and floor.js: a target per value) */
+  placement: { type: 'string' },
   'cpu-prof': { type: 'string' },
   'young-generation-mb': { type: 'string' },
   'stateless-challenge': { type: 'boolean', default: false },
@@ -71,12 +77,13 @@ export type OurProxyArgValues = Partial<ReturnType<typeof parseArgs<{ options: t
 export const OUR_PROXY_USAGE = `our proxy:
   [--workers N]  (default: the proxy's 'auto', CPUs less one: ${OUR_PROXY_ARGS.workers.default} here)
                  (0: the shard on the main thread; compare.js and register.js take a list, --workers 1,0: a target per count, alternating)
+  [--placement hash|load]  (shard.placement; default: the config's, hash; a list, --placement hash,load, as --workers)
   [--cpu-prof DIR]  (V8 CPU profiles of its threads, written when it stops)
   [--young-generation-mb N] [--stateless-challenge] [--udp-batch-send on|off]
   [--journal always|interval|never]  (the location journal on, as in the default config, with this fsync; default: in memory)
   [--node-flags='--max-semi-space-size=8 ...'] [--set shard.batchMax=128 ...]  (any config setting, repeatable)`;
 
-type OurArgOptions = Pick<OurProxyOptions, 'workers' | 'cpuProfDir' | 'youngGenerationMb' | 'statelessChallenge' | 'nodeFlags' | 'udpBatchSend' | 'journal' | 'settings'>;
+type OurArgOptions = Pick<OurProxyOptions, 'workers' | 'placement' | 'cpuProfDir' | 'youngGenerationMb' | 'statelessChallenge' | 'nodeFlags' | 'udpBatchSend' | 'journal' | 'settings'>;
 
 /** `--workers`: one count, or a comma-separated list of them (distinct, in the order given). */
 export function parseWorkerCounts(text: string): number[] {
@@ -91,19 +98,31 @@ export function parseWorkerCounts(text: string): number[] {
 export function ourProxyOptions(v: OurProxyArgValues): OurArgOptions {
   const workers = parseWorkerCounts(v.workers ?? OUR_PROXY_ARGS.workers.default);
   if (workers.length > 1) throw new Error(`--workers: got "${v.workers}", one count here (compare.js and register.js take a list, a target per count)`);
-  return optionsFor(v, workers[0]!);
+  const placements = parsePlacements(v.placement);
+  if (placements.length > 1) throw new Error(`--placement: got "${v.placement}", one value here (compare.js and register.js take a list, a target per value)`);
+  return optionsFor(v, workers[0]!, placements[0]);
 }
 
-/** One set of our proxy's options per count of `--workers` (compare.js and register.js run each as a target). */
+/** `--placement`: absent (the config default), one value, or a comma-separated list of them. */
+function parsePlacements(text: string | undefined): Array<Placement | undefined> {
+  if (text === undefined) return [undefined];
+  const values = [...new Set(text.split(',').map((p) => p.trim()))];
+  for (const p of values) oneOf('--placement', p, PLACEMENTS);
+  return values as Placement[];
+}
+
+/** One set of our proxy's options per count of `--workers` and value of `--placement` (compare.js and register.js run each as a target). */
 export function ourProxyVariants(v: OurProxyArgValues): OurArgOptions[] {
-  return parseWorkerCounts(v.workers ?? OUR_PROXY_ARGS.workers.default).map((w) => optionsFor(v, w));
+  const placements = parsePlacements(v.placement);
+  return parseWorkerCounts(v.workers ?? OUR_PROXY_ARGS.workers.default).flatMap((w) => placements.map((p) => optionsFor(v, w, p)));
 }
 
 /** The options' values for a proxy of `workers` worker threads. */
-function optionsFor(v: OurProxyArgValues, workers: number): OurArgOptions {
+function optionsFor(v: OurProxyArgValues, workers: number, placement: Placement | undefined): OurArgOptions {
   const journal = v.journal === undefined ? undefined : oneOf('--journal', v.journal, JOURNAL_POLICIES);
   return {
     workers,
+    ...(placement === undefined ? {} : { placement }),
     cpuProfDir: v['cpu-prof'],
     youngGenerationMb: v['young-generation-mb'] === undefined ? undefined : Number(v['young-generation-mb']),
     statelessChallenge: v['stateless-challenge'] === true,
@@ -152,6 +171,7 @@ export function ourBenchConfig(o: OurProxyOptions, dir: string, port: number): R
     },
     shard: {
       ...(o.youngGenerationMb === undefined ? {} : { youngGenerationMb: o.youngGenerationMb }),
+      ...(o.placement === undefined ? {} : { placement: o.placement }),
       // profiling: no drain wait at stop (nothing is pending after the last step) before the threads
       // write their profiles
       ...(o.cpuProfDir === undefined ? {} : { drainSeconds: 2 }),
@@ -178,13 +198,13 @@ export async function startOurProxy(o: OurProxyOptions): Promise<Target> {
   // the options npm start runs the proxy with first: --node-flags come after them and win
   const proc = startBounded('proxy', process.execPath, [...PROXY_NODE_FLAGS, ...(o.nodeFlags ?? []), ...(o.cpuProfDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfDir}`]), CLI, '--config', configPath], o.maxMs, { logFile: join(dir, 'proxy.log') });
   try {
-    await Promise.race([waitForSip(port, 15000), proc.exited.then((c) => { throw new Error(`proxy exited (${c}), see ${dir}/proxy.log`); })]);
+    await Promise.race([waitForSip(port, 15000, o.workers), proc.exited.then((c) => { throw new Error(`proxy exited (${c}), see ${dir}/proxy.log`); })]);
   } catch (err) {
     await proc.stop();
     throw err;
   }
   return {
-    name: o.workers === 0 ? 'sipshard (0 workers: shard on the main thread)' : `sipshard (${o.workers} workers)`,
+    name: o.workers === 0 ? 'sipshard (0 workers: shard on the main thread)' : `sipshard (${o.workers} workers${o.placement === 'load' ? ', placement: load' : ''})`,
     port,
     cpuPids: () => [proc.pid],
     cpuSplit: () => threadCpu(proc.pid),

@@ -8,7 +8,7 @@ import type { Config } from './schema.js';
 
 /** Dotted paths read only at start. */
 export const RESTART_ONLY_PATHS: readonly string[] = [
-  'listen', 'transport', 'tls', 'shard.batchMax', 'shard.postsInFlight', 'registrar.storePath', 'locale', 'lines', 'trunks',
+  'listen', 'transport', 'tls', 'shard.batchMax', 'shard.postsInFlight', 'shard.placement', 'registrar.storePath', 'locale', 'lines', 'trunks',
   'admin.enabled', 'admin.address', 'admin.port', 'admin.tokenFile', 'admin.certFile', 'admin.keyFile',
 ];
 

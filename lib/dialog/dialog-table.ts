@@ -133,6 +133,11 @@ export class DialogTable {
     this.unindex(dialog, cur);
   }
 
+  /** At least one dialog (early or confirmed) of this Call-ID is here. */
+  hasCallId(callId: string): boolean {
+    return this.byCallId.has(callId);
+  }
+
   /** Call-IDs that have at least one dialog here. */
   callIds(): IterableIterator<string> {
     return this.byCallId.keys();

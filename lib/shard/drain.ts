@@ -7,10 +7,13 @@ import type { LinesUnregistered, ShardStatsReport, ToShard } from './channel.js'
 
 const POLL_MS = 100;
 
-/** Resolves with the transactions still pending when it gave up (0: all finished). */
+/**
+ * Resolves with the transactions still pending when it gave up (0: all finished; -1: no round of
+ * answers came before the deadline, so nothing is known: shards still starting, or one died).
+ */
 export async function waitForPending(stats: () => Promise<ShardStatsReport[]>, deadlineMs: number): Promise<number> {
   const deadline = Date.now() + deadlineMs;
-  let left = 0;
+  let left = -1;
   for (;;) {
     // a shard dying meanwhile never answers this round: the deadline bounds the wait all the same
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -18,7 +21,7 @@ export async function waitForPending(stats: () => Promise<ShardStatsReport[]>, d
     const reports = await Promise.race([stats(), late]);
     clearTimeout(timer);
     if (reports !== undefined) left = pendingOf(reports);
-    if (left === 0 && reports !== undefined || Date.now() >= deadline) return left;
+    if (left === 0 || Date.now() >= deadline) return left;
     await new Promise((r) => setTimeout(r, Math.min(POLL_MS, Math.max(1, deadline - Date.now()))));
   }
 }

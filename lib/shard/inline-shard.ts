@@ -48,6 +48,11 @@ export class InlineShard {
     }
   };
 
+  /** The shard holds state for the Call-ID (ShardRuntime.owns). */
+  owns(callId: string): boolean {
+    return this.runtime.owns(callId);
+  }
+
   stop(): void {
     if (this.stopped) return;
     this.stopped = true;

@@ -120,6 +120,8 @@ export class OverloadSampler {
   private lastReceived = 0;
   private timer: NodeJS.Timeout | undefined;
   private every = 0;
+  /** told every sample (call placement by load follows the main thread's utilization) */
+  sampled: ((sample: LoadSample) => void) | undefined;
 
   /**
    * `received`: SIP messages received so far (a running total); `rxQueue`: our UDP receive queues
@@ -156,6 +158,7 @@ export class OverloadSampler {
     const sample = { elu, backlog: this.backlogPeak(), rate, rxQueue: rx.bytes };
     const was = this.control.shedding;
     if (this.control.update(sample) !== was) this.changed(!was, sample);
+    this.sampled?.(sample);
   }
 
   stop(): void {

@@ -3,6 +3,9 @@
 // replacement of a shard whose thread dies, and the slots of a change of worker count (new shards
 // launched; removed shards kept running, *retiring*, until their pinned calls have left). With
 // `workers: 0` no pool: the one shard runs on the main thread behind the same outbox (inline-shard.ts).
+// `mainShard`: a shard on the main thread beside the workers, id MAIN_SHARD_ID, which takes the new
+// Call-IDs the main thread places there by load (call-placement.ts); Call-ID hashing and resharding
+// see only the workers.
 import { MessageChannel } from 'node:worker_threads';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,10 +17,13 @@ import type { FromShardBatch, ShardInit, ToShard } from './channel.js';
 import { ShardOutbox } from './shard-outbox.js';
 import { InlineShard } from './inline-shard.js';
 import { createError } from '../errors.js';
+import { MAIN_SHARD_ID } from '../config/limits.js';
 
 export interface ShardPoolOptions {
   /** worker threads, one shard each; 0: one shard on the main thread (inline-shard.ts) */
   workers: number;
+  /** with workers > 0: a shard on the main thread too (MAIN_SHARD_ID), for Call-IDs placed by load */
+  mainShard?: boolean;
   batchMax: number;
   /** posts a shard may have unanswered before SIP messages for it wait (shard-outbox.ts); 0: never wait */
   postsInFlight: number;
@@ -64,8 +70,10 @@ export function shardWorkerFile(): string {
 export class ShardPool {
   /** absent with `workers: 0` (the shard runs on the main thread: no thread to start) */
   private readonly pool: Piscina | undefined;
-  /** the shard on the main thread, with `workers: 0` */
+  /** the shard on the main thread: with `workers: 0` the only one, with `mainShard` the one beside the workers */
   private inlineShard: InlineShard | undefined;
+  /** `mainShard`: the slot of MAIN_SHARD_ID (not in `slots`: no resize reaches it) */
+  private readonly main: ShardSlot | undefined;
   /** by shard id; ids >= count are retiring shards (or holes once stopped) */
   private readonly slots: Array<ShardSlot | undefined> = [];
   private count: number;
@@ -84,7 +92,8 @@ export class ShardPool {
     this.count = Math.max(1, opts.workers);
     if (opts.workers === 0) {
       this.pool = undefined;
-      this.slots.push(this.launchInline());
+      this.main = undefined;
+      this.slots.push(this.launchInline(0));
       return;
     }
     this.pool = new Piscina({
@@ -106,6 +115,8 @@ export class ShardPool {
     // only the shards of a start warm up first (shard.warmUpCalls): a replacement after a crash
     // and a resize's new shards answer at once
     for (let i = 0; i < opts.workers; i++) this.slots.push(this.launch(i, 0, true));
+    // after the workers: their threads boot while this one warms up its shard
+    this.main = opts.mainShard === true ? this.launchInline(MAIN_SHARD_ID) : undefined;
   }
 
   /** The shard count: Call-IDs hash into [0, size). */
@@ -123,7 +134,23 @@ export class ShardPool {
     return this.inlineShard?.errors ?? 0;
   }
 
-  /** Ids of every running shard, retiring ones included. */
+  /** Ids of every shard there is to ask: the running worker shards (liveIds) and the main thread's shard beside them. */
+  shardIds(): number[] {
+    const ids = this.liveIds();
+    if (this.main !== undefined) ids.push(MAIN_SHARD_ID);
+    return ids;
+  }
+
+  /** `mainShard`: the main thread's shard holds state for this Call-ID (a live transaction or a dialog). */
+  mainShardOwns(callId: string): boolean {
+    return this.main !== undefined && this.inlineShard!.owns(callId);
+  }
+
+  get hasMainShard(): boolean {
+    return this.main !== undefined;
+  }
+
+  /** Ids of every running worker shard, retiring ones included. */
   liveIds(): number[] {
     const out: number[] = [];
     for (let i = 0; i < this.slots.length; i++) if (this.slots[i] !== undefined) out.push(i);
@@ -138,13 +165,25 @@ export class ShardPool {
   /** The most messages one shard had queued or in hand, unacknowledged, since the last call. */
   takeBacklogPeak(): number {
     let peak = this.backlogPeak;
-    for (const s of this.slots) if (s !== undefined && s.outbox.inFlight > peak) peak = s.outbox.inFlight;
+    for (const s of this.allSlots()) if (s.outbox.inFlight > peak) peak = s.outbox.inFlight;
     this.backlogPeak = 0;
     return peak;
   }
 
   inFlight(shardId: number): number {
-    return this.slots[shardId]?.outbox.inFlight ?? 0;
+    return this.slotOf(shardId)?.outbox.inFlight ?? 0;
+  }
+
+  private slotOf(shardId: number): ShardSlot | undefined {
+    return shardId === MAIN_SHARD_ID ? this.main : this.slots[shardId];
+  }
+
+  /** Every running slot, the main thread's shard beside the workers included. */
+  private allSlots(): ShardSlot[] {
+    const out: ShardSlot[] = [];
+    for (const s of this.slots) if (s !== undefined) out.push(s);
+    if (this.main !== undefined) out.push(this.main);
+    return out;
   }
 
   private launch(shardId: number, generation: number, warmUp = false): ShardSlot {
@@ -185,12 +224,12 @@ export class ShardPool {
     return slot;
   }
 
-  /** `workers: 0`: shard 0 on this thread, warmed up as a start's shards are. */
-  private launchInline(): ShardSlot {
+  /** A shard on this thread (`workers: 0`: shard 0; `mainShard`: MAIN_SHARD_ID), warmed up as a start's shards are. */
+  private launchInline(shardId: number): ShardSlot {
     const handOver = this.handOver;
     let slot: ShardSlot | undefined;
-    const shard = new InlineShard(this.opts.init(0), true, (batch) => {
-      this.opts.onBatch(0, batch);
+    const shard = new InlineShard(this.opts.init(shardId), true, (batch) => {
+      this.opts.onBatch(shardId, batch);
       slot!.outbox.acked(batch.n);
     });
     const outbox = new ShardOutbox((items, _transfer, messages) => {
@@ -279,7 +318,7 @@ export class ShardPool {
   /** Queue for the shard; sent with others at the end of this event-loop turn. */
   dispatch(shardId: number, item: ToShard): void {
     if (item.t === 'sip') return this.dispatchSip(shardId, item.d, item.s);
-    const slot = this.slots[shardId];
+    const slot = this.slotOf(shardId);
     if (slot === undefined) return; // a retiring shard already stopped: nothing of it is left to ask
     this.queued(slot, slot.outbox.addControl(item));
   }
@@ -289,7 +328,7 @@ export class ShardPool {
    * batch carries each distinct target once.
    */
   dispatchSip(shardId: number, data: Uint8Array, source: SendTarget): void {
-    const slot = this.slots[shardId];
+    const slot = this.slotOf(shardId);
     if (slot === undefined) return;
     const full = slot.outbox.addSip(data, source);
     if (slot.outbox.inFlight > this.backlogPeak) this.backlogPeak = slot.outbox.inFlight;
@@ -305,13 +344,13 @@ export class ShardPool {
   }
 
   broadcast(item: ToShard, except = -1): void {
-    for (let i = 0; i < this.slots.length; i++) if (i !== except && this.slots[i] !== undefined) this.dispatch(i, item);
+    for (const i of this.shardIds()) if (i !== except) this.dispatch(i, item);
   }
 
   private readonly endOfTurn = (): void => {
     this.flushScheduled = false;
     let held = false;
-    for (const slot of this.slots) if (slot !== undefined && slot.outbox.endOfTurn()) held = true;
+    for (const slot of this.allSlots()) if (slot.outbox.endOfTurn()) held = true;
     if (held && !this.holdTimerPending) {
       this.holdTimerPending = true;
       if (this.holdTimer === undefined) this.holdTimer = setTimeout(this.holdExpired, this.opts.holdLimitMs ?? HOLD_LIMIT_MS).unref();
@@ -322,8 +361,8 @@ export class ShardPool {
   /** Held messages older than HOLD_LIMIT_MS (or about: the timer is armed once per held stretch) go now. */
   private readonly holdExpired = (): void => {
     this.holdTimerPending = false;
-    for (const slot of this.slots) {
-      if (slot === undefined || slot.outbox.waiting === 0) continue;
+    for (const slot of this.allSlots()) {
+      if (slot.outbox.waiting === 0) continue;
       this.handOver.holdsExpired++;
       slot.outbox.flush();
     }
@@ -332,9 +371,7 @@ export class ShardPool {
   async close(): Promise<void> {
     this.closing = true;
     clearTimeout(this.holdTimer);
-    for (const slot of this.slots) {
-      slot?.post([{ t: 'stop' }]);
-    }
+    for (const slot of this.allSlots()) slot.post([{ t: 'stop' }]);
     if (this.pool === undefined) return;
     await this.pool.close({ force: false }).catch(() => undefined);
     await this.pool.destroy().catch(() => undefined);

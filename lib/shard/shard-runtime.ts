@@ -24,6 +24,8 @@ import type { TxnTimersConfig } from '../txn/context.js';
 import type { ConfigApplied, DialogPage, FromShard, FromShardBatch, MovedDialog, ShardInit, ShardStatsReport, ToShard } from './channel.js';
 import { packDialog, unpackDialog } from './dialog-checkpoint.js';
 import { Handover } from './handover.js';
+import { LiveCallIds } from './live-call-ids.js';
+import { MAIN_SHARD_ID } from '../config/limits.js';
 import { forEachSip } from './sip-frames.js';
 import { bindingUpdateFromWire, bindingUpdateToWire } from '../registrar/binding-wire.js';
 import { NetworkList } from '../security/trusted-networks.js';
@@ -59,6 +61,8 @@ export class ShardRuntime {
   private nonceTtl = 0;
   /** Call-IDs pinned here or handed to other shards after a change of worker count */
   readonly handover: Handover;
+  /** the main thread's shard beside the workers only: Call-IDs with live transactions here */
+  private readonly liveCallIds: LiveCallIds | undefined;
 
   constructor(readonly init: ShardInit, private readonly post: (batch: FromShardBatch) => void, private readonly clock: Clock = systemClock, autoTick = true) {
     const cfg = init.config;
@@ -104,10 +108,13 @@ export class ShardRuntime {
       // a late message can only be one the main thread sent before it read our release
       goneMs: 64 * cfg.proxy.t1Ms + 5000,
     }, init.shardCount);
-    this.coreDeps.txnWatch = this.handover;
+    // the main thread's shard beside the workers is never resharded, and it dies only with the
+    // process: it tracks its Call-IDs for the main thread instead of pins, and checkpoints nothing
+    this.liveCallIds = init.shardId === MAIN_SHARD_ID ? new LiveCallIds() : undefined;
+    this.coreDeps.txnWatch = this.liveCallIds ?? this.handover;
     this.core = new ProxyCore(this.coreDeps);
     this.restoreDialogs(init.dialogs ?? []);
-    this.dialogs.onConfirmedChange = (k, d) => this.emit({ t: 'dlg', k, d: d === undefined ? null : packDialog(d) });
+    if (this.liveCallIds === undefined) this.dialogs.onConfirmedChange = (k, d) => this.emit({ t: 'dlg', k, d: d === undefined ? null : packDialog(d) });
     if (autoTick) {
       setInterval(() => {
         this.dialogs.sweep(clock.now(), DIALOG_MAX_AGE_MS);
@@ -278,6 +285,14 @@ export class ShardRuntime {
       return;
     }
     this.core.receive(data, source);
+  }
+
+  /**
+   * This shard holds state for the Call-ID: a live transaction or a dialog (the main thread's shard
+   * beside the workers, whose Call-IDs are placed by load, not by hash: lib/shard/call-placement.ts).
+   */
+  owns(callId: string): boolean {
+    return this.liveCallIds?.has(callId) === true || this.dialogs.hasCallId(callId);
   }
 
   report(): ShardStatsReport {

@@ -154,3 +154,14 @@ t.test('ourProxyVariants: one set of options per count, in the order given, each
   t.same(v.map((o) => o.workers), [1, 0]);
   t.same(v.map((o) => o.settings), [[['shard.batchMax', 128]], [['shard.batchMax', 128]]], 'the other options go to each');
 });
+
+t.test('--placement: a target per value (times each count), one value where one proxy runs, a bad value named', async (t) => {
+  const v = ourProxyVariants({ workers: '1,2', placement: 'hash,load' });
+  t.same(v.map((o) => [o.workers, o.placement]), [[1, 'hash'], [1, 'load'], [2, 'hash'], [2, 'load']]);
+  t.same(ourProxyVariants({ workers: '1' }).map((o) => o.placement), [undefined], 'absent: the config default');
+  t.equal(ourProxyOptions({ placement: 'load' }).placement, 'load');
+  t.throws(() => ourProxyOptions({ placement: 'hash,load' }), /--placement: got "hash,load", one value here/);
+  t.throws(() => ourProxyVariants({ placement: 'hash,random' }), /--placement: got "random", allowed: hash, load/);
+  const config = ourBenchConfig({ workers: 1, placement: 'load', uasPort: 5090, maxMs: 1000 }, '/tmp', 5060) as { shard: { placement?: string } };
+  t.equal(config.shard.placement, 'load', 'written into the config the proxy runs on');
+});
