@@ -12,12 +12,17 @@ export class InlineShard {
   private readonly inbox: ToShard[][] = [];
   private scheduled = false;
   private stopped = false;
-  /** batches whose handling threw (a worker thread would have died and been replaced) */
+  /** batches and timers whose handling threw (a worker thread would have died and been replaced) */
   errors = 0;
 
   /** `onBatch`: the shard's answer, packed and ordered as a worker's arrives (shard-start.ts). */
   constructor(init: ShardInit, warmUp: boolean, onBatch: (batch: FromShardBatch) => void) {
     this.runtime = startShardRuntime(init, warmUp, onBatch);
+    // a transaction timer that throws would end the process here: count it, log it, go on
+    this.runtime.timers.onError = (err) => {
+      this.errors++;
+      this.runtime.log.error({ err }, 'a timer of the shard on the main thread failed; the shard goes on (a worker thread would have died and been replaced)');
+    };
   }
 
   /**

@@ -30,6 +30,12 @@ export class TimerWheel {
   private lastTick: number;
   private pending = 0;
   private interval: NodeJS.Timeout | undefined;
+  /**
+   * Told of a timer that threw, after which the others due go on firing. Unset (a worker's shard),
+   * the error escapes and ends the thread, which is replaced; a shard on the main thread sets it,
+   * since there the thread is the whole proxy.
+   */
+  onError: ((err: unknown) => void) | undefined;
 
   /** `autoTick: false` for tests: time moves only through advance(). */
   constructor(readonly clock: Clock = systemClock, readonly tickMs = 10, private readonly autoTick = true) {
@@ -117,7 +123,14 @@ export class TimerWheel {
       if (t === undefined || t.cancelled) continue;
       t.cancelled = true;
       t.bucket = undefined;
-      t.fn(t.arg);
+      if (this.onError === undefined) t.fn(t.arg);
+      else {
+        try {
+          t.fn(t.arg);
+        } catch (err) {
+          this.onError(err);
+        }
+      }
     }
   }
 

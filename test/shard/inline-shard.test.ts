@@ -69,3 +69,15 @@ t.test("the 'crash' hook is not run on the main thread; a stopped shard ignores 
   await new Promise((r) => setImmediate(r));
   t.equal(answers.length, 1, 'nothing after stop');
 });
+
+t.test('a transaction timer that throws on the main thread is counted and the shard keeps serving', async (t) => {
+  const { shard, answers } = start();
+  t.teardown(() => shard.stop());
+  const timers = shard['runtime'].timers;
+  timers.schedule(0, () => { throw new Error('timer bug'); });
+  await new Promise((r) => setTimeout(r, 50)); // the wheel's own 10 ms tick fires it
+  t.equal(shard.errors, 1, 'counted');
+  shard.post([options(7)]);
+  await Promise.resolve();
+  t.match(answers.at(-1), /^SIP\/2\.0 200 OK\r\n[^]*CSeq: 7 OPTIONS/, 'still answers');
+});

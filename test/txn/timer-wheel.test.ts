@@ -87,3 +87,19 @@ t.test('a clock far ahead of the last advance: timers still fire once due', asyn
   clock.t += 10; w.advance();
   t.same(fired, ['x']);
 });
+
+t.test('a timer that throws: with onError, told and the rest of its tick fires; without, it escapes', async (t) => {
+  const { clock, w, fired } = wheel();
+  const errors: unknown[] = [];
+  w.onError = (err) => errors.push(err);
+  w.schedule(10, () => { throw new Error('boom'); });
+  w.schedule(10, () => fired.push('after'));
+  clock.t += 10; w.advance();
+  t.equal(errors.length, 1);
+  t.match(String(errors[0]), /boom/);
+  t.same(fired, ['after'], 'the next timer of the same tick still fired');
+  w.onError = undefined;
+  w.schedule(10, () => { throw new Error('escapes'); });
+  clock.t += 10;
+  t.throws(() => w.advance(), /escapes/, 'a worker thread lets it end the thread');
+});
