@@ -1,4 +1,5 @@
 // Loopback helpers: a free UDP port, and waiting until a SIP server answers an OPTIONS.
+import { peekCallId } from '../../lib/shard/callid-peek.js';
 import { callIdForShard } from '../../lib/shard/owned-callid.js';
 import { createSocket } from 'node:dgram';
 
@@ -10,13 +11,13 @@ export async function freeUdpPort(): Promise<number> {
   return port;
 }
 
-/** Sends OPTIONS to 127.0.0.1:port every 200 ms until any SIP response arrives; throws after timeoutMs. */
 /**
- * Resolves once the SIP server on `port` answers an OPTIONS (any response). `shards` > 0 (our proxy
- * with worker threads): once each of its worker shards has answered one, each probe's Call-ID
- * hashing to one of them and its To tag set, so that no shard on the main thread takes it
- * (shard.placement: load places only new work there): a worker answers after its warm-up, and a
- * step must not start, and be charged for, while one is still warming up.
+ * Sends OPTIONS to 127.0.0.1:port every 200 ms and resolves once the SIP server answers one (any
+ * response); throws after timeoutMs. `shards` > 0 (our proxy with worker threads): once each of
+ * its worker shards has answered one, each probe's Call-ID hashing to one of them and its To tag
+ * set, so that no shard on the main thread takes it (shard.placement: load places only new work
+ * there): a worker answers after its warm-up, and a step must not start, and be charged for, while
+ * one is still warming up.
  */
 export async function waitForSip(port: number, timeoutMs: number, shards = 0): Promise<void> {
   const s = createSocket('udp4');
@@ -46,10 +47,8 @@ export async function waitForSip(port: number, timeoutMs: number, shards = 0): P
       const iv = setInterval(send, 200);
       const to = setTimeout(() => { clearInterval(iv); reject(new Error(`no SIP answer on 127.0.0.1:${port} after ${timeoutMs} ms${shards > 0 ? ` from ${waiting.size} of ${shards} shards` : ''}`)); }, timeoutMs);
       s.on('message', (buf) => {
-        const text = buf.toString('latin1');
-        if (!text.startsWith('SIP/2.0 ')) return;
-        const callId = /\r\n(?:Call-ID|i)[ \t]*:[ \t]*([^\r\n]+)/i.exec(text)?.[1]?.trim();
-        waiting.delete(callId ?? '');
+        if (!buf.toString('latin1', 0, 8).startsWith('SIP/2.0 ')) return;
+        waiting.delete(peekCallId(buf) ?? '');
         if (shards > 0 && waiting.size > 0) return;
         clearInterval(iv);
         clearTimeout(to);

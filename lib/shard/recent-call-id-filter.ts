@@ -3,6 +3,7 @@
 // swapped every `holdMs`, so an entry answers yes for at least holdMs and at most twice that.
 // Never a false no; a false yes (~0.03% at 4,000 placements a second held 218 s) only sends a new
 // Call-ID to the workers, where it would be welcome anyway. 2 x 2 MB.
+import { fmix32 } from './hash.js';
 
 /** bits per generation (a power of two): 16 Mbit, 2 MB */
 const BITS_LOG2 = 24;
@@ -37,7 +38,8 @@ export class RecentCallIdFilter {
   /** Recorded within the last holdMs (at least), or a rare false yes. */
   has(hash: number, now: number): boolean {
     this.rotate(now);
-    return holds(this.current, hash) || holds(this.previous, hash);
+    const step = stepOf(hash);
+    return holds(this.current, hash, step) || holds(this.previous, hash, step);
   }
 
   private rotate(now: number): void {
@@ -54,16 +56,13 @@ export class RecentCallIdFilter {
   }
 }
 
-/** The double-hashing step: odd, from the hash's mixed bits (the probes of one entry differ). */
+/** The double-hashing step: odd, from the hash mixed again (the probes of one entry differ). */
 function stepOf(hash: number): number {
-  let x = Math.imul(hash ^ (hash >>> 16), 0x7feb352d);
-  x = Math.imul(x ^ (x >>> 15), 0x846ca68b);
-  return ((x ^ (x >>> 16)) | 1) >>> 0;
+  return (fmix32(hash ^ 0x9e3779b9) | 1) >>> 0;
 }
 
-function holds(bits: Uint32Array, hash: number): boolean {
+function holds(bits: Uint32Array, hash: number, step: number): boolean {
   let h = hash >>> 0;
-  const step = stepOf(hash);
   for (let i = 0; i < PROBES; i++) {
     const b = h & MASK;
     if ((bits[b >>> 5]! & (1 << (b & 31))) === 0) return false;
