@@ -5,6 +5,7 @@ import type { OverloadStats } from '../lib/shard/overload-control.js';
 import type { ProxyHandle } from '../lib/server.js';
 import type { DialogInfo, DialogPage, ShardStatsReport } from '../lib/shard/channel.js';
 import { CALL_SETUP_BOUNDS_MS, mergeHistograms, type HistogramSnapshot } from '../lib/metrics/histogram.js';
+import { MAIN_SHARD_ID } from '../lib/config/limits.js';
 
 const RATE_WINDOW_SAMPLES = 11; // 10 s of 1 s samples
 
@@ -51,6 +52,8 @@ const round2 = (n: number): number => Math.round(n * 100) / 100;
 
 export interface ShardView {
   shardId: number;
+  /** where it runs: 'main' (workers: 0, or the main thread's shard of shard.placement: load) or 'worker' */
+  thread: 'main' | 'worker';
   inFlight: number;
   callsPerSecond: number;
   overload503: number;
@@ -66,7 +69,7 @@ export interface ShardView {
 export interface StatsView {
   time: string;
   uptimeSeconds: number;
-  total: Omit<ShardView, 'shardId'> & { shards: number; callSetup: SetupSummary };
+  total: Omit<ShardView, 'shardId' | 'thread'> & { shards: number; callSetup: SetupSummary };
   shards: ShardView[];
   main: {
     noCallId: number; shardRestarts: number; workers: number; resizes: number; dialogsMoved: number; pinned: number;
@@ -117,8 +120,10 @@ function sumCounters(reports: readonly ShardStatsReport[]): Record<string, numbe
 
 export function buildStats(proxy: ProxyHandle, reports: readonly ShardStatsReport[], rates: readonly number[]): StatsView {
   const { mainStats } = proxy;
+  const onMain = proxy.pool.workerThreads === 0;
   const shards: ShardView[] = reports.map((r) => ({
     shardId: r.shardId,
+    thread: onMain || r.shardId === MAIN_SHARD_ID ? 'main' : 'worker',
     inFlight: proxy.pool.inFlight(r.shardId),
     callsPerSecond: rates[r.shardId] ?? 0,
     overload503: mainStats.overload503ByShard[r.shardId] ?? 0,

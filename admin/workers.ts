@@ -1,7 +1,7 @@
 // /api/workers: the shards (retiring ones of a change of worker count too), their in-flight
 // messages, resize figures; PUT/POST `{ "count": N }` changes the worker count while calls flow.
 import { isSipProxyError } from '../lib/errors.js';
-import { MAX_WORKERS } from '../lib/config/schema.js';
+import { MAIN_SHARD_ID, MAX_WORKERS } from '../lib/config/limits.js';
 import type { ProxyHandle } from '../lib/server.js';
 import type { ResizeReport } from '../lib/shard/resizer.js';
 import { adminError, AdminError } from './errors.js';
@@ -18,7 +18,12 @@ export function workersView(proxy: ProxyHandle): unknown {
     max: MAX_WORKERS,
     restarts: pool.restarts,
     maxInFlight: proxy.config.shard.maxInFlight,
+    /** how new Call-IDs find a shard (shard.placement; 'hash' whatever the config with workers: 0) */
+    placement: pool.hasMainShard ? 'load' : 'hash',
+    /** the worker shards (with workers: 0, the one shard on the main thread) */
     shards: pool.liveIds().map((shardId) => ({ shardId, inFlight: pool.inFlight(shardId), retiring: retiring.has(shardId) })),
+    /** placement: load, the main thread's shard beside the workers; null without it */
+    mainShard: pool.hasMainShard ? { shardId: MAIN_SHARD_ID, inFlight: pool.inFlight(MAIN_SHARD_ID) } : null,
     resizes: r.resizes,
     dialogsMoved: r.dialogsMoved,
     pinned: r.pinned,

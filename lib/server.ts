@@ -350,6 +350,11 @@ export async function startProxy(config: Config, log: Logger): Promise<ProxyHand
     const reports = await askShards<ShardStatsReport>((id) => ({ t: 'stats', id }));
     return reports.sort((a, b) => a.shardId - b.shardId);
   };
+  // the drain's count of open transactions: until a start's workers have answered once (their
+  // warm-up), placement: load keeps new work on the main thread's shard, so that shard is asked
+  // alone; a worker still warming up would not answer within a short drain at all
+  const drainStats = (): Promise<ShardStatsReport[]> =>
+    placement !== undefined && !placement.workersReady ? askShards<ShardStatsReport>((id) => ({ t: 'stats', id }), [MAIN_SHARD_ID]) : shardStats();
   const close = async (): Promise<void> => {
     sampler.stop();
     resizer.stop();
@@ -422,7 +427,7 @@ export async function startProxy(config: Config, log: Logger): Promise<ProxyHand
       draining = true;
       const started = Date.now();
       log.info({ deadlineMs }, 'draining: new calls get 503, open transactions may finish');
-      const left = await waitForPending(shardStats, deadlineMs);
+      const left = await waitForPending(drainStats, deadlineMs);
       log[left === 0 ? 'info' : 'warn']({ pendingLeft: left < 0 ? 'unknown: no shard answer in time' : left, ms: Date.now() - started }, left === 0 ? 'drained' : 'drain deadline reached');
       await unregisterLines(askShards, log);
       await close();

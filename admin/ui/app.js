@@ -79,7 +79,7 @@ function renderStats(s) {
     card('uptime', `${s.uptimeSeconds} s`, 'uptime'),
   );
   fillTable('shards', s.shards.map((sh) => [
-    cell(sh.shardId, true), cell(sh.inFlight, true), cell(sh.callsPerSecond, true), cell(sh.counters.messagesIn, true),
+    cell(sh.thread === 'main' ? `${sh.shardId} (main thread)` : sh.shardId, true), cell(sh.inFlight, true), cell(sh.callsPerSecond, true), cell(sh.counters.messagesIn, true),
     cell(sh.transactions, true), cell(sh.dialogs.total, true), cell(sh.overload503, true), cell((sh.counters.dropped || 0) + sh.overloadDropped, true),
   ]));
 }

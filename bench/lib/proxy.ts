@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import type { parseArgs } from 'node:util';
 import { packageRoot, resolveWorkerCount } from '../../lib/config/load-config.js';
 import { MAX_WORKERS } from '../../lib/config/limits.js';
+import { DEFAULT_PLACEMENT } from '../../lib/config/schema.js';
 import type { FsyncPolicy } from '../../lib/persist/journal.js';
 import { PROXY_NODE_FLAGS } from '../../lib/node-flags.js';
 import { oneOf } from './args.js';
@@ -24,7 +25,7 @@ const CLI = import.meta.url.endsWith('.ts') ? join(packageRoot(), 'dist', 'lib',
 
 export interface OurProxyOptions {
   workers: number;
-  /** shard.placement (absent: the config default, hash) */
+  /** shard.placement (absent: the config default, DEFAULT_PLACEMENT) */
   placement?: Placement;
   uasPort: number;
   users?: BenchUser[];
@@ -77,7 +78,7 @@ export type OurProxyArgValues = Partial<ReturnType<typeof parseArgs<{ options: t
 export const OUR_PROXY_USAGE = `our proxy:
   [--workers N]  (default: the proxy's 'auto', CPUs less one: ${OUR_PROXY_ARGS.workers.default} here)
                  (0: the shard on the main thread; compare.js and register.js take a list, --workers 1,0: a target per count, alternating)
-  [--placement hash|load]  (shard.placement; default: the config's, hash; a list, --placement hash,load, as --workers)
+  [--placement hash|load]  (shard.placement; default: the config's, load; a list, --placement hash,load, as --workers)
   [--cpu-prof DIR]  (V8 CPU profiles of its threads, written when it stops)
   [--young-generation-mb N] [--stateless-challenge] [--udp-batch-send on|off]
   [--journal always|interval|never]  (the location journal on, as in the default config, with this fsync; default: in memory)
@@ -204,7 +205,7 @@ export async function startOurProxy(o: OurProxyOptions): Promise<Target> {
     throw err;
   }
   return {
-    name: o.workers === 0 ? 'sipshard (0 workers: shard on the main thread)' : `sipshard (${o.workers} workers${o.placement === 'load' ? ', placement: load' : ''})`,
+    name: o.workers === 0 ? 'sipshard (0 workers: shard on the main thread)' : `sipshard (${o.workers} workers, placement: ${o.placement ?? DEFAULT_PLACEMENT})`,
     port,
     cpuPids: () => [proc.pid],
     cpuSplit: () => threadCpu(proc.pid),

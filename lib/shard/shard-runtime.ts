@@ -116,13 +116,25 @@ export class ShardRuntime {
     this.restoreDialogs(init.dialogs ?? []);
     if (this.liveCallIds === undefined) this.dialogs.onConfirmedChange = (k, d) => this.emit({ t: 'dlg', k, d: d === undefined ? null : packDialog(d) });
     if (autoTick) {
-      setInterval(() => {
-        this.dialogs.sweep(clock.now(), DIALOG_MAX_AGE_MS);
-        this.peers.legs.sweep(clock.now(), DIALOG_MAX_AGE_MS);
-      }, DIALOG_SWEEP_MS).unref();
+      setInterval(this.sweepStale, DIALOG_SWEEP_MS).unref();
     }
     this.peers.start();
   }
+
+  /**
+   * Drops dialogs and peer legs past their longest life. A throw here is handled as a transaction
+   * timer's is: where the timers' onError is set (the shard on the main thread) it is counted and
+   * logged, elsewhere it ends the worker thread, which is replaced.
+   */
+  private readonly sweepStale = (): void => {
+    try {
+      this.dialogs.sweep(this.clock.now(), DIALOG_MAX_AGE_MS);
+      this.peers.legs.sweep(this.clock.now(), DIALOG_MAX_AGE_MS);
+    } catch (err) {
+      if (this.timers.onError === undefined) throw err;
+      this.timers.onError(err);
+    }
+  };
 
   /** The parts of the core's dependencies that come from the config (users, routes, auth, options). */
   private configured(cfg: Config): ConfiguredDeps {

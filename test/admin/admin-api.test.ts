@@ -51,13 +51,15 @@ t.test('admin API', async (t) => {
   await t.test('stats and workers', async (t) => {
     const s = await call('/api/stats');
     t.equal(s.status, 200);
-    t.equal(s.body.shards.length, 2);
+    // the two workers and, with the default shard.placement: load, the main thread's shard beside them
+    t.same(s.body.shards.map((x: { shardId: number; thread: string }) => [x.shardId, x.thread]), [[0, 'worker'], [1, 'worker'], [64, 'main']]);
     t.same(Object.keys(s.body.total).sort(), ['callSetup', 'callsPerSecond', 'counters', 'dialogs', 'inFlight', 'overload503', 'overloadDropped', 'pinned', 'shards', 'timers', 'transactions'].sort());
     t.type(s.body.shards[0].callsPerSecond, 'number');
     t.type(s.body.shards[0].overload503, 'number');
     t.type(s.body.transport.tlsHandshakeFailures, 'number');
     const w = await call('/api/workers');
     t.same([w.body.count, w.body.shards.length, w.body.maxInFlight], [2, 2, proxy.config.shard.maxInFlight]);
+    t.same([w.body.placement, w.body.mainShard?.shardId, typeof w.body.mainShard?.inFlight], ['load', 64, 'number'], "the main thread's shard is listed apart");
     const tls = await call('/api/tls');
     t.same(tls.body, { selfSigned: false, fingerprint: null, minVersion: 'TLSv1.2' }, 'no TLS listener here: no certificate');
   });

@@ -66,7 +66,8 @@ else if (requireSipp(t)) {
     await page.waitForFunction((n) => document.querySelector('#dialogs-count')?.textContent === `(${n})`, CALLS, { timeout: 15_000 });
 
     const shardRows = await page.locator('#shards tbody tr').count();
-    t.equal(shardRows, 2, 'one row per shard');
+    t.equal(shardRows, 3, 'one row per shard: the two workers and the main thread\'s (shard.placement: load, the default)');
+    t.match(await page.locator('#shards tbody tr').last().innerText(), /^64 \(main thread\)/, "the main thread's shard is labelled");
     t.equal(await page.locator('#dialogs tbody tr').count(), CALLS, 'every open dialog listed');
     t.match(await page.locator('#dialogs tbody').innerText(), /confirmed/);
     t.match(await page.locator('#registrations tbody').innerText(), /sip:101@127\.0\.0\.1/, 'the registration is shown');
@@ -81,7 +82,7 @@ else if (requireSipp(t)) {
     t.equal(await page.locator('.card[data-key="dialogs"] .v').innerText(), String(CALLS), 'totals card counts the dialogs');
     t.equal(await page.locator('.card[data-key="shedding"] .v').innerText(), 'no', 'whole-proxy overload state: not shedding at 10 calls/s');
     t.equal(await page.locator('.card[data-key="shed"] .v').innerText(), '0', 'nothing shed');
-    t.equal(await page.locator('.card[data-key="shards"] .v').innerText(), '2');
+    t.equal(await page.locator('.card[data-key="shards"] .v').innerText(), '3');
 
     // live: the page follows a change without a reload
     const before = await page.locator('.card[data-key="answered"] .v').innerText();

@@ -21,7 +21,9 @@ t.test('resizing through the admin API and config reload', async (t) => {
   const callee = await UdpPeer.open();
   t.teardown(() => { caller.close(); callee.close(); });
   const proxy = await startTestProxy({
-    workers: 2, proxy: { ...testConfig().proxy, t1Ms: T1_MS },
+    // placement by hash: the calls must land on workers for a resize to move them (with the
+    // default, load, a call at this rate stays on the main thread's shard, which no resize touches)
+    workers: 2, proxy: { ...testConfig().proxy, t1Ms: T1_MS }, shard: { ...testConfig().shard, placement: 'hash' },
     routes: [{ prefix: '9', destination: `sip:127.0.0.1:${callee.port}`, strip: 1, prepend: '' }],
   });
   t.teardown(() => proxy.close());

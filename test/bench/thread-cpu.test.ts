@@ -20,8 +20,9 @@ const options = (i: number, port: number, proxyPort: number): string => [
 ].join('\r\n');
 
 t.test('threadCpu splits the proxy CPU into main, shards and other, and the parts add up', { skip: process.platform !== 'linux' && 'reads /proc' }, async (t) => {
-  // one source sending fast: exempt from the per-source flood limit, as the benches are
-  const configPath = writeChildConfig({ workers: 2, security: { exempt: ['127.0.0.1'] } } as Parameters<typeof writeChildConfig>[0]);
+  // one source sending fast: exempt from the per-source flood limit, as the benches are; placement
+  // by hash, so the work reaches both worker threads (with load the main thread's shard takes it)
+  const configPath = writeChildConfig({ workers: 2, shard: { placement: 'hash' }, security: { exempt: ['127.0.0.1'] } } as Parameters<typeof writeChildConfig>[0]);
   const proxy = await startChildProxy(configPath);
   const pid = proxy.child.pid!;
   const peer = await UdpPeer.open();

@@ -4,7 +4,7 @@
 import t from 'tap';
 import { shardFor } from '../../lib/shard/hash.js';
 import { UdpPeer } from '../helpers/child-proxy.js';
-import { startTestProxy } from '../helpers/proxy-harness.js';
+import { startTestProxy, testConfig } from '../helpers/proxy-harness.js';
 import { answerCalls, callerRequest, header, oks } from '../helpers/raw-calls.js';
 import { shardTotals } from '../helpers/shard-totals.js';
 
@@ -16,7 +16,8 @@ t.test(`shard 0 crashes with ${CALLS} confirmed calls: all of them end with BYE`
   const caller = await UdpPeer.open();
   const callee = await UdpPeer.open();
   t.teardown(() => { caller.close(); callee.close(); });
-  const proxy = await startTestProxy({ workers: 2, routes: [{ prefix: '9', destination: `sip:127.0.0.1:${callee.port}`, strip: 1, prepend: '' }] });
+  // placement by hash: the calls must be on a worker's shard for its crash to matter
+  const proxy = await startTestProxy({ workers: 2, shard: { ...testConfig().shard, placement: 'hash' }, routes: [{ prefix: '9', destination: `sip:127.0.0.1:${callee.port}`, strip: 1, prepend: '' }] });
   t.teardown(() => proxy.close());
   const pp = proxy.udpPort;
   const callIds: string[] = [];

@@ -22,7 +22,9 @@ if (requireSipp(t)) {
   t.test(`resizes 2 -> 4 (API) and 4 -> 1 (reload) during ${CALLS} calls of ${HOLD_MS / 1000} s at ${RATE}/s`, async (t) => {
     const uasPort = await freeUdpPort();
     const proxy = await startTestProxy({
-      workers: 2,
+      // placement by hash: the calls must sit on workers for a resize to move them (with the
+      // default, load, calls at 10/s stay on the main thread's shard, which no resize touches)
+      workers: 2, shard: { ...testConfig().shard, placement: 'hash' },
       proxy: { ...testConfig().proxy, t1Ms: T1_MS },
       routes: [{ prefix: '9', destination: `sip:127.0.0.1:${uasPort}`, strip: 1, prepend: '' }],
     });

@@ -1,6 +1,6 @@
 // The shard on the main thread (workers: 0), in-thread: answers come after the caller's task (never
 // inside post(), where the main thread's answer handler would re-enter the runtime), a batch that
-// throws is counted and the shard goes on, the 'crash' hook is refused, a stopped shard ignores posts.
+// throws is counted and the shard goes on (so is a timer or the dialog sweep that throws), the 'crash' hook is refused, a stopped shard ignores posts.
 import t from 'tap';
 import { randomBytes } from 'node:crypto';
 import type { FromShardBatch, ToShard } from '../../lib/shard/channel.js';
@@ -80,4 +80,19 @@ t.test('a transaction timer that throws on the main thread is counted and the sh
   shard.post([options(7)]);
   await Promise.resolve();
   t.match(answers.at(-1), /^SIP\/2\.0 200 OK\r\n[^]*CSeq: 7 OPTIONS/, 'still answers');
+});
+
+t.test('the periodic sweep of stale dialogs that throws on the main thread is counted; in a worker it escapes', async (t) => {
+  const { shard, answers } = start();
+  t.teardown(() => shard.stop());
+  const runtime = shard['runtime'];
+  runtime.dialogs.sweep = () => { throw new Error('sweep bug'); };
+  runtime['sweepStale']();
+  t.equal(shard.errors, 1, 'counted, not thrown');
+  shard.post([options(8)]);
+  await Promise.resolve();
+  t.match(answers.at(-1), /^SIP\/2\.0 200 OK\r\n[^]*CSeq: 8 OPTIONS/, 'still answers');
+  // a worker's runtime leaves onError unset: the error ends the thread, which is replaced
+  runtime.timers.onError = undefined;
+  t.throws(() => runtime['sweepStale'](), /sweep bug/);
 });
