@@ -45,7 +45,7 @@ export function renderMetrics(proxy: ProxyHandle, reports: readonly ShardStatsRe
 
   m.gauge('sipshard_uptime_seconds', 'Seconds since the proxy started.', Math.round((Date.now() - proxy.startedAt) / 1000));
   m.gauge('sipshard_workers', 'Worker threads (shards) running; 0: the one shard runs on the main thread (workers: 0).', proxy.pool.workerThreads);
-  m.counter('sipshard_inline_shard_errors_total', 'Batches (their remaining messages dropped) and transaction timers the shard on the main thread (workers: 0, or shard.placement: load) failed on; it goes on.', proxy.pool.inlineErrors);
+  m.counter('sipshard_inline_shard_errors_total', 'Batches (their remaining messages dropped), transaction timers and periodic dialog sweeps the shard on the main thread (workers: 0, or shard.placement: load) failed on; it goes on.', proxy.pool.inlineErrors);
   m.counter('sipshard_shard_restarts_total', 'Shard threads that died and were replaced.', proxy.pool.restarts);
   const { handOver } = proxy.pool;
   m.counter('sipshard_handover_batches_total', 'Batches (one postMessage each) the main thread handed to shards.', handOver.batches);

@@ -206,11 +206,13 @@ export async function startProxy(config: Config, log: Logger): Promise<ProxyHand
   });
   // questions go to the main thread's shard beside the workers too (stats, config, dialogs)
   const requests = new ShardRequests({ liveIds: () => pool.shardIds(), dispatch: (id, item) => pool.dispatch(id, item) });
+  /** The stats report of each shard in `shards` (default: every shard there is to ask), in arrival order. */
+  const askStats = (shards?: readonly number[]): Promise<ShardStatsReport[]> => requests.ask<ShardStatsReport>((id) => ({ t: 'stats', id }), shards);
   const placement = pool.hasMainShard ? new CallPlacement(placementOptions(config)) : undefined;
   // a worker answers once its warm-up is over: only then may new calls go there
   if (placement !== undefined) {
     const ready = (): void => { placement.workersReady = true; };
-    requests.ask((id) => ({ t: 'stats', id }), pool.liveIds()).then(ready, ready);
+    askStats(pool.liveIds()).then(ready, ready);
   }
 
   let { maxInFlight, retryAfterSeconds } = config.shard;
@@ -331,7 +333,7 @@ export async function startProxy(config: Config, log: Logger): Promise<ProxyHand
       while (mainStats.overloadDroppedByShard.length < count) mainStats.overloadDroppedByShard.push(0);
     },
     route: (msg) => route(msg),
-    ready: (ids) => askShards<ShardStatsReport>((id) => ({ t: 'stats', id }), ids),
+    ready: askStats,
     fromShard: (d, s) => ({
       data: Buffer.from(d.buffer, d.byteOffset, d.byteLength), transport: s.transport, remoteAddress: s.address, remotePort: s.port,
       localAddress: '', localPort: 0, connId: s.connId ?? 0,
@@ -347,14 +349,14 @@ export async function startProxy(config: Config, log: Logger): Promise<ProxyHand
 
   const shardStats = async (): Promise<ShardStatsReport[]> => {
     mainStats.shardRestarts = pool.restarts;
-    const reports = await askShards<ShardStatsReport>((id) => ({ t: 'stats', id }));
+    const reports = await askStats();
     return reports.sort((a, b) => a.shardId - b.shardId);
   };
   // the drain's count of open transactions: until a start's workers have answered once (their
   // warm-up), placement: load keeps new work on the main thread's shard, so that shard is asked
   // alone; a worker still warming up would not answer within a short drain at all
   const drainStats = (): Promise<ShardStatsReport[]> =>
-    placement !== undefined && !placement.workersReady ? askShards<ShardStatsReport>((id) => ({ t: 'stats', id }), [MAIN_SHARD_ID]) : shardStats();
+    placement !== undefined && !placement.workersReady ? askStats([MAIN_SHARD_ID]) : shardStats();
   const close = async (): Promise<void> => {
     sampler.stop();
     resizer.stop();

@@ -12,7 +12,7 @@ export class InlineShard {
   private readonly inbox: ToShard[][] = [];
   private scheduled = false;
   private stopped = false;
-  /** batches and timers whose handling threw (a worker thread would have died and been replaced) */
+  /** batches, timers and dialog sweeps whose handling threw (a worker thread would have died and been replaced) */
   errors = 0;
 
   /** `onBatch`: the shard's answer, packed and ordered as a worker's arrives (shard-start.ts). */
