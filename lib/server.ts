@@ -32,7 +32,7 @@ import { Resizer, type ResizeReport, type ResizeStats } from './shard/resizer.js
 import { loadTlsSettings, type TlsSettings } from './transport/tls-listener.js';
 import { TransportManager } from './transport/transport-manager.js';
 import { SourceTargets } from './transport/source-targets.js';
-import { UdpRxQueueReader } from './transport/udp-rx-queue.js';
+import { udpRxQueueSource } from './transport/udp-rx-queue.js';
 import { bindingUpdateFromWire, bindingUpdateToWire } from './registrar/binding-wire.js';
 import type { InboundMessage, ListenerConfig, SendTarget } from './transport/types.js';
 
@@ -219,7 +219,7 @@ export async function startProxy(config: Config, log: Logger): Promise<ProxyHand
   const sources = new SourceTargets();
   const overload = new OverloadControl(config.overload);
   let received = 0; // SIP messages past the source guard: the traffic the utilization is charged to
-  const rxQueue = new UdpRxQueueReader(listeners.filter((l) => l.transport === 'udp'));
+  const rxQueue = udpRxQueueSource(listeners.filter((l) => l.transport === 'udp'), () => transports.udpFds());
   const sampler = new OverloadSampler(overload, () => pool.takeBacklogPeak(), () => received, () => rxQueue.read(), (shedding, s) => {
     const sample = { elu: Math.round(s.elu * 100) / 100, backlog: s.backlog, messagesPerSecond: Math.round(s.rate), rxQueueBytes: s.rxQueue };
     if (shedding) log.warn(sample, 'overloaded: new requests get 503 (overload.*)');
@@ -342,7 +342,7 @@ export async function startProxy(config: Config, log: Logger): Promise<ProxyHand
     pinDeadlineMs: () => 64 * current.proxy.t1Ms + 4000,
   });
 
-  log.info({ workers, listeners, tlsCertificate: tls.fingerprint || undefined, udpBatchSend: transports.batchSending, udpBatchReceive: transports.batchReceiving }, 'proxy started');
+  log.info({ workers, listeners, tlsCertificate: tls.fingerprint || undefined, udpBatchSend: transports.batchSending, udpBatchReceive: transports.batchReceiving, udpRxQueueVia: rxQueue.via }, 'proxy started');
 
   const askShards = <T>(make: (id: number) => ToShard, shards?: readonly number[]): Promise<T[]> => requests.ask<T>(make, shards);
   const sendConfig = async (cfg: Config): Promise<ConfigApplied[]> => askShards<ConfigApplied>((id) => ({ t: 'config', id, config: cfg }));

@@ -189,6 +189,11 @@ export class TransportManager {
     forEachSip(p, (data, target) => this.send(target, data), (i, at) => !r.mine[i] || at >= r.stoppedAt);
   }
 
+  /** Every UDP listener's socket descriptor (-1 for one not open). */
+  udpFds(): number[] {
+    return this.udp.map((u) => u.fd);
+  }
+
   /** The first UDP listener's socket of each family, undefined when there is none open. */
   private udpSockets(): UdpSockets | undefined {
     let fd4 = -1;

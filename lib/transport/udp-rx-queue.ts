@@ -1,9 +1,13 @@
-// Bytes waiting in our UDP listeners' kernel receive queues, from /proc/net/udp and /proc/net/udp6
-// (Linux). When the main thread is the bottleneck, datagrams pile up there, not in the shards, and
-// their queue delay passes T1 before any shard backlog shows it; overload control samples this.
-// Each sample is one small synchronous read per address family (measured ~60 us of CPU for
-// /proc/net/udp on the dev box: 0.06% of a core at one read per 100 ms). Where /proc is missing
-// (not Linux) the signal is absent: 0.
+// Bytes waiting in our UDP listeners' kernel receive queues (Linux). When the main thread is the
+// bottleneck, datagrams pile up there, not in the shards, and their queue delay passes T1 before
+// any shard backlog shows it; overload control samples this every overload.sampleMs.
+//
+// Asked of each socket itself where the native addon is built (getsockopt SO_MEMINFO: one system
+// call per listener). Otherwise read from /proc/net/udp and udp6, which list every UDP socket of
+// the host, not just ours: 0.3 ms of CPU per read with a handful, 3.7 ms with 1,000 and 96 ms with
+// 10,000 (a media relay beside us holds two per call), every sample, on the main thread
+// (bench/PERFORMANCE.md, round 19). Where neither works (not Linux) the signal is absent: 0.
+import { udpAddon } from './udp-addon.js';
 import { readFileSync } from 'node:fs';
 import { endianness } from 'node:os';
 import { isIPv6 } from 'node:net';
@@ -44,8 +48,53 @@ export function parseUdpRxQueue(text: string, locals: ReadonlySet<string>, into:
   return into;
 }
 
+/** What overload control samples: the queues of our UDP listeners, and how it learns them. */
+export interface UdpRxQueueSource {
+  read(): UdpRxQueue;
+  readonly via: 'socket' | 'proc';
+}
+
+type SocketQueue = (fd: number, out: Float64Array) => boolean;
+
+/** Each listening socket asked for its own queue (the addon's SO_MEMINFO). */
+export class SocketRxQueueReader implements UdpRxQueueSource {
+  readonly via = 'socket';
+  private readonly out = new Float64Array(2);
+
+  /** `fds`: our UDP listeners' descriptors now (a closed one is -1 and is skipped). */
+  constructor(private readonly fds: () => readonly number[], private readonly socketQueue: SocketQueue) {}
+
+  read(): UdpRxQueue {
+    const q = { bytes: 0, drops: 0 };
+    for (const fd of this.fds()) {
+      if (fd < 0 || !this.socketQueue(fd, this.out)) continue;
+      q.bytes += this.out[0]!;
+      q.drops += this.out[1]!;
+    }
+    return q;
+  }
+}
+
+/**
+ * The sockets themselves when the addon answers for every listener now, else /proc/net/udp{,6}
+ * by the listeners' addresses.
+ */
+export function udpRxQueueSource(
+  listeners: ReadonlyArray<{ address: string; port: number }>,
+  fds: () => readonly number[],
+  socketQueue: SocketQueue | undefined = typeof udpAddon?.socketQueue === 'function' ? udpAddon.socketQueue : undefined,
+): UdpRxQueueSource {
+  if (socketQueue !== undefined) {
+    const out = new Float64Array(2);
+    const now = fds();
+    if (now.length > 0 && now.every((fd) => fd >= 0 && socketQueue(fd, out))) return new SocketRxQueueReader(fds, socketQueue);
+  }
+  return new UdpRxQueueReader(listeners);
+}
+
 /** Reads the queues of the given bound UDP listeners; { bytes: 0, drops: 0 } when /proc is not there. */
-export class UdpRxQueueReader {
+export class UdpRxQueueReader implements UdpRxQueueSource {
+  readonly via = 'proc';
   private readonly v4 = new Set<string>();
   private readonly v6 = new Set<string>();
 

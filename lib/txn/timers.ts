@@ -1,6 +1,13 @@
 // A coarse timer wheel for transaction timers (undici's lib/util/timers.js idea): thousands of
-// SIP timers share one native interval instead of one setTimeout each. The clock is injectable so
+// SIP timers share two native timers instead of one setTimeout each. The clock is injectable so
 // tests drive time by hand.
+//
+// Two kinds of due time. A timer set less than `preciseBelowMs` ahead (retransmissions: T1 up to
+// T2) fires on its tick: a one-shot timeout is armed for the earliest such tick. A longer one (the
+// 32 s Timer J of every REGISTER and BYE, Timer B/F/C, keep-alives, a line's refresh) fires at most
+// `lazyMs` late, from an interval of that period. A fixed 10 ms interval woke the thread 100 times
+// a second while any timer at all was pending: for 32 s after a call on an idle shard, and for
+// ever on the shard of a registered line (bench/PERFORMANCE.md, round 19).
 
 export interface Clock { now(): number }
 export const systemClock: Clock = { now: () => Date.now() };
@@ -10,10 +17,20 @@ export const systemClock: Clock = { now: () => Date.now() };
 export interface Timer { cancelled: boolean; fn: (arg: unknown) => void; arg: unknown }
 
 /** A scheduled timer as the wheel keeps it: where it sits, so cancel() is a store, not a search. */
-interface Slot extends Timer { bucket: Bucket | undefined; index: number }
+interface Slot extends Timer { bucket: Bucket | undefined; index: number; precise: boolean }
 
-/** The timers of one tick in the order they were scheduled; a cancelled one leaves a hole. */
-interface Bucket { readonly tick: number; readonly timers: Array<Slot | undefined>; live: number; firing: boolean }
+/**
+ * The timers of one tick in the order they were scheduled; a cancelled one leaves a hole. `precise`:
+ * how many of the live ones must fire on the tick.
+ */
+interface Bucket { readonly tick: number; readonly timers: Array<Slot | undefined>; live: number; precise: number; firing: boolean }
+
+export interface TimerWheelOptions {
+  /** timers set less than this ahead fire on their tick; later ones up to lazyMs late (default 5,000: T4) */
+  preciseBelowMs?: number;
+  /** period of the wake-up that fires the other timers (default 250) */
+  lazyMs?: number;
+}
 
 // Ticks within this many of the last one fired sit in a ring indexed by tick (an array load, no
 // hashing of a tick number too large to be a small integer); later ones (a line's re-registration,
@@ -29,7 +46,19 @@ export class TimerWheel {
   private readonly far = new Map<number, Bucket>();
   private lastTick: number;
   private pending = 0;
+  /** of `pending`, the timers that fire on their tick */
+  private precisePending = 0;
+  private readonly preciseBelowMs: number;
+  private readonly lazyMs: number;
+  /** ticks ahead a precise timer may sit: how far rearmPrecise() looks */
+  private readonly preciseSpan: number;
+  /** the lazy timers' wake-up, running while anything is pending */
   private interval: NodeJS.Timeout | undefined;
+  /** the one-shot wake-up for the earliest precise tick, and that tick */
+  private preciseWake: NodeJS.Timeout | undefined;
+  private preciseWakeTick = Infinity;
+  /** times a native timer woke the wheel (either kind) */
+  wakeUps = 0;
   /**
    * Told of a timer that threw, after which the others due go on firing. Unset (a worker's shard),
    * the error escapes and ends the thread, which is replaced; a shard on the main thread sets it,
@@ -38,8 +67,12 @@ export class TimerWheel {
   onError: ((err: unknown) => void) | undefined;
 
   /** `autoTick: false` for tests: time moves only through advance(). */
-  constructor(readonly clock: Clock = systemClock, readonly tickMs = 10, private readonly autoTick = true) {
+  constructor(readonly clock: Clock = systemClock, readonly tickMs = 10, private readonly autoTick = true, opts: TimerWheelOptions = {}) {
     this.lastTick = Math.floor(clock.now() / tickMs);
+    this.preciseBelowMs = opts.preciseBelowMs ?? 5_000;
+    this.lazyMs = opts.lazyMs ?? 250;
+    this.preciseSpan = Math.ceil(this.preciseBelowMs / tickMs) + 1;
+    if (this.preciseSpan >= RING) throw new RangeError(`preciseBelowMs ${this.preciseBelowMs} must stay within the ring (${RING} ticks of ${tickMs} ms)`);
   }
 
   /**
@@ -52,26 +85,73 @@ export class TimerWheel {
   schedule(delayMs: number, fn: (arg: unknown) => void, arg?: unknown): Timer {
     const tick = Math.max(Math.ceil((this.clock.now() + delayMs) / this.tickMs), this.lastTick + 1);
     const b = this.bucketOf(tick);
-    const timer: Slot = { cancelled: false, fn, arg, bucket: b, index: b.timers.length };
+    const precise = delayMs < this.preciseBelowMs;
+    const timer: Slot = { cancelled: false, fn, arg, bucket: b, index: b.timers.length, precise };
     b.timers.push(timer);
     b.live++;
     this.pending++;
-    if (this.autoTick && this.interval === undefined) {
-      this.interval = setInterval(() => this.advance(), this.tickMs);
-      this.interval.unref();
+    if (precise) {
+      b.precise++;
+      this.precisePending++;
+    }
+    if (this.autoTick) {
+      if (this.interval === undefined) {
+        this.interval = setInterval(this.onLazyWake, this.lazyMs);
+        this.interval.unref();
+      }
+      if (precise && tick < this.preciseWakeTick) this.armPrecise(tick);
     }
     return timer;
+  }
+
+  private readonly onLazyWake = (): void => {
+    this.wakeUps++;
+    this.advance();
+  };
+
+  private readonly onPreciseWake = (): void => {
+    this.preciseWake = undefined;
+    this.preciseWakeTick = Infinity;
+    this.wakeUps++;
+    this.advance();
+    this.rearmPrecise();
+  };
+
+  /** One timeout for the earliest precise tick (a cancelled timer's tick included: it is not cleared). */
+  private armPrecise(tick: number): void {
+    if (this.preciseWake !== undefined) clearTimeout(this.preciseWake);
+    this.preciseWakeTick = tick;
+    this.preciseWake = setTimeout(this.onPreciseWake, Math.max(0, tick * this.tickMs - this.clock.now()));
+    this.preciseWake.unref();
+  }
+
+  /**
+   * After a wake-up: the next tick holding a precise timer (all sit within preciseSpan), unless one
+   * set while the due ones fired is armed already, and is no later.
+   */
+  private rearmPrecise(): void {
+    if (this.precisePending === 0) return;
+    const end = Math.min(this.lastTick + this.preciseSpan, this.preciseWakeTick - 1);
+    for (let tick = this.lastTick + 1; tick <= end; tick++) {
+      const b = this.ring[tick & RING_MASK];
+      if (b !== undefined && b.tick === tick && b.precise > 0) {
+        this.armPrecise(tick);
+        return;
+      }
+    }
+    // not found before `end`: either the armed one is the earliest, or (never, by construction) a
+    // precise timer sits beyond the span, and the lazy wake-up fires it
   }
 
   private bucketOf(tick: number): Bucket {
     if (tick - this.lastTick < RING) {
       const i = tick & RING_MASK;
       let b = this.ring[i];
-      if (b === undefined) this.ring[i] = (b = { tick, timers: [], live: 0, firing: false });
+      if (b === undefined) this.ring[i] = (b = { tick, timers: [], live: 0, precise: 0, firing: false });
       return b;
     }
     let b = this.far.get(tick);
-    if (b === undefined) this.far.set(tick, (b = { tick, timers: [], live: 0, firing: false }));
+    if (b === undefined) this.far.set(tick, (b = { tick, timers: [], live: 0, precise: 0, firing: false }));
     return b;
   }
 
@@ -85,6 +165,10 @@ export class TimerWheel {
     if (b === undefined || b.firing) return;
     b.timers[t.index] = undefined;
     this.pending--;
+    if (t.precise) {
+      b.precise--;
+      this.precisePending--;
+    }
     if (--b.live === 0) this.drop(b);
   }
 
@@ -108,15 +192,13 @@ export class TimerWheel {
       const near = this.ring[i];
       if (near !== undefined && near.tick === tick) { this.ring[i] = undefined; this.fire(near); }
     }
-    if (this.pending === 0 && this.interval !== undefined) {
-      clearInterval(this.interval);
-      this.interval = undefined;
-    }
+    if (this.pending === 0) this.stop();
   }
 
   private fire(b: Bucket): void {
     b.firing = true;
     this.pending -= b.live;
+    this.precisePending -= b.precise;
     const timers = b.timers;
     for (let j = 0; j < timers.length; j++) {
       const t = timers[j];
@@ -138,9 +220,13 @@ export class TimerWheel {
     return this.pending;
   }
 
+  /** Ends both wake-ups (the next schedule() starts them again). */
   stop(): void {
     if (this.interval !== undefined) clearInterval(this.interval);
     this.interval = undefined;
+    if (this.preciseWake !== undefined) clearTimeout(this.preciseWake);
+    this.preciseWake = undefined;
+    this.preciseWakeTick = Infinity;
   }
 }
 

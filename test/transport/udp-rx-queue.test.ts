@@ -1,12 +1,16 @@
-// Our UDP sockets' kernel receive queues from /proc/net/udp{,6}: the parsing over sample text, and
-// on Linux the real file for a socket whose datagrams are left unread.
+// Our UDP sockets' kernel receive queues: from /proc/net/udp{,6} (the parsing over sample text, and
+// on Linux the real file for a socket whose datagrams are left unread), and from the socket itself
+// through the addon (SO_MEMINFO), which must read what /proc reads; which of the two is used.
 import t from 'tap';
 import { createSocket } from 'node:dgram';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseUdpRxQueue, procLocalAddress, UdpRxQueueReader } from '../../lib/transport/udp-rx-queue.js';
+import { parseUdpRxQueue, procLocalAddress, SocketRxQueueReader, UdpRxQueueReader, udpRxQueueSource } from '../../lib/transport/udp-rx-queue.js';
+import { udpAddon } from '../../lib/transport/udp-addon.js';
+import { UdpListener } from '../../lib/transport/udp-listener.js';
+import type { TransportLimits, TransportLogger } from '../../lib/transport/types.js';
 
 const noProc = process.platform !== 'linux' || !existsSync('/proc/net/udp') ? 'no /proc/net/udp (not Linux)' : false;
 
@@ -72,4 +76,55 @@ t.test('on this Linux box: datagrams left unread show in our socket\'s rx_queue'
   let got = 0;
   await new Promise<void>((resolve) => sock.on('message', () => { if (++got === 20) resolve(); }));
   t.equal(reader.read().bytes, 0, 'read: the queue is empty again');
+});
+
+const noAddon = noProc !== false ? noProc : typeof udpAddon?.socketQueue !== 'function' ? 'native addon not built' : false;
+
+const quiet: TransportLogger = { info: () => {}, warn: () => {}, error: () => {}, debug: () => {} };
+const limits = (recvBytes: number): TransportLimits => ({
+  maxMessageBytes: 65535, udpRecvBufferBytes: recvBytes, udpSendBufferBytes: 0, tcpIdleTimeoutMs: 0, tcpConnectTimeoutMs: 1000,
+  maxConnections: 10, maxConnectionsPerSource: 10,
+});
+
+/** `count` datagrams of `bytes` to 127.0.0.1:port from a child, while this thread is blocked (nothing of ours reads them). */
+function sendWhileBlocked(port: number, count: number, bytes: number): void {
+  execFileSync(process.execPath, ['-e', `
+    const s = require('node:dgram').createSocket('udp4'); let n = 0;
+    const next = () => n++ < ${count} ? s.send(Buffer.alloc(${bytes}, 65), ${port}, '127.0.0.1', next) : s.close();
+    next();`]);
+}
+
+t.test('the socket itself (SO_MEMINFO) reads what /proc reads: queued bytes, then drops', { skip: noAddon }, async (t) => {
+  // a small receive buffer (the kernel doubles it; loopback charges ~1,280 bytes per datagram), so 400 overflow it
+  const listener = new UdpListener({ transport: 'udp', address: '127.0.0.1', port: 0 }, limits(16_384), quiet, () => {});
+  const { port } = await listener.listen();
+  t.teardown(() => listener.close());
+  const socket = udpRxQueueSource([{ address: '127.0.0.1', port }], () => [listener.fd]);
+  const proc = new UdpRxQueueReader([{ address: '127.0.0.1', port }]);
+  t.equal(socket.via, 'socket', 'the addon answers for the listener');
+  t.same(socket.read(), { bytes: 0, drops: 0 }, 'nothing queued yet');
+
+  sendWhileBlocked(port, 5, 500);
+  const five = socket.read();
+  t.ok(five.bytes >= 5 * 500, `5 datagrams of 500 bytes: ${five.bytes} bytes`);
+  t.same(five, proc.read(), '/proc/net/udp reads the same');
+
+  sendWhileBlocked(port, 400, 500);
+  const full = socket.read();
+  t.ok(full.drops > 0, `a full buffer drops: ${full.drops} dropped, ${full.bytes} bytes queued`);
+  t.same(full, proc.read(), '/proc/net/udp reads the same');
+});
+
+t.test('which source: the sockets when the addon answers for every one of them, else /proc', async (t) => {
+  const listeners = [{ address: '127.0.0.1', port: 5060 }];
+  const answers = (fd: number, out: Float64Array): boolean => { out[0] = fd * 100; out[1] = fd; return true; };
+  const s = udpRxQueueSource(listeners, () => [3, 4], answers);
+  t.equal(s.via, 'socket');
+  t.same(s.read(), { bytes: 700, drops: 7 }, 'summed over the listeners');
+  t.ok(s instanceof SocketRxQueueReader);
+  t.same(new SocketRxQueueReader(() => [3, -1], answers).read(), { bytes: 300, drops: 3 }, 'a closed listener (-1) is skipped');
+  t.equal(udpRxQueueSource(listeners, () => [3, 4], undefined).via, 'proc', 'no addon');
+  t.equal(udpRxQueueSource(listeners, () => [3, 4], (fd, out) => fd === 3 && answers(fd, out)).via, 'proc', 'the addon cannot tell for one socket');
+  t.equal(udpRxQueueSource(listeners, () => [-1], answers).via, 'proc', 'a listener without a descriptor');
+  t.equal(udpRxQueueSource(listeners, () => [], answers).via, 'proc', 'no listener to ask');
 });

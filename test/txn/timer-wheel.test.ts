@@ -1,7 +1,7 @@
 // The transaction timer wheel: due times rounded up to the tick, schedule order within a tick,
 // cancellation (also of a timer later in the tick being fired), and timers beyond the ring.
 import t from 'tap';
-import { ManualClock, TimerWheel } from '../../lib/txn/timers.js';
+import { ManualClock, systemClock, TimerWheel } from '../../lib/txn/timers.js';
 
 const wheel = (): { clock: ManualClock; w: TimerWheel; fired: string[] } => {
   const clock = new ManualClock(1_000_000);
@@ -102,4 +102,62 @@ t.test('a timer that throws: with onError, told and the rest of its tick fires; 
   w.schedule(10, () => { throw new Error('escapes'); });
   clock.t += 10;
   t.throws(() => w.advance(), /escapes/, 'a worker thread lets it end the thread');
+});
+
+// The wheel's own wake-ups, on the real clock: a timer set less than preciseBelowMs ahead fires on
+// its tick, a later one from the lazy interval (at most lazyMs late), and nothing wakes the thread
+// every tick. Bounds leave room for a loaded machine: the lazy period is far above a late precise.
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+t.test('real clock: a precise timer fires on its tick, a lazy one at most lazyMs late, few wake-ups', async (t) => {
+  const w = new TimerWheel(systemClock, 10, true, { preciseBelowMs: 100, lazyMs: 1000 });
+  t.teardown(() => w.stop());
+  const start = Date.now();
+  const at: Record<string, number> = {};
+  w.schedule(40, () => { at.precise = Date.now() - start; });
+  w.schedule(300, () => { at.lazy = Date.now() - start; });
+  await sleep(1600);
+  t.ok(at.precise !== undefined && at.precise >= 40 && at.precise < 1000, `precise fired at ${at.precise} ms, before the first lazy wake-up (1,000 ms)`);
+  t.ok(at.lazy !== undefined && at.lazy >= 1000 && at.lazy < 1600, `lazy (300 ms) fired at ${at.lazy} ms: on the lazy wake-up, not before it is due`);
+  t.ok(w.wakeUps >= 2 && w.wakeUps <= 3, `woke ${w.wakeUps} times in 1.6 s (a 10 ms tick: ~160)`);
+  t.equal(w.size, 0);
+});
+
+t.test('real clock: the precise wake-up after a cancelled timer, and one set while firing, keep every precise timer on time', async (t) => {
+  const w = new TimerWheel(systemClock, 10, true, { preciseBelowMs: 200, lazyMs: 5000 });
+  t.teardown(() => w.stop());
+  const start = Date.now();
+  const at: Record<string, number> = {};
+  const gone = w.schedule(20, () => { at.cancelled = 0; });
+  w.cancel(gone); // its wake-up still comes and finds nothing due
+  w.schedule(50, () => {
+    at.first = Date.now() - start;
+    w.schedule(150, () => { at.setWhileFiring = Date.now() - start; at.setWhileFiringWake = w.wakeUps; }); // due ~200, later than 'second'
+  });
+  w.schedule(120, () => { at.second = Date.now() - start; at.secondWake = w.wakeUps; });
+  await sleep(600);
+  t.equal(at.cancelled, undefined);
+  t.ok(at.first !== undefined && at.first >= 50 && at.first < 1000, `first at ${at.first} ms`);
+  t.ok(at.second !== undefined && at.second >= 120 && at.second < 1000, `second at ${at.second} ms: armed again after the first, not pushed to the later one`);
+  t.ok(at.setWhileFiring !== undefined && at.setWhileFiring >= 200 && at.setWhileFiring < 1000, `set while firing at ${at.setWhileFiring} ms`);
+  t.ok(at.secondWake! < at.setWhileFiringWake!, `second fired on a wake-up of its own (${at.secondWake}), before the later one's (${at.setWhileFiringWake})`);
+  t.ok(w.wakeUps <= 5, `woke ${w.wakeUps} times (no lazy wake-up within 5 s)`);
+});
+
+t.test('real clock: only a far timer pending (a line\'s refresh) wakes the wheel at the lazy period', async (t) => {
+  const w = new TimerWheel(systemClock, 10, true, { lazyMs: 200 });
+  t.teardown(() => w.stop());
+  let fired = false;
+  w.schedule(3_600_000, () => { fired = true; });
+  await sleep(700);
+  t.equal(fired, false);
+  t.ok(w.wakeUps >= 2 && w.wakeUps <= 4, `woke ${w.wakeUps} times in 700 ms (a 10 ms tick: ~70)`);
+  w.stop();
+  const after = w.wakeUps;
+  await sleep(300);
+  t.equal(w.wakeUps, after, 'stop() ends the wake-ups');
+});
+
+t.test('preciseBelowMs beyond the ring is refused', async (t) => {
+  t.throws(() => new TimerWheel(systemClock, 10, false, { preciseBelowMs: 400_000 }), RangeError);
 });
