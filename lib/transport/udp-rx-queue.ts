@@ -7,11 +7,11 @@
 // the host, not just ours: 0.3 ms of CPU per read with a handful, 3.7 ms with 1,000 and 96 ms with
 // 10,000 (a media relay beside us holds two per call), every sample, on the main thread
 // (bench/PERFORMANCE.md, round 19). Where neither works (not Linux) the signal is absent: 0.
-import { udpAddon } from './udp-addon.js';
 import { readFileSync } from 'node:fs';
 import { endianness } from 'node:os';
 import { isIPv6 } from 'node:net';
 import { ipv4Word, ipv6Words } from '../security/trusted-networks.js';
+import { udpAddon } from './udp-addon.js';
 
 export interface UdpRxQueue {
   /** bytes queued (kernel accounting: the buffers' true size, ~1,280 per 500-byte datagram on loopback) */
