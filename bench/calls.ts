@@ -45,7 +45,8 @@ const command = `node dist/bench/calls.js ${process.argv.slice(2).join(' ')}`.tr
 stopChildrenOnSignal();
 if (hostUdpSockets > 0) await crowdHostUdp(hostUdpSockets, 60 * 60 * 1000);
 const uasPort = await freeUdpPort();
-const proxy = await startOurProxy({ ...ours, uasPort, maxMs: 60 * 60 * 1000 });
+// a proxy that fails to start must not leave the crowd's holder running for its hour
+const proxy = await startOurProxy({ ...ours, uasPort, maxMs: 60 * 60 * 1000 }).catch(async (err: unknown) => { await killAll(); throw err; });
 try {
   if (o.sweep) {
     const [res] = await sweep([proxy], parseRates(o.rates), (rate) => callSpec(rate, durationS, holdMs, uasPort), { refine });

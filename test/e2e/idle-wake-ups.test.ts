@@ -4,24 +4,20 @@
 // the shard of a registered line). Counted as the kernel does: the thread's voluntary context
 // switches in /proc (Linux only).
 import t from 'tap';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { threadCpu } from '../../bench/lib/proc.js';
+import { SHARD_THREAD_PREFIX } from '../../lib/shard/thread-name.js';
 import { startChildProxy, UdpPeer, writeChildConfig } from '../helpers/child-proxy.js';
 import { testConfig } from '../helpers/proxy-harness.js';
 
 t.setTimeout(60_000);
 
-/** The thread of `pid` that `pick` chooses (by tid and name), and its voluntary context switches so far. */
-function switches(pid: number, pick: (tid: number, comm: string) => boolean): { tid: string; count: number } | undefined {
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      if (!pick(Number(tid), readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim())) continue;
-      const m = /^voluntary_ctxt_switches:\s+(\d+)$/m.exec(readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8'));
-      if (m !== null) return { tid, count: Number(m[1]) };
-    } catch {
-      continue; // exited meanwhile
-    }
-  }
-  return undefined;
+/** The thread of `pid` that `pick` chooses (bench's /proc reader lists them), and its voluntary context switches so far. */
+function switches(pid: number, pick: (t: { tid: number; comm: string }) => boolean): { tid: number; count: number } | undefined {
+  const t = threadCpu(pid)?.threads.find(pick);
+  if (t === undefined) return undefined;
+  const m = /^voluntary_ctxt_switches:\s+(\d+)$/m.exec(readFileSync(`/proc/${pid}/task/${t.tid}/status`, 'utf8'));
+  return m === null ? undefined : { tid: t.tid, count: Number(m[1]) };
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -30,14 +26,14 @@ const cases = [
   {
     name: 'a worker (placement: hash) holding Timer J',
     shard: { ...testConfig().shard, placement: 'hash' as const },
-    pick: (_tid: number, comm: string) => comm.startsWith('shard-'),
+    pick: (t: { tid: number; comm: string }, _pid: number) => t.comm.startsWith(SHARD_THREAD_PREFIX),
     // the lazy wake-up every 250 ms: ~12 in 3 s; a 10 ms tick: ~300
     most: 40,
   },
   {
     name: 'the main thread (placement: load, its own shard) holding Timer J',
     shard: testConfig().shard,
-    pick: (tid: number, _comm: string, pid?: number) => tid === pid,
+    pick: (t: { tid: number; comm: string }, pid: number) => t.tid === pid,
     // besides the wheel, the overload sample every 100 ms (~30) and the admin's stats
     most: 100,
   },
@@ -49,7 +45,7 @@ for (const c of cases) {
     const peer = await UdpPeer.open();
     t.teardown(() => { peer.close(); proxy.child.kill('SIGKILL'); });
     const pid = proxy.child.pid!;
-    const pick = (tid: number, comm: string): boolean => c.pick(tid, comm, pid);
+    const pick = (t: { tid: number; comm: string }): boolean => c.pick(t, pid);
 
     // an OPTIONS for a local user with no binding: the shard answers it (not statelessly, as it
     // would a challenge) and keeps that answer for Timer J

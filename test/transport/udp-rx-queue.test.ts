@@ -57,6 +57,17 @@ t.test('the reader sums both families, and is 0 (absent) without /proc', { skip:
   t.same(new UdpRxQueueReader([{ address: '127.0.0.1', port: 5060 }], join(dir, 'missing')).read(), { bytes: 0, drops: 0 });
 });
 
+/**
+ * `count` datagrams of `bytes` to 127.0.0.1:port from a child, sent while this thread is blocked in
+ * execFileSync: nothing of ours reads them until the event loop runs again.
+ */
+function sendWhileBlocked(port: number, count: number, bytes: number): void {
+  execFileSync(process.execPath, ['-e', `
+    const s = require('node:dgram').createSocket('udp4'); let n = 0;
+    const next = () => n++ < ${count} ? s.send(Buffer.alloc(${bytes}, 65), ${port}, '127.0.0.1', next) : s.close();
+    next();`]);
+}
+
 t.test('on this Linux box: datagrams left unread show in our socket\'s rx_queue', { skip: noProc }, async (t) => {
   const sock = createSocket('udp4');
   await new Promise<void>((resolve) => sock.bind(0, '127.0.0.1', resolve));
@@ -64,12 +75,8 @@ t.test('on this Linux box: datagrams left unread show in our socket\'s rx_queue'
   const { port } = sock.address();
   const reader = new UdpRxQueueReader([{ address: '127.0.0.1', port }]);
   t.equal(reader.read().bytes, 0, 'nothing queued yet');
-  // a child sends while this thread is blocked in execFileSync, so our socket cannot read them;
   // the reading follows synchronously, before the event loop runs again
-  execFileSync(process.execPath, ['-e', `
-    const s = require('node:dgram').createSocket('udp4'); let n = 0;
-    const next = () => n++ < 20 ? s.send(Buffer.alloc(500, 65), ${port}, '127.0.0.1', next) : s.close();
-    next();`]);
+  sendWhileBlocked(port, 20, 500);
   const q = reader.read();
   t.ok(q.bytes >= 20 * 500, `20 datagrams of 500 bytes queued: rx_queue ${q.bytes} bytes`);
   t.equal(q.drops, 0);
@@ -86,13 +93,6 @@ const limits = (recvBytes: number): TransportLimits => ({
   maxConnections: 10, maxConnectionsPerSource: 10,
 });
 
-/** `count` datagrams of `bytes` to 127.0.0.1:port from a child, while this thread is blocked (nothing of ours reads them). */
-function sendWhileBlocked(port: number, count: number, bytes: number): void {
-  execFileSync(process.execPath, ['-e', `
-    const s = require('node:dgram').createSocket('udp4'); let n = 0;
-    const next = () => n++ < ${count} ? s.send(Buffer.alloc(${bytes}, 65), ${port}, '127.0.0.1', next) : s.close();
-    next();`]);
-}
 
 t.test('the socket itself (SO_MEMINFO) reads what /proc reads: queued bytes, then drops', { skip: noAddon }, async (t) => {
   // a small receive buffer (the kernel doubles it; loopback charges ~1,280 bytes per datagram), so 400 overflow it
